@@ -1,0 +1,12 @@
+//! Lakeship moves Amazon Security Lake data (OCSF events in Parquet objects)
+//! into OpenSearch.
+//!
+//! The library holds everything the `lakeship` CLI and the three Lambda
+//! functions share: notification parsing, object access, shard planning,
+//! conversion to documents, delivery, the ledger and the local executor.
+
+pub mod convert;
+pub mod object;
+pub mod ocsf;
+pub mod reader;
+pub mod scan;

@@ -1,0 +1,251 @@
+//! S3 access through the AWS SDK.
+
+use std::ops::Range;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+
+use super::location::normalize_etag;
+use super::{ObjectError, ObjectRef, ObjectTail, Result};
+
+/// How to reach S3 (or an S3-compatible endpoint).
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// Endpoint override, e.g. `http://127.0.0.1:5000` for a local endpoint.
+    /// Implies path-style addressing.
+    pub endpoint_url: Option<String>,
+    /// Region; defaults to the standard AWS chain.
+    pub region: Option<String>,
+    /// Role to assume for reading objects (the Security Lake subscriber role).
+    pub assume_role_arn: Option<String>,
+    /// External id required by the subscriber role's trust policy.
+    pub external_id: Option<String>,
+}
+
+/// Loads the AWS configuration from the standard chain, with the endpoint,
+/// region and assumed role of `options`.
+pub async fn aws_sdk_config(options: &S3Options) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &options.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let base = loader.load().await;
+    let Some(role_arn) = &options.assume_role_arn else {
+        return base;
+    };
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name("lakeship")
+        .configure(&base);
+    if let Some(external_id) = &options.external_id {
+        provider = provider.external_id(external_id);
+    }
+    let provider = provider.build().await;
+    base.into_builder()
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build()
+}
+
+/// An S3 client for `options`.
+pub async fn s3_client(options: &S3Options) -> Client {
+    let config = aws_sdk_config(options).await;
+    let mut builder = aws_sdk_s3::config::Builder::from(&config);
+    if let Some(endpoint) = &options.endpoint_url {
+        builder = builder.endpoint_url(endpoint).force_path_style(true);
+    }
+    Client::from_conf(builder.build())
+}
+
+fn classify<E, R>(location: String, error: SdkError<E, R>) -> ObjectError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let status = match &error {
+        SdkError::ServiceError(service) => {
+            let raw: &dyn std::any::Any = service.raw();
+            raw.downcast_ref::<aws_smithy_runtime_api::http::Response>()
+                .map(|response| response.status().as_u16())
+        }
+        _ => None,
+    };
+    let code = error.code().unwrap_or("").to_string();
+    let message = match error.message() {
+        Some(message) => format!("{code}: {message}"),
+        None if !code.is_empty() => code.clone(),
+        None => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+    };
+    match (&error, status, code.as_str()) {
+        (_, Some(404), _) | (_, _, "NoSuchKey" | "NotFound" | "NoSuchBucket") => {
+            ObjectError::NotFound { location }
+        }
+        (_, Some(403), _) | (_, _, "AccessDenied") => {
+            ObjectError::AccessDenied { location, message }
+        }
+        (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_), ..)
+        | (_, Some(429 | 500..=599), _)
+        | (_, _, "SlowDown" | "Throttling" | "ThrottlingException" | "RequestTimeout") => {
+            ObjectError::Transient { location, message }
+        }
+        _ => ObjectError::Other { location, message },
+    }
+}
+
+fn changed_or(error: ObjectError, object: &ObjectRef) -> ObjectError {
+    let precondition_failed = matches!(&error, ObjectError::Other { message, .. }
+        if message.starts_with("PreconditionFailed"));
+    match (precondition_failed, &object.etag) {
+        (true, Some(etag)) => ObjectError::Changed {
+            location: object.to_string(),
+            expected_etag: etag.clone(),
+        },
+        _ => error,
+    }
+}
+
+async fn collect(location: &str, body: ByteStream) -> Result<Bytes> {
+    body.collect().await.map(|data| data.into_bytes()).map_err(|error| ObjectError::Transient {
+        location: location.to_string(),
+        message: format!("reading the response body failed: {error}"),
+    })
+}
+
+/// Parses the total size from `Content-Range: bytes a-b/total`.
+fn total_size_from_content_range(content_range: Option<&str>) -> Option<u64> {
+    content_range?.rsplit_once('/')?.1.parse().ok()
+}
+
+pub(super) async fn get_tail(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    object: &ObjectRef,
+    num_bytes: u64,
+) -> Result<ObjectTail> {
+    let location = object.to_string();
+    let mut request = client.get_object().bucket(bucket).key(key).range(format!("bytes=-{num_bytes}"));
+    if let Some(version_id) = &object.version_id {
+        request = request.version_id(version_id);
+    }
+    let output = request.send().await.map_err(|error| classify(location.clone(), error))?;
+    let content_length = output.content_length().map(|length| length as u64);
+    let size = total_size_from_content_range(output.content_range()).or(content_length);
+    let etag = output.e_tag().map(normalize_etag);
+    let version_id = output.version_id().map(str::to_string);
+    let bytes = collect(&location, output.body).await?;
+    let size = size.unwrap_or(bytes.len() as u64);
+    Ok(ObjectTail { bytes, size, etag, version_id })
+}
+
+pub(super) async fn get_range(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    object: &ObjectRef,
+    range: Range<u64>,
+) -> Result<Bytes> {
+    let location = object.to_string();
+    if range.is_empty() {
+        return Ok(Bytes::new());
+    }
+    let mut request = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .range(format!("bytes={}-{}", range.start, range.end - 1));
+    if let Some(version_id) = &object.version_id {
+        request = request.version_id(version_id);
+    } else if let Some(etag) = &object.etag {
+        request = request.if_match(format!("\"{etag}\""));
+    }
+    let output = request
+        .send()
+        .await
+        .map_err(|error| changed_or(classify(location.clone(), error), object))?;
+    let bytes = collect(&location, output.body).await?;
+    if bytes.len() as u64 != range.end - range.start {
+        return Err(ObjectError::Other {
+            location,
+            message: format!(
+                "asked for bytes {}..{} and received {} bytes",
+                range.start,
+                range.end,
+                bytes.len()
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
+pub(super) async fn get_whole(client: &Client, bucket: &str, key: &str) -> Result<Bytes> {
+    let location = format!("s3://{bucket}/{key}");
+    let output = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|error| classify(location.clone(), error))?;
+    collect(&location, output.body).await
+}
+
+pub(super) async fn put(client: &Client, bucket: &str, key: &str, body: Bytes) -> Result<()> {
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|error| classify(format!("s3://{bucket}/{key}"), error))?;
+    Ok(())
+}
+
+pub(super) async fn delete(client: &Client, bucket: &str, key: &str) -> Result<()> {
+    client
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|error| classify(format!("s3://{bucket}/{key}"), error))?;
+    Ok(())
+}
+
+pub(super) async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<ObjectRef>> {
+    let location = format!("s3://{bucket}/{prefix}");
+    let mut objects = Vec::new();
+    let mut pages = client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| classify(location.clone(), error))?;
+        for entry in page.contents() {
+            let Some(key) = entry.key() else { continue };
+            if key.ends_with('/') {
+                continue;
+            }
+            objects.push(
+                ObjectRef::s3(bucket, key)
+                    .with_etag(entry.e_tag())
+                    .with_size(entry.size().map(|size| size as u64)),
+            );
+        }
+    }
+    objects.sort();
+    Ok(objects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_total_size_from_content_range() {
+        assert_eq!(total_size_from_content_range(Some("bytes 100-199/5000")), Some(5000));
+        assert_eq!(total_size_from_content_range(Some("bytes */5000")), Some(5000));
+        assert_eq!(total_size_from_content_range(None), None);
+    }
+}
