@@ -1,0 +1,206 @@
+//! Record batches to OCSF JSON documents and `_bulk` NDJSON.
+//!
+//! A document keeps OCSF's field names and nesting; nulls are left out; time
+//! values of Arrow timestamp and date types become ISO-8601 strings, and the
+//! OCSF `time` fields (int64 epoch milliseconds) stay numbers, both of which
+//! the index templates map as `date`. `unmapped` (a string map) becomes an
+//! object that the templates map as `flat_object`. Every document ends with
+//! its provenance: `"lakeship":{"bucket","key","row_group","row"}`.
+
+mod encoder;
+pub mod json;
+pub mod routing;
+pub mod timefmt;
+
+use arrow_array::RecordBatch;
+
+use crate::object::ObjectRef;
+use encoder::{Compiler, DictionaryCache, StructEnc};
+pub use routing::{TimeSuffix, document_id, index_name, object_id};
+
+/// Errors of conversion.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// A column of a type that has no JSON form here.
+    #[error("unsupported Arrow type {data_type} in field {field:?}")]
+    UnsupportedType {
+        /// Dotted path of the field.
+        field: String,
+        /// The Arrow type.
+        data_type: String,
+    },
+}
+
+impl ConvertError {
+    /// Prefixes the field path with a parent name.
+    fn in_field(self, parent: &str) -> Self {
+        match self {
+            ConvertError::UnsupportedType { field, data_type } => ConvertError::UnsupportedType {
+                field: if field.is_empty() { parent.to_string() } else { format!("{parent}.{field}") },
+                data_type,
+            },
+        }
+    }
+}
+
+/// Result alias of this module.
+pub type Result<T, E = ConvertError> = std::result::Result<T, E>;
+
+/// Options of conversion.
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    /// Prefix of index names (default `ocsf`).
+    pub index_prefix: String,
+    /// Granularity of the time suffix of index names (default month).
+    pub time_suffix: TimeSuffix,
+    /// Write a `_bulk` action line (`create` with `_index` and `_id`) before
+    /// each document (default true).
+    pub action_lines: bool,
+}
+
+impl Default for ConvertOptions {
+    fn default() -> Self {
+        ConvertOptions { index_prefix: "ocsf".to_string(), time_suffix: TimeSuffix::Month, action_lines: true }
+    }
+}
+
+impl ConvertOptions {
+    /// Sets the time suffix granularity.
+    pub fn with_time_suffix(mut self, time_suffix: TimeSuffix) -> Self {
+        self.time_suffix = time_suffix;
+        self
+    }
+
+    /// Sets whether action lines are written.
+    pub fn with_action_lines(mut self, action_lines: bool) -> Self {
+        self.action_lines = action_lines;
+        self
+    }
+}
+
+/// Where one document sits in an [`EncodedDocs`] buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocSpan {
+    /// Start of the action line (or of the source when there is none).
+    pub start: u32,
+    /// Start of the document source.
+    pub source_start: u32,
+    /// End of the document, after its newline.
+    pub end: u32,
+}
+
+/// Documents encoded as NDJSON, with the position of each.
+#[derive(Debug, Default)]
+pub struct EncodedDocs {
+    /// The NDJSON bytes.
+    pub bytes: Vec<u8>,
+    /// One span per document, in order.
+    pub docs: Vec<DocSpan>,
+}
+
+impl EncodedDocs {
+    /// Empties the buffer, keeping its capacity.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.docs.clear();
+    }
+
+    /// The source line (JSON document without newline) of document `index`.
+    pub fn source(&self, index: usize) -> &[u8] {
+        let span = self.docs[index];
+        &self.bytes[span.source_start as usize..span.end as usize - 1]
+    }
+
+    /// The whole NDJSON (action + source lines) of document `index`.
+    pub fn lines(&self, index: usize) -> &[u8] {
+        let span = self.docs[index];
+        &self.bytes[span.start as usize..span.end as usize]
+    }
+}
+
+/// Where the rows of a batch come from.
+#[derive(Debug, Clone)]
+pub struct BatchSource {
+    provenance_prefix: Vec<u8>,
+    id_prefix: String,
+    /// Row group of the batch.
+    pub row_group: usize,
+}
+
+impl BatchSource {
+    /// The source of batches of row group `row_group` of `object`.
+    pub fn new(object: &ObjectRef, row_group: usize) -> Self {
+        let mut provenance_prefix = Vec::with_capacity(object.key.len() + 64);
+        provenance_prefix.extend_from_slice(b",\"lakeship\":{\"bucket\":");
+        json::write_str(&mut provenance_prefix, object.bucket.as_bytes());
+        provenance_prefix.extend_from_slice(b",\"key\":");
+        json::write_str(&mut provenance_prefix, object.key.as_bytes());
+        provenance_prefix.extend_from_slice(b",\"row_group\":");
+        json::write_int(&mut provenance_prefix, row_group);
+        provenance_prefix.extend_from_slice(b",\"row\":");
+        let id_prefix = format!("{}-{row_group}-", object_id(object));
+        BatchSource { provenance_prefix, id_prefix, row_group }
+    }
+}
+
+/// Converts record batches to documents. Holds per-column caches, so keep
+/// one converter per stream of batches (per thread).
+#[derive(Debug, Default)]
+pub struct Converter {
+    options: ConvertOptions,
+    dictionaries: DictionaryCache,
+}
+
+impl Converter {
+    /// A converter with `options`.
+    pub fn new(options: ConvertOptions) -> Self {
+        Converter { options, dictionaries: DictionaryCache::default() }
+    }
+
+    /// The options of this converter.
+    pub fn options(&self) -> &ConvertOptions {
+        &self.options
+    }
+
+    /// Appends one document per row of `batch` to `out`; `first_row` is the
+    /// index, within its row group, of the batch's first row.
+    pub fn encode_batch(
+        &mut self,
+        batch: &RecordBatch,
+        source: &BatchSource,
+        first_row: u64,
+        out: &mut EncodedDocs,
+    ) -> Result<()> {
+        let num_rows = batch.num_rows();
+        let mut compiler = Compiler::new(&mut self.dictionaries, num_rows);
+        let fields = StructEnc::compile(&mut compiler, batch.schema().fields(), batch.columns())?;
+        let mut router = routing::Router::new(batch, &self.options.index_prefix, self.options.time_suffix);
+        let average = out.bytes.len().checked_div(out.docs.len()).unwrap_or(1024);
+        out.bytes.reserve(average * num_rows);
+        out.docs.reserve(num_rows);
+        let bytes = &mut out.bytes;
+        for index in 0..num_rows {
+            let start = bytes.len() as u32;
+            let row = first_row + index as u64;
+            if self.options.action_lines {
+                bytes.extend_from_slice(b"{\"create\":{\"_index\":\"");
+                bytes.extend_from_slice(router.index_name(index).as_bytes());
+                bytes.extend_from_slice(b"\",\"_id\":\"");
+                bytes.extend_from_slice(source.id_prefix.as_bytes());
+                json::write_int(bytes, row);
+                bytes.extend_from_slice(b"\"}}\n");
+            }
+            let source_start = bytes.len() as u32;
+            bytes.push(b'{');
+            let wrote_fields = fields.write_fields(index, bytes);
+            bytes.extend_from_slice(&source.provenance_prefix[usize::from(!wrote_fields)..]);
+            json::write_int(bytes, row);
+            bytes.extend_from_slice(b"}}\n");
+            out.docs.push(DocSpan { start, source_start, end: bytes.len() as u32 });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

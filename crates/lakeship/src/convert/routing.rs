@@ -1,0 +1,307 @@
+//! Where a row goes (its index) and who it is (its document id).
+//!
+//! # Why both are stable
+//!
+//! * The **index name** is `ocsf-<metadata.version>-<class_uid>-<class_name>`
+//!   plus an optional time suffix computed from the row's own `time` field
+//!   (OCSF's required event time, epoch milliseconds). Nothing about the
+//!   moment of ingestion, the shard or the run enters it, so a row lands in
+//!   the same index on every attempt, redrive and replay — also after the
+//!   calendar moves on.
+//! * The **document id** is `<object id>-<row group>-<row>`: the object id is
+//!   a hash of the object's identity (bucket, key, and version id or etag),
+//!   the row group and row index locate the row inside that immutable object
+//!   version. Documents are sent with the bulk `create` action, so a second
+//!   delivery of the same row is answered `409 version_conflict` and counted
+//!   as "already present" instead of creating a duplicate.
+
+use std::fmt;
+use std::str::FromStr;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, RecordBatch, StructArray};
+use arrow_schema::{DataType, TimeUnit};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::timefmt::civil_from_millis;
+use crate::object::ObjectRef;
+
+/// The granularity of the time suffix of index names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeSuffix {
+    /// No suffix: one index per version and class.
+    None,
+    /// `-YYYY`.
+    Year,
+    /// `-YYYY.MM` (the default).
+    #[default]
+    Month,
+    /// `-YYYY.MM.DD`.
+    Day,
+}
+
+impl FromStr for TimeSuffix {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "none" => Ok(TimeSuffix::None),
+            "year" => Ok(TimeSuffix::Year),
+            "month" => Ok(TimeSuffix::Month),
+            "day" => Ok(TimeSuffix::Day),
+            _ => Err(format!("unknown time suffix {text:?}: expected none, year, month or day")),
+        }
+    }
+}
+
+impl fmt::Display for TimeSuffix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeSuffix::None => "none",
+            TimeSuffix::Year => "year",
+            TimeSuffix::Month => "month",
+            TimeSuffix::Day => "day",
+        })
+    }
+}
+
+impl TimeSuffix {
+    /// The period a time falls in, as a number that changes exactly when the
+    /// suffix changes (0 for no suffix).
+    fn period(self, millis: i64) -> i64 {
+        if self == TimeSuffix::None {
+            return 0;
+        }
+        let (year, month, day) = civil_from_millis(millis);
+        match self {
+            TimeSuffix::None => 0,
+            TimeSuffix::Year => year,
+            TimeSuffix::Month => year * 100 + i64::from(month),
+            TimeSuffix::Day => (year * 100 + i64::from(month)) * 100 + i64::from(day),
+        }
+    }
+
+    fn format(self, millis: i64) -> String {
+        let (year, month, day) = civil_from_millis(millis);
+        match self {
+            TimeSuffix::None => String::new(),
+            TimeSuffix::Year => format!("-{year:04}"),
+            TimeSuffix::Month => format!("-{year:04}.{month:02}"),
+            TimeSuffix::Day => format!("-{year:04}.{month:02}.{day:02}"),
+        }
+    }
+}
+
+/// The id of an object's documents: 16 URL-safe base64 characters (96 bits)
+/// of the SHA-256 of its identity.
+pub fn object_id(object: &ObjectRef) -> String {
+    let digest = Sha256::digest(object.identity().as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
+}
+
+/// The id of the document of row `row` of row group `row_group`.
+pub fn document_id(object_id: &str, row_group: usize, row: u64) -> String {
+    format!("{object_id}-{row_group}-{row}")
+}
+
+/// Makes a name part valid in an index name: lower case, and `_` for spaces
+/// and characters OpenSearch forbids.
+pub fn sanitize_name_part(text: &str) -> String {
+    text.trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '\\' | '/' | '*' | '?' | '"' | '<' | '>' | '|' | ',' | '#' | ':' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// The index name of a row with these values (without time suffix when
+/// `millis` is `None`).
+pub fn index_name(
+    prefix: &str,
+    version: Option<&str>,
+    class_uid: Option<i64>,
+    class_name: Option<&str>,
+    suffix: TimeSuffix,
+    millis: Option<i64>,
+) -> String {
+    let version = version.map(sanitize_name_part).unwrap_or_else(|| "unknown".into());
+    let class_uid = class_uid.map_or_else(|| "0".into(), |uid| uid.to_string());
+    let class_name = match class_name.map(sanitize_name_part) {
+        Some(name) if !name.is_empty() => name,
+        _ => crate::ocsf::class_name(&version, class_uid.parse().unwrap_or(0))
+            .map(sanitize_name_part)
+            .unwrap_or_else(|| "unknown".into()),
+    };
+    let suffix = millis.map(|millis| suffix.format(millis)).unwrap_or_default();
+    format!("{prefix}-{version}-{class_uid}-{class_name}{suffix}")
+}
+
+/// A string column of any Arrow string encoding.
+enum StrColumn<'a> {
+    Utf8(&'a arrow_array::StringArray),
+    LargeUtf8(&'a arrow_array::LargeStringArray),
+    View(&'a arrow_array::StringViewArray),
+    Dictionary { keys: Vec<usize>, values: Box<StrColumn<'a>>, array: &'a dyn Array },
+}
+
+impl<'a> StrColumn<'a> {
+    fn new(array: &'a dyn Array) -> Option<Self> {
+        Some(match array.data_type() {
+            DataType::Utf8 => StrColumn::Utf8(array.as_string::<i32>()),
+            DataType::LargeUtf8 => StrColumn::LargeUtf8(array.as_string::<i64>()),
+            DataType::Utf8View => StrColumn::View(array.as_string_view()),
+            DataType::Dictionary(_, _) => {
+                let dictionary = array.as_any_dictionary();
+                let values = StrColumn::new(dictionary.values().as_ref())?;
+                let keys = if dictionary.values().is_empty() { Vec::new() } else { dictionary.normalized_keys() };
+                StrColumn::Dictionary { keys, values: Box::new(values), array }
+            }
+            _ => return None,
+        })
+    }
+
+    fn get(&self, index: usize) -> Option<&str> {
+        match self {
+            StrColumn::Utf8(array) => array.is_valid(index).then(|| array.value(index)),
+            StrColumn::LargeUtf8(array) => array.is_valid(index).then(|| array.value(index)),
+            StrColumn::View(array) => array.is_valid(index).then(|| array.value(index)),
+            StrColumn::Dictionary { keys, values, array } => {
+                if array.is_null(index) { None } else { values.get(keys[index]) }
+            }
+        }
+    }
+}
+
+/// An integer column (int32, int64, or a millisecond timestamp).
+enum IntColumn<'a> {
+    Int32(&'a arrow_array::Int32Array),
+    Int64(&'a arrow_array::Int64Array),
+    TimestampMillis(&'a arrow_array::TimestampMillisecondArray),
+}
+
+impl<'a> IntColumn<'a> {
+    fn new(array: &'a dyn Array) -> Option<Self> {
+        Some(match array.data_type() {
+            DataType::Int32 => IntColumn::Int32(array.as_primitive::<Int32Type>()),
+            DataType::Int64 => IntColumn::Int64(array.as_primitive::<Int64Type>()),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                IntColumn::TimestampMillis(array.as_primitive::<TimestampMillisecondType>())
+            }
+            _ => return None,
+        })
+    }
+
+    #[inline]
+    fn get(&self, index: usize) -> Option<i64> {
+        match self {
+            IntColumn::Int32(array) => array.is_valid(index).then(|| i64::from(array.value(index))),
+            IntColumn::Int64(array) => array.is_valid(index).then(|| array.value(index)),
+            IntColumn::TimestampMillis(array) => array.is_valid(index).then(|| array.value(index)),
+        }
+    }
+}
+
+fn column<'a>(batch: &'a RecordBatch, path: &[&str]) -> Option<&'a dyn Array> {
+    let mut current: &dyn Array = batch.column_by_name(path[0])?.as_ref();
+    for name in &path[1..] {
+        let parent: &StructArray = current.as_struct_opt()?;
+        current = parent.column_by_name(name)?.as_ref();
+    }
+    Some(current)
+}
+
+/// Computes the index name of each row of a batch, reusing the previous
+/// row's name when version, class and period are unchanged (the common case).
+pub(crate) struct Router<'a> {
+    prefix: &'a str,
+    suffix: TimeSuffix,
+    version: Option<StrColumn<'a>>,
+    class_uid: Option<IntColumn<'a>>,
+    class_name: Option<StrColumn<'a>>,
+    time: Option<IntColumn<'a>>,
+    last_key: Option<(Option<String>, Option<i64>, Option<String>, Option<i64>)>,
+    last_name: String,
+}
+
+impl<'a> Router<'a> {
+    pub(crate) fn new(batch: &'a RecordBatch, prefix: &'a str, suffix: TimeSuffix) -> Self {
+        Router {
+            prefix,
+            suffix,
+            version: column(batch, &["metadata", "version"]).and_then(StrColumn::new),
+            class_uid: column(batch, &["class_uid"]).and_then(IntColumn::new),
+            class_name: column(batch, &["class_name"]).and_then(StrColumn::new),
+            time: column(batch, &["time"]).and_then(IntColumn::new),
+            last_key: None,
+            last_name: String::new(),
+        }
+    }
+
+    /// The index name of row `index`.
+    #[inline]
+    pub(crate) fn index_name(&mut self, index: usize) -> &str {
+        let version = self.version.as_ref().and_then(|column| column.get(index));
+        let class_uid = self.class_uid.as_ref().and_then(|column| column.get(index));
+        let class_name = self.class_name.as_ref().and_then(|column| column.get(index));
+        let millis = self.time.as_ref().and_then(|column| column.get(index));
+        let period = millis.map(|millis| self.suffix.period(millis));
+        let unchanged = self.last_key.as_ref().is_some_and(|(v, u, n, p)| {
+            v.as_deref() == version && *u == class_uid && n.as_deref() == class_name && *p == period
+        });
+        if !unchanged {
+            self.last_name = index_name(self.prefix, version, class_uid, class_name, self.suffix, millis);
+            self.last_key = Some((
+                version.map(str::to_string),
+                class_uid,
+                class_name.map(str::to_string),
+                period,
+            ));
+        }
+        &self.last_name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_index_names() {
+        let millis = Some(1_649_721_732_000);
+        let name = |suffix| {
+            index_name("ocsf", Some("1.1.0"), Some(4001), Some("Network Activity"), suffix, millis)
+        };
+        assert_eq!(name(TimeSuffix::Month), "ocsf-1.1.0-4001-network_activity-2022.04");
+        assert_eq!(name(TimeSuffix::Day), "ocsf-1.1.0-4001-network_activity-2022.04.12");
+        assert_eq!(name(TimeSuffix::Year), "ocsf-1.1.0-4001-network_activity-2022");
+        assert_eq!(name(TimeSuffix::None), "ocsf-1.1.0-4001-network_activity");
+        assert_eq!(
+            index_name("ocsf", Some("1.0.0-rc.2"), Some(3005), Some("API Activity"), TimeSuffix::None, None),
+            "ocsf-1.0.0-rc.2-3005-api_activity"
+        );
+    }
+
+    #[test]
+    fn periods_change_with_the_suffix() {
+        let jan = 1_704_067_200_000; // 2024-01-01
+        let feb = jan + 31 * 86_400_000;
+        assert_eq!(TimeSuffix::Year.period(jan), TimeSuffix::Year.period(feb));
+        assert_ne!(TimeSuffix::Month.period(jan), TimeSuffix::Month.period(feb));
+    }
+
+    #[test]
+    fn object_ids_depend_on_identity_only() {
+        let object = ObjectRef::s3("bucket", "key.parquet").with_etag(Some("\"e1\""));
+        assert_eq!(object_id(&object), object_id(&object.clone()));
+        assert_eq!(object_id(&object).len(), 16);
+        let rewritten = ObjectRef::s3("bucket", "key.parquet").with_etag(Some("e2"));
+        assert_ne!(object_id(&object), object_id(&rewritten));
+        assert_eq!(document_id("abc", 2, 17), "abc-2-17");
+    }
+}
