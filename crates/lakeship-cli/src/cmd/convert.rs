@@ -1,0 +1,70 @@
+//! `lakeship convert`: Parquet objects to OCSF documents or a `_bulk` body.
+
+use std::io::Write;
+
+use anyhow::Context;
+use clap::Args;
+use lakeship::convert::{ConvertOptions, TimeSuffix};
+use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
+use lakeship::scan::{ScanOptions, spawn_scan};
+
+use crate::common::{S3Args, expand_inputs, open_output};
+
+/// Convert Parquet objects to OCSF JSON documents (NDJSON).
+///
+/// Example: lakeship convert samples/*.parquet --bulk -o bulk.ndjson
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Parquet files, directories or s3://bucket/key URLs.
+    #[arg(required = true, value_name = "PATH_OR_S3_URL")]
+    inputs: Vec<String>,
+    /// Write a `_bulk` body (a `create` action line before each document).
+    #[arg(long)]
+    bulk: bool,
+    /// Output file; `-` or nothing writes to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<String>,
+    /// Time suffix of index names in action lines: none, year, month or day.
+    #[arg(long, default_value_t = TimeSuffix::Month, value_name = "GRANULARITY")]
+    time_suffix: TimeSuffix,
+    #[command(flatten)]
+    s3: S3Args,
+}
+
+pub async fn run(args: ConvertArgs) -> anyhow::Result<()> {
+    let store = args.s3.store();
+    let objects = expand_inputs(&store, &args.inputs).await?;
+    let mut output = open_output(args.output.as_deref())?;
+    let options = ScanOptions {
+        convert: ConvertOptions::default().with_action_lines(args.bulk).with_time_suffix(args.time_suffix),
+        ..ScanOptions::default()
+    };
+    let mut num_failed = 0;
+    for object in objects {
+        let footer = match read_footer(&store, &object, DEFAULT_FOOTER_HINT).await {
+            Ok(footer) => footer,
+            Err(error) => {
+                eprintln!("error: {error}");
+                num_failed += 1;
+                continue;
+            }
+        };
+        let row_groups = (0..footer.num_row_groups()).collect();
+        let (mut batches, _task) = spawn_scan(store.clone(), footer, row_groups, options.clone());
+        while let Some(batch) = batches.recv().await {
+            match batch {
+                Ok(batch) => output.write_all(&batch.docs.bytes).context("writing the output failed")?,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    num_failed += 1;
+                    break;
+                }
+            }
+        }
+    }
+    output.flush().context("writing the output failed")?;
+    if num_failed > 0 {
+        anyhow::bail!("{num_failed} object(s) could not be converted (see the errors above)");
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! Pieces shared by the commands.
+
+use std::io::Write;
+
+use anyhow::Context;
+use clap::Args;
+use lakeship::object::{Location, ObjectRef, ObjectStore, S3Options};
+
+/// Options to reach S3 (or a local S3-compatible endpoint).
+#[derive(Debug, Clone, Args)]
+pub struct S3Args {
+    /// S3 endpoint override, e.g. http://127.0.0.1:5000 for a local endpoint.
+    #[arg(long, env = "LAKESHIP_S3_ENDPOINT", value_name = "URL", global = true)]
+    pub s3_endpoint: Option<String>,
+    /// AWS region (default: the standard AWS chain).
+    #[arg(long, env = "AWS_REGION", value_name = "REGION", global = true)]
+    pub region: Option<String>,
+    /// Role to assume for reading Security Lake objects (the subscriber role).
+    #[arg(long, env = "LAKESHIP_SOURCE_ROLE_ARN", value_name = "ARN", global = true)]
+    pub source_role_arn: Option<String>,
+    /// External id of the subscriber role.
+    #[arg(long, env = "LAKESHIP_SOURCE_EXTERNAL_ID", value_name = "ID", global = true)]
+    pub source_external_id: Option<String>,
+}
+
+impl S3Args {
+    /// The S3 options these arguments describe.
+    pub fn options(&self) -> S3Options {
+        S3Options {
+            endpoint_url: self.s3_endpoint.clone(),
+            region: self.region.clone(),
+            assume_role_arn: self.source_role_arn.clone(),
+            external_id: self.source_external_id.clone(),
+        }
+    }
+
+    /// A store for local files and S3.
+    pub fn store(&self) -> ObjectStore {
+        ObjectStore::from_options(self.options())
+    }
+}
+
+/// Turns paths, directories and S3 URLs (objects or prefixes) into objects.
+pub async fn expand_inputs(store: &ObjectStore, inputs: &[String]) -> anyhow::Result<Vec<ObjectRef>> {
+    let mut objects = Vec::new();
+    for input in inputs {
+        let location = Location::parse(input)?;
+        match &location {
+            Location::Local { path } if path.is_file() => objects.push(ObjectRef::local(path)),
+            Location::Local { path } if !path.exists() => anyhow::bail!("no such file or directory: {input}"),
+            Location::S3 { key, .. } if !key.is_empty() && !key.ends_with('/') => {
+                objects.push(ObjectRef::from_location(&location))
+            }
+            _ => {
+                let listed = store.list(&location).await.with_context(|| format!("listing {input} failed"))?;
+                objects.extend(listed.into_iter().filter(|object| looks_like_parquet(&object.key)));
+            }
+        }
+    }
+    Ok(objects)
+}
+
+/// True for keys that name Parquet objects (Security Lake writes
+/// `*.gz.parquet` and `*.zstd.parquet`).
+pub fn looks_like_parquet(key: &str) -> bool {
+    key.ends_with(".parquet")
+}
+
+/// Opens a file for writing, or stdout for `-` or no path.
+pub fn open_output(path: Option<&str>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
+        None | Some("-") => Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
+        Some(path) => Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(path).with_context(|| format!("cannot create {path}"))?,
+        )),
+    })
+}

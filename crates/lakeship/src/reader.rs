@@ -1,0 +1,271 @@
+//! Reading Parquet objects by byte range: the footer with one suffix request
+//! (two when the footer is larger than the first guess), a row group with one
+//! request for exactly its column chunks. A whole object is never fetched.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
+use parquet::file::reader::{ChunkReader, Length};
+use sha2::{Digest, Sha256};
+
+use crate::object::{ObjectError, ObjectRef, ObjectStore};
+
+/// How many bytes of an object's tail the first footer request asks for.
+/// Security Lake footers are typically 10-60 KiB.
+pub const DEFAULT_FOOTER_HINT: u64 = 64 * 1024;
+
+/// Errors of reading Parquet objects.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The object could not be fetched.
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    /// The object is not valid Parquet (truncated, corrupt, not Parquet).
+    #[error("invalid Parquet object {object}: {reason}")]
+    InvalidObject {
+        /// The object.
+        object: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl ReadError {
+    fn invalid(object: &ObjectRef, reason: impl Into<String>) -> Self {
+        ReadError::InvalidObject { object: object.to_string(), reason: reason.into() }
+    }
+}
+
+/// Result alias of this module.
+pub type Result<T, E = ReadError> = std::result::Result<T, E>;
+
+/// An object's Parquet footer, and the object with its size and etag filled in.
+#[derive(Debug, Clone)]
+pub struct ParquetFooter {
+    /// The object, with `size` and `etag` known.
+    pub object: ObjectRef,
+    /// The decoded footer.
+    pub metadata: Arc<ParquetMetaData>,
+}
+
+impl ParquetFooter {
+    /// Number of rows in the object.
+    pub fn num_rows(&self) -> u64 {
+        self.metadata.file_metadata().num_rows().max(0) as u64
+    }
+
+    /// Number of row groups in the object.
+    pub fn num_row_groups(&self) -> usize {
+        self.metadata.num_row_groups()
+    }
+}
+
+/// Reads and decodes an object's footer.
+pub async fn read_footer(store: &ObjectStore, object: &ObjectRef, hint: u64) -> Result<ParquetFooter> {
+    let tail = store.get_tail(object, hint.max(8)).await?;
+    if tail.size < 12 {
+        return Err(ReadError::invalid(object, format!("only {} bytes, too small for Parquet", tail.size)));
+    }
+    let footer = &tail.bytes[tail.bytes.len() - 8..];
+    if &footer[4..] != b"PAR1" {
+        let reason = if &footer[4..] == b"PARE" {
+            "encrypted Parquet footers are not supported".to_string()
+        } else {
+            "no Parquet magic at the end (not a Parquet file, or truncated)".to_string()
+        };
+        return Err(ReadError::invalid(object, reason));
+    }
+    let metadata_len = u64::from(u32::from_le_bytes([footer[0], footer[1], footer[2], footer[3]]));
+    if metadata_len + 12 > tail.size {
+        return Err(ReadError::invalid(object, format!("footer length {metadata_len} exceeds the object size")));
+    }
+    let footer_bytes = if metadata_len + 8 <= tail.bytes.len() as u64 {
+        let start = tail.bytes.len() - 8 - metadata_len as usize;
+        tail.bytes.slice(start..tail.bytes.len() - 8)
+    } else {
+        let start = tail.size - 8 - metadata_len;
+        store.get_range(object, start..tail.size - 8).await?
+    };
+    let metadata = ParquetMetaDataReader::decode_metadata(&footer_bytes)
+        .map_err(|error| ReadError::invalid(object, format!("corrupt footer: {error}")))?;
+    let mut known = object.clone().with_size(Some(tail.size));
+    known.etag = tail.etag.clone().or_else(|| known.etag.clone());
+    known.version_id = tail.version_id.clone().or_else(|| known.version_id.clone());
+    if known.is_local() && known.etag.is_none() {
+        known.etag = Some(footer_fingerprint(tail.size, &footer_bytes));
+    }
+    validate_layout(&known, &metadata, tail.size)?;
+    Ok(ParquetFooter { object: known, metadata: Arc::new(metadata) })
+}
+
+/// A stand-in for an etag for local files: size and footer hashed.
+fn footer_fingerprint(size: u64, footer: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(size.to_le_bytes());
+    hasher.update(footer);
+    let digest = hasher.finalize();
+    digest[..10].iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Checks that every column chunk lies inside the object, so a truncated
+/// object is named as such before any worker reads it.
+fn validate_layout(object: &ObjectRef, metadata: &ParquetMetaData, size: u64) -> Result<()> {
+    for (index, row_group) in metadata.row_groups().iter().enumerate() {
+        let range = row_group_byte_range(row_group);
+        if range.end > size || range.start < 4 {
+            return Err(ReadError::invalid(
+                object,
+                format!("row group {index} spans bytes {}..{} outside the object ({size} bytes)", range.start, range.end),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The bytes a row group's column chunks occupy.
+pub fn row_group_byte_range(row_group: &RowGroupMetaData) -> Range<u64> {
+    let mut start = u64::MAX;
+    let mut end = 0;
+    for column in row_group.columns() {
+        let (column_start, column_len) = column.byte_range();
+        start = start.min(column_start);
+        end = end.max(column_start + column_len);
+    }
+    if start > end { 0..0 } else { start..end }
+}
+
+/// A row group's bytes, fetched with one ranged request, served to the
+/// Parquet decoder as if they were the file.
+#[derive(Debug, Clone)]
+pub struct RowGroupBytes {
+    offset: u64,
+    bytes: Bytes,
+    file_len: u64,
+}
+
+impl Length for RowGroupBytes {
+    fn len(&self) -> u64 {
+        self.file_len
+    }
+}
+
+impl ChunkReader for RowGroupBytes {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use bytes::Buf;
+        let local = self.local(start, 0)?;
+        Ok(self.bytes.slice(local.start..).reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        Ok(self.bytes.slice(self.local(start, length)?))
+    }
+}
+
+impl RowGroupBytes {
+    fn local(&self, start: u64, length: usize) -> parquet::errors::Result<Range<usize>> {
+        let end = start + length as u64;
+        if start < self.offset || end > self.offset + self.bytes.len() as u64 {
+            return Err(parquet::errors::ParquetError::General(format!(
+                "read of bytes {start}..{end} outside the fetched row group ({}..{})",
+                self.offset,
+                self.offset + self.bytes.len() as u64
+            )));
+        }
+        Ok((start - self.offset) as usize..(end - self.offset) as usize)
+    }
+
+    /// Number of bytes held.
+    pub fn num_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Fetches the bytes of row group `row_group` of an object.
+pub async fn fetch_row_group(store: &ObjectStore, footer: &ParquetFooter, row_group: usize) -> Result<RowGroupBytes> {
+    let metadata = footer.metadata.row_groups().get(row_group).ok_or_else(|| {
+        ReadError::invalid(&footer.object, format!("row group {row_group} does not exist"))
+    })?;
+    let range = row_group_byte_range(metadata);
+    let bytes = store.get_range(&footer.object, range.clone()).await?;
+    Ok(RowGroupBytes { offset: range.start, bytes, file_len: footer.object.size.unwrap_or(range.end) })
+}
+
+/// Decodes a fetched row group into record batches of `batch_size` rows.
+/// String columns that are dictionary-encoded in the row group are decoded
+/// as Arrow dictionaries, so each distinct value is converted only once.
+pub fn decode_row_group(
+    footer: &ParquetFooter,
+    bytes: RowGroupBytes,
+    row_group: usize,
+    batch_size: usize,
+) -> Result<ParquetRecordBatchReader> {
+    let invalid = |error: parquet::errors::ParquetError| {
+        ReadError::invalid(&footer.object, format!("row group {row_group}: {error}"))
+    };
+    let plain = ArrowReaderMetadata::try_new(footer.metadata.clone(), ArrowReaderOptions::new()).map_err(invalid)?;
+    let hinted = dictionary_schema(plain.schema(), footer.metadata.row_group(row_group))
+        .and_then(|schema| {
+            ArrowReaderMetadata::try_new(footer.metadata.clone(), ArrowReaderOptions::new().with_schema(schema)).ok()
+        });
+    ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, hinted.unwrap_or(plain))
+        .with_row_groups(vec![row_group])
+        .with_batch_size(batch_size)
+        .build()
+        .map_err(invalid)
+}
+
+/// The schema with dictionary types for string leaves (inside structs, not
+/// lists or maps) whose column chunk in `row_group` has a dictionary page.
+/// `None` when no column qualifies.
+fn dictionary_schema(schema: &SchemaRef, row_group: &RowGroupMetaData) -> Option<SchemaRef> {
+    let mut next_leaf = 0;
+    let mut changed = false;
+    let fields = hint_fields(schema.fields(), row_group, &mut next_leaf, &mut changed);
+    changed.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
+}
+
+fn hint_fields(fields: &Fields, row_group: &RowGroupMetaData, next_leaf: &mut usize, changed: &mut bool) -> Fields {
+    fields
+        .iter()
+        .map(|field| match field.data_type() {
+            DataType::Utf8 => {
+                let leaf = *next_leaf;
+                *next_leaf += 1;
+                let dictionary = row_group.columns().get(leaf).is_some_and(|c| c.dictionary_page_offset().is_some());
+                if !dictionary {
+                    return field.clone();
+                }
+                *changed = true;
+                let data_type = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                Arc::new(Field::new(field.name(), data_type, field.is_nullable()).with_metadata(field.metadata().clone()))
+            }
+            DataType::Struct(children) => {
+                let children = hint_fields(children, row_group, next_leaf, changed);
+                Arc::new(field.as_ref().clone().with_data_type(DataType::Struct(children)))
+            }
+            other => {
+                *next_leaf += count_leaves(other);
+                field.clone()
+            }
+        })
+        .collect()
+}
+
+fn count_leaves(data_type: &DataType) -> usize {
+    match data_type {
+        DataType::Struct(fields) => fields.iter().map(|field| count_leaves(field.data_type())).sum(),
+        DataType::List(child) | DataType::LargeList(child) | DataType::FixedSizeList(child, _)
+        | DataType::ListView(child) | DataType::LargeListView(child) | DataType::Map(child, _) => {
+            count_leaves(child.data_type())
+        }
+        _ => 1,
+    }
+}
