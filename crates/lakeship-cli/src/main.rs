@@ -21,6 +21,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Convert(cmd::convert::ConvertArgs),
+    Sample(cmd::sample::SampleArgs),
+    Templates(cmd::templates::TemplatesArgs),
 }
 
 fn init_tracing(verbose: u8) {
@@ -40,6 +42,8 @@ async fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let result = match cli.command {
         Command::Convert(args) => cmd::convert::run(args).await,
+        Command::Sample(args) => cmd::sample::run(args).await,
+        Command::Templates(args) => cmd::templates::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

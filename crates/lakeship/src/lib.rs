@@ -9,4 +9,6 @@ pub mod convert;
 pub mod object;
 pub mod ocsf;
 pub mod reader;
+pub mod sample;
 pub mod scan;
+pub mod templates;

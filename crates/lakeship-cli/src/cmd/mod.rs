@@ -1,1 +1,3 @@
 pub mod convert;
+pub mod sample;
+pub mod templates;

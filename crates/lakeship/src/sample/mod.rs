@@ -1,0 +1,2 @@
+//! Generated sample data: realistic OCSF Parquet objects shaped like Security
+//! Lake's. (Being written.)

@@ -1,0 +1,1 @@
+//! OpenSearch index templates compiled from the OCSF schema. (Being written.)
