@@ -6,6 +6,7 @@
 //! conversion to documents, delivery, the ledger and the local executor.
 
 pub mod convert;
+pub mod notification;
 pub mod object;
 pub mod ocsf;
 pub mod reader;

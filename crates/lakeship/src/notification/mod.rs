@@ -1,0 +1,195 @@
+//! The messages Lakeship receives on its queue, and the objects they name.
+//!
+//! Recognised message bodies:
+//! * the EventBridge "Object Created" envelope Security Lake sends to
+//!   subscribers (`detail.bucket.name`, `detail.object.key`, …);
+//! * classic S3 event notifications (`Records[]`, URL-encoded keys);
+//! * S3 test events (ignored, not errors);
+//! * a manual backfill request `{"objects":[{"bucket":…,"key":…}]}`;
+//! * any of these wrapped in an SNS notification (`"Type":"Notification"`).
+//!
+//! Anything else yields a [`NotificationError`] that carries the message id;
+//! the other messages of the batch are unaffected.
+
+use percent_encoding::percent_decode_str;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::object::ObjectRef;
+
+/// A message that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("message {message_id}: {reason}")]
+pub struct NotificationError {
+    /// The SQS message id (or the position in a manual batch).
+    pub message_id: String,
+    /// Why the message was not understood.
+    pub reason: String,
+}
+
+/// What one message asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// Objects to ingest.
+    Objects(Vec<ObjectRef>),
+    /// Nothing to do, and why (a test event, a deletion, a non-Parquet key).
+    Ignored(String),
+}
+
+/// An SQS record as an EventBridge Pipe (or Lambda's SQS event source)
+/// delivers it. Field names follow the Lambda SQS event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SqsRecord {
+    /// The message id.
+    pub message_id: String,
+    /// The receipt handle (needed to delete the message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_handle: Option<String>,
+    /// The message body.
+    pub body: String,
+}
+
+/// The objects of a batch of messages, with what was ignored or rejected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchObjects {
+    /// Objects to ingest with the id of the message that named them,
+    /// in message order, duplicates removed.
+    pub objects: Vec<(String, ObjectRef)>,
+    /// Messages (or parts) that needed no work: (message id, reason).
+    pub ignored: Vec<(String, String)>,
+    /// Messages that could not be understood.
+    pub errors: Vec<NotificationError>,
+}
+
+/// Parses every record; a bad record never stops the others.
+pub fn parse_batch(records: &[SqsRecord]) -> BatchObjects {
+    let mut batch = BatchObjects::default();
+    for record in records {
+        match parse_message(&record.message_id, &record.body) {
+            Ok(Parsed::Objects(objects)) => {
+                for object in objects {
+                    let seen = batch.objects.iter().any(|(_, known)| known.bucket == object.bucket && known.key == object.key && known.etag == object.etag);
+                    if !seen {
+                        batch.objects.push((record.message_id.clone(), object));
+                    }
+                }
+            }
+            Ok(Parsed::Ignored(reason)) => batch.ignored.push((record.message_id.clone(), reason)),
+            Err(error) => batch.errors.push(error),
+        }
+    }
+    batch
+}
+
+/// Parses one message body.
+pub fn parse_message(message_id: &str, body: &str) -> Result<Parsed, NotificationError> {
+    let error = |reason: String| NotificationError { message_id: message_id.to_string(), reason };
+    let value: Value = serde_json::from_str(body).map_err(|e| error(format!("body is not JSON ({e})")))?;
+    parse_value(&value, 0).map_err(error)
+}
+
+fn parse_value(value: &Value, depth: usize) -> Result<Parsed, String> {
+    let Some(object) = value.as_object() else {
+        return Err("body is not a JSON object".to_string());
+    };
+    if object.get("Type").and_then(Value::as_str) == Some("Notification") && depth == 0 {
+        let inner = object.get("Message").and_then(Value::as_str).ok_or("SNS notification without Message")?;
+        let inner: Value = serde_json::from_str(inner).map_err(|e| format!("SNS Message is not JSON ({e})"))?;
+        return parse_value(&inner, depth + 1);
+    }
+    if object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok(Parsed::Ignored("S3 test event".to_string()));
+    }
+    if object.contains_key("detail-type") && object.contains_key("detail") {
+        return parse_eventbridge(value);
+    }
+    if let Some(records) = object.get("Records") {
+        return parse_s3_records(records);
+    }
+    if let Some(objects) = object.get("objects") {
+        return parse_manual(objects);
+    }
+    Err(format!("unrecognised message (keys: {})", object.keys().cloned().collect::<Vec<_>>().join(", ")))
+}
+
+fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
+    value.pointer(pointer).and_then(Value::as_str).filter(|text| !text.is_empty())
+}
+
+fn keep_parquet(object: ObjectRef) -> Parsed {
+    if object.key.ends_with(".parquet") {
+        Parsed::Objects(vec![object])
+    } else {
+        Parsed::Ignored(format!("not a Parquet object: {object}"))
+    }
+}
+
+fn parse_eventbridge(value: &Value) -> Result<Parsed, String> {
+    let detail_type = str_at(value, "/detail-type").unwrap_or_default();
+    if detail_type != "Object Created" {
+        return Ok(Parsed::Ignored(format!("EventBridge event {detail_type:?} is not an object creation")));
+    }
+    let bucket = str_at(value, "/detail/bucket/name").ok_or("EventBridge event without detail.bucket.name")?;
+    let key = str_at(value, "/detail/object/key").ok_or("EventBridge event without detail.object.key")?;
+    let object = ObjectRef::s3(bucket, key)
+        .with_etag(str_at(value, "/detail/object/etag"))
+        .with_size(value.pointer("/detail/object/size").and_then(Value::as_u64));
+    let object = ObjectRef { version_id: str_at(value, "/detail/object/version-id").map(str::to_string), ..object };
+    Ok(keep_parquet(object))
+}
+
+/// Decodes an S3 event key: `+` is a space, then percent-decoding.
+fn decode_s3_event_key(key: &str) -> Result<String, String> {
+    let spaced = key.replace('+', " ");
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| format!("key {key:?} is not valid URL-encoded UTF-8"))
+}
+
+fn parse_s3_records(records: &Value) -> Result<Parsed, String> {
+    let records = records.as_array().ok_or("Records is not an array")?;
+    let mut objects = Vec::new();
+    let mut ignored = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let event_name = str_at(record, "/eventName").unwrap_or_default();
+        if !event_name.starts_with("ObjectCreated:") {
+            ignored.push(format!("record {index}: {event_name:?} is not an object creation"));
+            continue;
+        }
+        let bucket = str_at(record, "/s3/bucket/name").ok_or(format!("record {index} without s3.bucket.name"))?;
+        let key = str_at(record, "/s3/object/key").ok_or(format!("record {index} without s3.object.key"))?;
+        let object = ObjectRef::s3(bucket, decode_s3_event_key(key)?)
+            .with_etag(str_at(record, "/s3/object/eTag"))
+            .with_size(record.pointer("/s3/object/size").and_then(Value::as_u64));
+        let object = ObjectRef { version_id: str_at(record, "/s3/object/versionId").map(str::to_string), ..object };
+        match keep_parquet(object) {
+            Parsed::Objects(found) => objects.extend(found),
+            Parsed::Ignored(reason) => ignored.push(reason),
+        }
+    }
+    if objects.is_empty() {
+        let reason = if ignored.is_empty() { "no records".to_string() } else { ignored.join("; ") };
+        return Ok(Parsed::Ignored(reason));
+    }
+    Ok(Parsed::Objects(objects))
+}
+
+fn parse_manual(objects: &Value) -> Result<Parsed, String> {
+    let entries = objects.as_array().ok_or("objects is not an array")?;
+    let mut found = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let bucket = str_at(entry, "/bucket").ok_or(format!("objects[{index}] without bucket"))?;
+        let key = str_at(entry, "/key").ok_or(format!("objects[{index}] without key"))?;
+        let object = ObjectRef::s3(bucket, key).with_etag(str_at(entry, "/etag"));
+        found.push(ObjectRef { version_id: str_at(entry, "/version_id").map(str::to_string), ..object });
+    }
+    if found.is_empty() {
+        return Ok(Parsed::Ignored("manual request with no objects".to_string()));
+    }
+    Ok(Parsed::Objects(found))
+}
+
+#[cfg(test)]
+mod tests;
