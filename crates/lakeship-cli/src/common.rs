@@ -76,3 +76,42 @@ pub fn open_output(path: Option<&str>) -> anyhow::Result<Box<dyn Write>> {
         )),
     })
 }
+
+/// `1234567` as `1,234,567`.
+pub fn human_count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A byte count with a binary unit: `48.1 MiB`.
+pub fn human_bytes(value: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut scaled = value as f64;
+    let mut unit = 0;
+    while scaled >= 1024.0 && unit < UNITS.len() - 1 {
+        scaled /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value} B") } else { format!("{scaled:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_counts_and_bytes() {
+        assert_eq!(human_count(0), "0");
+        assert_eq!(human_count(1_234_567), "1,234,567");
+        assert_eq!(human_count(123), "123");
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(50_440_000), "48.1 MiB");
+    }
+}

@@ -21,6 +21,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Convert(cmd::convert::ConvertArgs),
+    Plan(cmd::plan::PlanArgs),
     Sample(cmd::sample::SampleArgs),
     Templates(cmd::templates::TemplatesArgs),
 }
@@ -42,6 +43,7 @@ async fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let result = match cli.command {
         Command::Convert(args) => cmd::convert::run(args).await,
+        Command::Plan(args) => cmd::plan::run(args).await,
         Command::Sample(args) => cmd::sample::run(args).await,
         Command::Templates(args) => cmd::templates::run(args).await,
     };

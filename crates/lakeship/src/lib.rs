@@ -9,6 +9,7 @@ pub mod convert;
 pub mod notification;
 pub mod object;
 pub mod ocsf;
+pub mod plan;
 pub mod reader;
 pub mod sample;
 pub mod scan;

@@ -1,3 +1,4 @@
 pub mod convert;
+pub mod plan;
 pub mod sample;
 pub mod templates;
