@@ -6,6 +6,9 @@
 //! conversion to documents, delivery, the ledger and the local executor.
 
 pub mod convert;
+pub mod delivery;
+pub mod dlq;
+pub mod errors;
 pub mod notification;
 pub mod object;
 pub mod ocsf;

@@ -1,0 +1,137 @@
+//! Retrying with exponential backoff and full jitter, honouring `Retry-After`,
+//! bounded by attempts and by a time budget. The sleep is injectable so tests
+//! run without waiting.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Upper bound of the first backoff.
+    pub initial_backoff: Duration,
+    /// Upper bound of any backoff.
+    pub max_backoff: Duration,
+    /// Total time after which no further attempt starts.
+    pub time_budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(20),
+            time_budget: Duration::from_secs(180),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The backoff before attempt `attempt + 1` (attempt counts from 1):
+    /// uniformly random in `[0, min(max, initial * 2^(attempt-1))]` ("full
+    /// jitter"), but at least what the server asked for in `Retry-After`.
+    pub fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(20);
+        let ceiling = self.initial_backoff.saturating_mul(1 << exponent).min(self.max_backoff);
+        let jittered = ceiling.mul_f64(fastrand::f64());
+        match retry_after {
+            Some(asked) => jittered.max(asked.min(self.max_backoff)),
+            None => jittered,
+        }
+    }
+}
+
+/// Keeps count of attempts and time for one retried operation.
+#[derive(Debug)]
+pub struct RetryState {
+    policy: RetryPolicy,
+    started: Instant,
+    attempts: u32,
+}
+
+impl RetryState {
+    /// Starts counting.
+    pub fn new(policy: RetryPolicy) -> Self {
+        RetryState { policy, started: Instant::now(), attempts: 0 }
+    }
+
+    /// Records an attempt; returns its number (from 1).
+    pub fn attempt(&mut self) -> u32 {
+        self.attempts += 1;
+        self.attempts
+    }
+
+    /// Attempts made so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The backoff before the next attempt, or `None` when attempts or the
+    /// time budget are spent.
+    pub fn next_backoff(&self, retry_after: Option<Duration>) -> Option<Duration> {
+        if self.attempts >= self.policy.max_attempts {
+            return None;
+        }
+        let backoff = self.policy.backoff(self.attempts, retry_after);
+        (self.started.elapsed() + backoff < self.policy.time_budget).then_some(backoff)
+    }
+}
+
+/// A sleep function: real time in production, recorded in tests.
+pub type Sleeper = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// The real sleep.
+pub fn tokio_sleeper() -> Sleeper {
+    Arc::new(|duration| Box::pin(tokio::time::sleep(duration)))
+}
+
+/// Parses `Retry-After` given in seconds (HTTP dates are ignored).
+pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_within_full_jitter_bounds() {
+        let policy = RetryPolicy { initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), ..RetryPolicy::default() };
+        for attempt in 1..10 {
+            let ceiling = Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_secs(1));
+            for _ in 0..50 {
+                assert!(policy.backoff(attempt, None) <= ceiling);
+            }
+        }
+        assert!(policy.backoff(1, Some(Duration::from_millis(700))) >= Duration::from_millis(700));
+        assert!(policy.backoff(1, Some(Duration::from_secs(60))) <= Duration::from_secs(1), "Retry-After is capped");
+    }
+
+    #[test]
+    fn state_stops_after_attempts_or_budget() {
+        let policy = RetryPolicy { max_attempts: 3, time_budget: Duration::from_secs(60), ..RetryPolicy::default() };
+        let mut state = RetryState::new(policy);
+        state.attempt();
+        assert!(state.next_backoff(None).is_some());
+        state.attempt();
+        state.attempt();
+        assert!(state.next_backoff(None).is_none());
+
+        let tight = RetryPolicy { time_budget: Duration::from_millis(1), initial_backoff: Duration::from_secs(5), max_backoff: Duration::from_secs(5), ..RetryPolicy::default() };
+        let mut state = RetryState::new(tight);
+        state.attempt();
+        assert!(state.next_backoff(Some(Duration::from_secs(5))).is_none());
+    }
+
+    #[test]
+    fn parses_retry_after_seconds() {
+        assert_eq!(parse_retry_after(Some(" 3 ")), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(parse_retry_after(None), None);
+    }
+}

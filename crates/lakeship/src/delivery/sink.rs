@@ -1,0 +1,314 @@
+//! The bulk sink: takes encoded documents, sends them in chunks with a
+//! bounded number of requests in flight, retries only what can succeed on
+//! retry, and tallies every document as indexed, already present or rejected
+//! (rejected ones go to the dead-letter store with their reason).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::task::JoinSet;
+
+use super::bulk::{BULK_PATH, Chunk, ItemOutcome, parse_bulk_answer, split_into_chunks};
+use super::client::OpenSearchClient;
+use super::retry::{RetryPolicy, RetryState, Sleeper, parse_retry_after, tokio_sleeper};
+use super::DeliveryError;
+use crate::convert::EncodedDocs;
+use crate::dlq::{DeadLetterWriter, write_dead_letter};
+
+/// Options of bulk delivery.
+#[derive(Debug, Clone)]
+pub struct DeliveryOptions {
+    /// Upper bound of a bulk request body (before compression). The default,
+    /// 5 MiB, is well below the smallest HTTP payload limit of managed
+    /// domains (10 MiB).
+    pub max_chunk_bytes: usize,
+    /// Upper bound of documents per bulk request.
+    pub max_chunk_docs: usize,
+    /// Bulk requests in flight at once.
+    pub max_in_flight: usize,
+    /// Retry policy of throttled and failed requests and items.
+    pub retry: RetryPolicy,
+}
+
+impl Default for DeliveryOptions {
+    fn default() -> Self {
+        DeliveryOptions { max_chunk_bytes: 5 * 1024 * 1024, max_chunk_docs: 5_000, max_in_flight: 2, retry: RetryPolicy::default() }
+    }
+}
+
+/// Per-document outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ItemCounts {
+    /// Documents created.
+    pub num_indexed: u64,
+    /// Documents that existed already (a replay or retry).
+    pub num_already_present: u64,
+    /// Documents refused for good (in the dead-letter store).
+    pub num_rejected: u64,
+}
+
+impl ItemCounts {
+    /// All documents accounted for.
+    pub fn total(&self) -> u64 {
+        self.num_indexed + self.num_already_present + self.num_rejected
+    }
+
+    fn add(&mut self, other: &ItemCounts) {
+        self.num_indexed += other.num_indexed;
+        self.num_already_present += other.num_already_present;
+        self.num_rejected += other.num_rejected;
+    }
+}
+
+/// What the sink did on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeliveryStats {
+    /// Bulk requests sent (retries included).
+    pub num_requests: u64,
+    /// Documents sent again after a 429/5xx item or a failed request.
+    pub num_retried_docs: u64,
+    /// Whole requests answered 429.
+    pub num_throttled_requests: u64,
+    /// Items answered 429.
+    pub num_throttled_items: u64,
+    /// Requests that failed to connect or answered 5xx.
+    pub num_failed_requests: u64,
+    /// Bytes of request bodies sent (before compression).
+    pub num_bytes_sent: u64,
+}
+
+impl DeliveryStats {
+    fn add(&mut self, other: &DeliveryStats) {
+        self.num_requests += other.num_requests;
+        self.num_retried_docs += other.num_retried_docs;
+        self.num_throttled_requests += other.num_throttled_requests;
+        self.num_throttled_items += other.num_throttled_items;
+        self.num_failed_requests += other.num_failed_requests;
+        self.num_bytes_sent += other.num_bytes_sent;
+    }
+}
+
+/// The result of a sink's work.
+#[derive(Debug, Clone, Default)]
+pub struct SinkReport {
+    /// Outcomes per piece (as tagged when sending).
+    pub counts: BTreeMap<usize, ItemCounts>,
+    /// Wire statistics.
+    pub stats: DeliveryStats,
+    /// Dead letters written.
+    pub num_dead_letters: u64,
+    /// Dead-letter part files written.
+    pub dead_letter_parts: Vec<String>,
+}
+
+struct ChunkReport {
+    piece: usize,
+    counts: ItemCounts,
+    stats: DeliveryStats,
+    dead_letters: Vec<u8>,
+}
+
+/// Sends documents to OpenSearch. Create one per shard attempt.
+pub struct BulkSink {
+    client: OpenSearchClient,
+    options: DeliveryOptions,
+    sleeper: Sleeper,
+    tasks: JoinSet<Result<ChunkReport, DeliveryError>>,
+    dead_letters: DeadLetterWriter,
+    report: SinkReport,
+}
+
+impl std::fmt::Debug for BulkSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkSink").field("in_flight", &self.tasks.len()).finish_non_exhaustive()
+    }
+}
+
+impl BulkSink {
+    /// A sink that writes dead letters through `dead_letters`.
+    pub fn new(client: OpenSearchClient, options: DeliveryOptions, dead_letters: DeadLetterWriter) -> Self {
+        BulkSink { client, options, sleeper: tokio_sleeper(), tasks: JoinSet::new(), dead_letters, report: SinkReport::default() }
+    }
+
+    /// Replaces the sleep between retries (tests).
+    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// Sends the documents of `docs`, tagged with `piece`. Returns once they
+    /// are handed to requests in flight (at most `max_in_flight`).
+    pub async fn send(&mut self, piece: usize, docs: EncodedDocs) -> Result<(), DeliveryError> {
+        for chunk in split_into_chunks(piece, docs, self.options.max_chunk_bytes, self.options.max_chunk_docs) {
+            while self.tasks.len() >= self.options.max_in_flight.max(1) {
+                self.collect_one().await?;
+            }
+            let (client, policy, sleeper) = (self.client.clone(), self.options.retry, self.sleeper.clone());
+            self.tasks.spawn(async move { deliver_chunk(&client, chunk, policy, &sleeper).await });
+        }
+        Ok(())
+    }
+
+    async fn collect_one(&mut self) -> Result<(), DeliveryError> {
+        let Some(joined) = self.tasks.join_next().await else { return Ok(()) };
+        let chunk = match joined {
+            Ok(Ok(chunk)) => chunk,
+            Ok(Err(error)) => {
+                self.tasks.abort_all();
+                return Err(error);
+            }
+            Err(error) => {
+                self.tasks.abort_all();
+                return Err(DeliveryError::Protocol(format!("delivery task failed: {error}")));
+            }
+        };
+        self.report.counts.entry(chunk.piece).or_default().add(&chunk.counts);
+        self.report.stats.add(&chunk.stats);
+        if !chunk.dead_letters.is_empty() {
+            self.dead_letters
+                .append(&chunk.dead_letters, chunk.counts.num_rejected)
+                .await
+                .map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every request and stores the dead letters.
+    pub async fn finish(mut self) -> Result<SinkReport, DeliveryError> {
+        while !self.tasks.is_empty() {
+            self.collect_one().await?;
+        }
+        let (num_dead_letters, parts) =
+            self.dead_letters.finish().await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
+        self.report.num_dead_letters = num_dead_letters;
+        self.report.dead_letter_parts = parts;
+        Ok(self.report)
+    }
+}
+
+/// Why a round of a chunk did not finish.
+enum RoundFailure {
+    Throttled(Option<Duration>),
+    Failed,
+}
+
+/// Sends one chunk until every document has an outcome, or retries run out.
+async fn deliver_chunk(
+    client: &OpenSearchClient,
+    chunk: Chunk,
+    policy: RetryPolicy,
+    sleeper: &Sleeper,
+) -> Result<ChunkReport, DeliveryError> {
+    let mut report = ChunkReport { piece: chunk.piece, counts: ItemCounts::default(), stats: DeliveryStats::default(), dead_letters: Vec::new() };
+    let mut pending: Vec<usize> = (0..chunk.docs.len()).collect();
+    let mut state = RetryState::new(policy);
+    loop {
+        state.attempt();
+        let body = chunk.body_of(&pending);
+        report.stats.num_requests += 1;
+        report.stats.num_bytes_sent += body.len() as u64;
+        let answer = client.send(reqwest::Method::POST, BULK_PATH, "application/x-ndjson", body).await;
+        let (failure, last_error) = match answer {
+            Err(error @ (DeliveryError::Connection(_) | DeliveryError::Protocol(_))) => {
+                report.stats.num_failed_requests += 1;
+                (RoundFailure::Failed, error.to_string())
+            }
+            Err(error) => return Err(error),
+            Ok(response) if response.status == 429 => {
+                report.stats.num_throttled_requests += 1;
+                (RoundFailure::Throttled(parse_retry_after(response.retry_after.as_deref())), "bulk request throttled (429)".to_string())
+            }
+            Ok(response) if response.status >= 500 => {
+                report.stats.num_failed_requests += 1;
+                (RoundFailure::Failed, format!("bulk request answered {}: {}", response.status, response.excerpt()))
+            }
+            Ok(response) if response.status == 413 && pending.len() > 1 => {
+                // Too large for the endpoint: halve and send the halves.
+                let (first, second) = pending.split_at(pending.len() / 2);
+                for half in [first.to_vec(), second.to_vec()] {
+                    let sub = sub_chunk(&chunk, &half);
+                    let sub_report = Box::pin(deliver_chunk(client, sub, policy, sleeper)).await?;
+                    report.counts.add(&sub_report.counts);
+                    report.stats.add(&sub_report.stats);
+                    report.dead_letters.extend_from_slice(&sub_report.dead_letters);
+                }
+                return Ok(report);
+            }
+            Ok(response) if response.status == 413 => {
+                reject(&chunk, pending[0], 413, "document too large for the endpoint (413)", &mut report);
+                return Ok(report);
+            }
+            Ok(response) if !response.is_success() => {
+                return Err(DeliveryError::Http { request: "POST /_bulk".to_string(), status: response.status, body: response.excerpt() });
+            }
+            Ok(response) => match parse_bulk_answer(&response.body, pending.len()) {
+                Err(message) => {
+                    report.stats.num_failed_requests += 1;
+                    (RoundFailure::Failed, message)
+                }
+                Ok(outcomes) => {
+                    let mut retry = Vec::new();
+                    let mut throttled = false;
+                    for (&index, outcome) in pending.iter().zip(outcomes) {
+                        match outcome {
+                            ItemOutcome::Indexed => report.counts.num_indexed += 1,
+                            ItemOutcome::AlreadyPresent => report.counts.num_already_present += 1,
+                            ItemOutcome::Retry { status } => {
+                                if status == 429 {
+                                    report.stats.num_throttled_items += 1;
+                                    throttled = true;
+                                }
+                                retry.push(index);
+                            }
+                            ItemOutcome::Rejected { status, reason } => reject(&chunk, index, status, &reason, &mut report),
+                        }
+                    }
+                    if retry.is_empty() {
+                        return Ok(report);
+                    }
+                    let message = format!("{} of {} documents answered 429/5xx", retry.len(), pending.len());
+                    pending = retry;
+                    (if throttled { RoundFailure::Throttled(None) } else { RoundFailure::Failed }, message)
+                }
+            },
+        };
+        let (throttled, retry_after) = match failure {
+            RoundFailure::Throttled(after) => (true, after),
+            RoundFailure::Failed => (false, None),
+        };
+        let Some(backoff) = state.next_backoff(retry_after) else {
+            return Err(DeliveryError::RetriesExhausted { throttled, attempts: state.attempts(), num_pending: pending.len(), last_error });
+        };
+        report.stats.num_retried_docs += pending.len() as u64;
+        tracing::debug!(num_pending = pending.len(), backoff_ms = backoff.as_millis() as u64, throttled, "retrying bulk items");
+        sleeper(backoff).await;
+    }
+}
+
+fn sub_chunk(chunk: &Chunk, indices: &[usize]) -> Chunk {
+    let body = chunk.body_of(indices);
+    let mut offset = 0u32;
+    let docs = indices
+        .iter()
+        .map(|&index| {
+            let span = chunk.docs[index];
+            let rebased = crate::convert::DocSpan {
+                start: offset,
+                source_start: offset + (span.source_start - span.start),
+                end: offset + (span.end - span.start),
+            };
+            offset = rebased.end;
+            rebased
+        })
+        .collect();
+    Chunk { piece: chunk.piece, body, docs }
+}
+
+fn reject(chunk: &Chunk, index: usize, status: u16, reason: &str, report: &mut ChunkReport) {
+    report.counts.num_rejected += 1;
+    let action: serde_json::Value = serde_json::from_slice(chunk.action(index)).unwrap_or_default();
+    let target = action.as_object().and_then(|object| object.values().next()).cloned().unwrap_or_default();
+    let index_name = target["_index"].as_str().unwrap_or_default();
+    let id = target["_id"].as_str().unwrap_or_default();
+    write_dead_letter(&mut report.dead_letters, index_name, id, status, reason, chunk.source(index));
+}

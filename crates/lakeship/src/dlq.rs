@@ -1,0 +1,127 @@
+//! The dead-letter store: documents OpenSearch refused for good, with their
+//! target index, id and the reason, as NDJSON objects under a prefix of the
+//! work bucket (or a local directory) — one set of part files per shard
+//! attempt. `lakeship replay-dlq` sends them again with the same ids.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::convert::json::{write_int, write_str};
+use crate::object::{Location, ObjectError, ObjectStore};
+
+/// Part files are cut at this size.
+pub const PART_BYTES: usize = 8 * 1024 * 1024;
+
+/// One dead letter, as stored (one JSON object per line).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Target index.
+    pub index: String,
+    /// Document id.
+    pub id: String,
+    /// HTTP status of the item.
+    pub status: u16,
+    /// Error type and reason from OpenSearch.
+    pub reason: String,
+    /// The original document.
+    pub document: serde_json::Value,
+}
+
+/// Appends one dead-letter line from raw parts (the document is copied
+/// verbatim, not re-encoded).
+pub fn write_dead_letter(out: &mut Vec<u8>, index: &str, id: &str, status: u16, reason: &str, document: &[u8]) {
+    out.extend_from_slice(b"{\"index\":");
+    write_str(out, index.as_bytes());
+    out.extend_from_slice(b",\"id\":");
+    write_str(out, id.as_bytes());
+    out.extend_from_slice(b",\"status\":");
+    write_int(out, status);
+    out.extend_from_slice(b",\"reason\":");
+    write_str(out, reason.as_bytes());
+    out.extend_from_slice(b",\"document\":");
+    out.extend_from_slice(document);
+    out.extend_from_slice(b"}\n");
+}
+
+/// Writes the dead letters of one shard attempt as part files
+/// `<prefix>/part-00000.ndjson`, … spilling every [`PART_BYTES`].
+#[derive(Debug)]
+pub struct DeadLetterWriter {
+    store: ObjectStore,
+    prefix: Location,
+    buffer: Vec<u8>,
+    num_letters: u64,
+    parts: Vec<String>,
+}
+
+impl DeadLetterWriter {
+    /// A writer of part files under `prefix`.
+    pub fn new(store: ObjectStore, prefix: Location) -> Self {
+        DeadLetterWriter { store, prefix, buffer: Vec::new(), num_letters: 0, parts: Vec::new() }
+    }
+
+    /// Adds lines written by [`write_dead_letter`].
+    pub async fn append(&mut self, lines: &[u8], num_letters: u64) -> Result<(), ObjectError> {
+        self.buffer.extend_from_slice(lines);
+        self.num_letters += num_letters;
+        if self.buffer.len() >= PART_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), ObjectError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let location = self.prefix.join(&format!("part-{:05}.ndjson", self.parts.len()));
+        let body = Bytes::from(std::mem::take(&mut self.buffer));
+        self.store.put(&location, body).await?;
+        tracing::warn!(location = %location, "wrote dead letters");
+        self.parts.push(location.to_string());
+        Ok(())
+    }
+
+    /// Writes what is buffered; returns the number of letters and the part
+    /// files written.
+    pub async fn finish(mut self) -> Result<(u64, Vec<String>), ObjectError> {
+        self.flush().await?;
+        Ok((self.num_letters, self.parts))
+    }
+}
+
+/// Reads the dead letters of one part file.
+pub async fn read_part(store: &ObjectStore, location: &Location) -> Result<Vec<DeadLetter>, String> {
+    let bytes = store.get_small(location).await.map_err(|error| error.to_string())?;
+    let text = std::str::from_utf8(&bytes).map_err(|error| format!("{location}: not UTF-8: {error}"))?;
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .enumerate()
+        .map(|(number, line)| {
+            serde_json::from_str(line).map_err(|error| format!("{location} line {}: {error}", number + 1))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_and_reads_back_dead_letters() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::local_only();
+        let prefix = Location::Local { path: dir.path().join("run/shard/attempt") };
+        let mut writer = DeadLetterWriter::new(store.clone(), prefix);
+        let mut lines = Vec::new();
+        write_dead_letter(&mut lines, "ocsf-x", "id-1", 400, "mapper_parsing_exception: \"bad\"", br#"{"a":"text"}"#);
+        writer.append(&lines, 1).await.unwrap();
+        let (num, parts) = writer.finish().await.unwrap();
+        assert_eq!(num, 1);
+        assert_eq!(parts.len(), 1);
+        let letters = read_part(&store, &Location::parse(&parts[0]).unwrap()).await.unwrap();
+        assert_eq!(letters[0].id, "id-1");
+        assert_eq!(letters[0].reason, "mapper_parsing_exception: \"bad\"");
+        assert_eq!(letters[0].document, serde_json::json!({"a": "text"}));
+    }
+}

@@ -1,0 +1,152 @@
+//! The error names Step Functions sees (`Diagnostic.error_type`), chosen
+//! here rather than left to Rust type names, which are not stable.
+//!
+//! The state machine's `Retry`/`Catch` match these names; a test keeps the
+//! names the handlers emit and the names in the definition the same set.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A named failure class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ErrorName {
+    /// May succeed when tried again: network errors, 5xx answers, a retry
+    /// budget spent on them. Retried by the state machine.
+    #[serde(rename = "Lakeship.Transient")]
+    Transient,
+    /// OpenSearch or S3 kept throttling (429/SlowDown) until the retry budget
+    /// ran out. Retried by the state machine with a longer backoff.
+    #[serde(rename = "Lakeship.Throttled")]
+    Throttled,
+    /// The handler's input is not what it expects (not retried).
+    #[serde(rename = "Lakeship.InvalidInput")]
+    InvalidInput,
+    /// Configuration or permissions are wrong (missing setting, 401/403).
+    /// Not retried: fix the deployment, then redrive.
+    #[serde(rename = "Lakeship.Configuration")]
+    Configuration,
+    /// The finalizer found objects whose counts do not reconcile.
+    #[serde(rename = "Lakeship.ObjectsIncomplete")]
+    ObjectsIncomplete,
+    /// A Parquet object is corrupt, truncated, or not Parquet (per object;
+    /// recorded in results and the ledger, never raised).
+    #[serde(rename = "Lakeship.InvalidObject")]
+    InvalidObject,
+    /// An object does not exist (per object; recorded, never raised).
+    #[serde(rename = "Lakeship.ObjectNotFound")]
+    ObjectNotFound,
+    /// An object changed after it was planned (per object; recorded).
+    #[serde(rename = "Lakeship.ObjectChanged")]
+    ObjectChanged,
+    /// A queue message of an unknown shape (per message; recorded).
+    #[serde(rename = "Lakeship.BadMessage")]
+    BadMessage,
+}
+
+impl ErrorName {
+    /// Every name.
+    pub const ALL: [ErrorName; 9] = [
+        ErrorName::Transient,
+        ErrorName::Throttled,
+        ErrorName::InvalidInput,
+        ErrorName::Configuration,
+        ErrorName::ObjectsIncomplete,
+        ErrorName::InvalidObject,
+        ErrorName::ObjectNotFound,
+        ErrorName::ObjectChanged,
+        ErrorName::BadMessage,
+    ];
+
+    /// The names a handler may fail with (the others are recorded per object
+    /// or per message and never end an invocation).
+    pub const RAISED: [ErrorName; 5] = [
+        ErrorName::Transient,
+        ErrorName::Throttled,
+        ErrorName::InvalidInput,
+        ErrorName::Configuration,
+        ErrorName::ObjectsIncomplete,
+    ];
+
+    /// The name as Step Functions sees it, e.g. `Lakeship.Transient`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorName::Transient => "Lakeship.Transient",
+            ErrorName::Throttled => "Lakeship.Throttled",
+            ErrorName::InvalidInput => "Lakeship.InvalidInput",
+            ErrorName::Configuration => "Lakeship.Configuration",
+            ErrorName::ObjectsIncomplete => "Lakeship.ObjectsIncomplete",
+            ErrorName::InvalidObject => "Lakeship.InvalidObject",
+            ErrorName::ObjectNotFound => "Lakeship.ObjectNotFound",
+            ErrorName::ObjectChanged => "Lakeship.ObjectChanged",
+            ErrorName::BadMessage => "Lakeship.BadMessage",
+        }
+    }
+
+    /// True for names that trying again may cure.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorName::Transient | ErrorName::Throttled)
+    }
+}
+
+impl fmt::Display for ErrorName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error with its name and a message that says what failed, on which
+/// object, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{name}: {message}")]
+pub struct NamedError {
+    /// The failure class.
+    pub name: ErrorName,
+    /// What happened.
+    pub message: String,
+}
+
+impl NamedError {
+    /// A named error.
+    pub fn new(name: ErrorName, message: impl Into<String>) -> Self {
+        NamedError { name, message: message.into() }
+    }
+}
+
+impl From<crate::object::ObjectError> for NamedError {
+    fn from(error: crate::object::ObjectError) -> Self {
+        use crate::object::ObjectError;
+        let name = match &error {
+            ObjectError::NotFound { .. } => ErrorName::ObjectNotFound,
+            ObjectError::Changed { .. } => ErrorName::ObjectChanged,
+            ObjectError::AccessDenied { .. } | ObjectError::InvalidLocation { .. } => ErrorName::Configuration,
+            ObjectError::Transient { .. } => ErrorName::Transient,
+            ObjectError::Other { .. } => ErrorName::Transient,
+        };
+        NamedError::new(name, error.to_string())
+    }
+}
+
+impl From<crate::reader::ReadError> for NamedError {
+    fn from(error: crate::reader::ReadError) -> Self {
+        match error {
+            crate::reader::ReadError::Object(error) => error.into(),
+            invalid @ crate::reader::ReadError::InvalidObject { .. } => {
+                NamedError::new(ErrorName::InvalidObject, invalid.to_string())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_serialize_as_step_functions_sees_them() {
+        for name in ErrorName::ALL {
+            assert_eq!(serde_json::to_value(name).unwrap(), name.as_str());
+            assert_eq!(serde_json::from_value::<ErrorName>(name.as_str().into()).unwrap(), name);
+        }
+    }
+}
