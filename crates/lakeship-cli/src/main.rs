@@ -22,6 +22,7 @@ struct Cli {
 enum Command {
     Convert(cmd::convert::ConvertArgs),
     Plan(cmd::plan::PlanArgs),
+    Index(cmd::index::IndexArgs),
     Sample(cmd::sample::SampleArgs),
     Templates(cmd::templates::TemplatesArgs),
 }
@@ -44,6 +45,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => cmd::convert::run(args).await,
         Command::Plan(args) => cmd::plan::run(args).await,
+        Command::Index(args) => cmd::index::run(args).await,
         Command::Sample(args) => cmd::sample::run(args).await,
         Command::Templates(args) => cmd::templates::run(args).await,
     };

@@ -1,4 +1,5 @@
 pub mod convert;
+pub mod index;
 pub mod plan;
 pub mod sample;
 pub mod templates;

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 
 pub use location::{Location, ObjectRef};
-pub use s3::{S3Options, s3_client};
+pub use s3::{S3Options, aws_sdk_config, s3_client};
 
 /// Errors of object access. Every variant names the object.
 #[derive(Debug, thiserror::Error)]

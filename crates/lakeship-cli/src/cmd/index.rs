@@ -1,0 +1,55 @@
+//! `lakeship index`: convert and deliver objects directly.
+
+use clap::Args;
+use lakeship::pipeline::local::{LocalRunOptions, run_local};
+use lakeship::pipeline::payload::DispatchRequest;
+
+use crate::common::{OpenSearchArgs, PipelineArgs, S3Args, expand_inputs, human_count};
+
+/// Convert Parquet objects and index them into OpenSearch, without the state
+/// machine. Prints, per object, rows read, indexed, already present and
+/// rejected. Objects are always sent (also if the ledger says complete);
+/// documents that exist already are counted as "already present".
+///
+/// Example: lakeship index tests/fixtures/security-lake-samples --endpoint http://127.0.0.1:9200
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Parquet files, directories, or s3://bucket/key URLs (objects or prefixes).
+    #[arg(required = true, value_name = "PATH_OR_S3_URL")]
+    inputs: Vec<String>,
+    #[command(flatten)]
+    opensearch: OpenSearchArgs,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    #[command(flatten)]
+    s3: S3Args,
+}
+
+pub async fn run(args: IndexArgs) -> anyhow::Result<()> {
+    let store = args.s3.store();
+    let objects = expand_inputs(&store, &args.inputs).await?;
+    if objects.is_empty() {
+        anyhow::bail!("no Parquet objects found in {}", args.inputs.join(", "));
+    }
+    let client = args.opensearch.client(args.s3.region.as_deref()).await?;
+    let mut context = args.pipeline.context(store, client, &args.s3)?;
+    context.skip_complete = false;
+    let options = LocalRunOptions { workers: args.pipeline.workers(), ..LocalRunOptions::default() };
+    let request = DispatchRequest::Objects { objects, run_id: None };
+    let outcome = run_local(&context, request, &options).await?;
+    if let Some(report) = &outcome.report {
+        println!("{:>12} {:>12} {:>16} {:>10}  object", "rows read", "indexed", "already present", "rejected");
+        for entry in &report.objects {
+            let name = if entry.bucket.is_empty() { entry.key.clone() } else { format!("s3://{}/{}", entry.bucket, entry.key) };
+            println!(
+                "{:>12} {:>12} {:>16} {:>10}  {name}{}",
+                human_count(entry.num_rows_read),
+                human_count(entry.num_indexed),
+                human_count(entry.num_already_present),
+                human_count(entry.num_rejected),
+                entry.reason.as_deref().map(|reason| format!("  ({}: {reason})", entry.status)).unwrap_or_default()
+            );
+        }
+    }
+    outcome.check().map_err(anyhow::Error::from)
+}

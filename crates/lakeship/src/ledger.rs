@@ -1,0 +1,252 @@
+//! The ledger: one document per object in the `lakeship-ledger` index,
+//! saying whether every row of the object is accounted for.
+//!
+//! An object is `complete` when the rows read equal the rows its footer
+//! gives and every row is indexed, already present or rejected (dead letter);
+//! `incomplete` when shards are missing or counts do not add up; `failed` when
+//! the object itself is bad (corrupt, missing, changed). The document id is
+//! the object id, so a re-delivered notification finds the entry and skips a
+//! complete object.
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::convert::object_id;
+use crate::delivery::{DeliveryError, OpenSearchClient};
+use crate::errors::ErrorName;
+use crate::object::ObjectRef;
+
+/// The ledger index name.
+pub const LEDGER_INDEX: &str = "lakeship-ledger";
+
+/// The ledger's index template (also in `templates/lakeship-ledger.json`).
+pub const LEDGER_TEMPLATE: &str = include_str!("../../../templates/lakeship-ledger.json");
+
+/// Reconciliation status of an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every row indexed, already present or rejected with its reason.
+    Complete,
+    /// Shards missing, or counts that do not add up.
+    Incomplete,
+    /// The object is bad (corrupt, missing, changed since planned).
+    Failed,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Complete => "complete",
+            Status::Incomplete => "incomplete",
+            Status::Failed => "failed",
+        })
+    }
+}
+
+/// One ledger document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// Object id (the document id).
+    pub object_id: String,
+    /// Bucket (empty for local files).
+    pub bucket: String,
+    /// Key or path.
+    pub key: String,
+    /// Etag (or a footer fingerprint for local files).
+    #[serde(default)]
+    pub etag: Option<String>,
+    /// Version id.
+    #[serde(default)]
+    pub version_id: Option<String>,
+    /// Security Lake source (`VPC_FLOW`, `ROUTE53`, …) from the key, if any.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Size in bytes.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Rows according to the footer.
+    pub num_rows: u64,
+    /// Row groups.
+    pub num_row_groups: usize,
+    /// Rows read.
+    pub num_rows_read: u64,
+    /// Documents created.
+    pub num_indexed: u64,
+    /// Documents already present.
+    pub num_already_present: u64,
+    /// Documents rejected (dead letters).
+    pub num_rejected: u64,
+    /// Shards of the object.
+    pub num_shards: usize,
+    /// Their ids.
+    pub shard_ids: Vec<String>,
+    /// The run.
+    pub run_id: String,
+    /// Start (epoch ms).
+    pub started_at: i64,
+    /// End (epoch ms).
+    pub ended_at: i64,
+    /// `ended_at - started_at`.
+    pub duration_ms: i64,
+    /// Status.
+    pub status: Status,
+    /// Error name where not complete.
+    #[serde(default)]
+    pub error_name: Option<ErrorName>,
+    /// Why not complete.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Dead-letter part files with this object's rejected documents.
+    #[serde(default)]
+    pub dead_letters: Vec<String>,
+}
+
+/// The Security Lake source named in a key such as
+/// `aws/VPC_FLOW/2.0/region=…` or `ext/MY_SOURCE/…`.
+pub fn source_of_key(key: &str) -> Option<String> {
+    let mut parts = key.split('/').filter(|part| !part.is_empty());
+    match parts.next()? {
+        "aws" | "ext" => parts.next().map(str::to_string),
+        _ => None,
+    }
+}
+
+/// A handle on the ledger index.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    client: OpenSearchClient,
+    index: String,
+    template_installed: std::sync::Arc<tokio::sync::OnceCell<()>>,
+}
+
+impl Ledger {
+    /// The ledger in the default index.
+    pub fn new(client: OpenSearchClient) -> Self {
+        Ledger { client, index: LEDGER_INDEX.to_string(), template_installed: Default::default() }
+    }
+
+    /// The ledger in another index (tests).
+    pub fn with_index(mut self, index: impl Into<String>) -> Self {
+        self.index = index.into();
+        self
+    }
+
+    /// The index name.
+    pub fn index(&self) -> &str {
+        &self.index
+    }
+
+    /// Installs the ledger's index template (idempotent).
+    pub async fn install_template(&self) -> Result<(), DeliveryError> {
+        let mut template: serde_json::Value = serde_json::from_str(LEDGER_TEMPLATE)
+            .map_err(|error| DeliveryError::Protocol(format!("ledger template: {error}")))?;
+        template["index_patterns"] = json!([self.index]);
+        self.client.json_ok(Method::PUT, &format!("_index_template/{}", self.index), Some(&template)).await?;
+        Ok(())
+    }
+
+    /// Writes (replaces) ledger documents, visible to searches on return.
+    /// Installs the ledger's template first (once per process).
+    pub async fn write(&self, entries: &[LedgerEntry]) -> Result<(), DeliveryError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.template_installed.get_or_try_init(|| self.install_template()).await?;
+        let mut body = Vec::new();
+        for entry in entries {
+            let action = json!({"index": {"_index": self.index, "_id": entry.object_id}});
+            body.extend_from_slice(action.to_string().as_bytes());
+            body.push(b'\n');
+            let source = serde_json::to_vec(entry).map_err(|error| DeliveryError::Protocol(error.to_string()))?;
+            body.extend_from_slice(&source);
+            body.push(b'\n');
+        }
+        let response = self
+            .client
+            .send(Method::POST, "_bulk?refresh=wait_for&filter_path=errors,items.*.error", "application/x-ndjson", body.into())
+            .await?;
+        let answer = response.json()?;
+        if !response.is_success() || answer["errors"].as_bool() != Some(false) {
+            return Err(DeliveryError::Http { request: "POST /_bulk (ledger)".to_string(), status: response.status, body: response.excerpt() });
+        }
+        Ok(())
+    }
+
+    /// The entries of these objects that exist.
+    pub async fn get(&self, objects: &[ObjectRef]) -> Result<Vec<LedgerEntry>, DeliveryError> {
+        if objects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = objects.iter().map(object_id).collect();
+        let response = self.client.json(Method::POST, &format!("{}/_mget", self.index), Some(&json!({"ids": ids}))).await?;
+        if response.status == 404 {
+            return Ok(Vec::new()); // no ledger yet
+        }
+        if !response.is_success() {
+            return Err(DeliveryError::Http { request: format!("POST /{}/_mget", self.index), status: response.status, body: response.excerpt() });
+        }
+        let answer = response.json()?;
+        let docs = answer["docs"].as_array().cloned().unwrap_or_default();
+        Ok(docs
+            .into_iter()
+            .filter(|doc| doc["found"].as_bool() == Some(true))
+            .filter_map(|doc| serde_json::from_value(doc["_source"].clone()).ok())
+            .collect())
+    }
+
+    /// The object ids among `objects` that the ledger records as complete.
+    pub async fn completed(&self, objects: &[ObjectRef]) -> Result<HashSet<String>, DeliveryError> {
+        Ok(self
+            .get(objects)
+            .await?
+            .into_iter()
+            .filter(|entry| entry.status == Status::Complete)
+            .map(|entry| entry.object_id)
+            .collect())
+    }
+
+    /// The most recent entries (by end time), optionally only those not
+    /// complete.
+    pub async fn recent(&self, limit: usize, not_complete_only: bool) -> Result<Vec<LedgerEntry>, DeliveryError> {
+        let query = if not_complete_only {
+            json!({"bool": {"must_not": {"term": {"status": "complete"}}}})
+        } else {
+            json!({"match_all": {}})
+        };
+        let body = json!({"size": limit, "sort": [{"ended_at": "desc"}], "query": query});
+        let response = self.client.json(Method::POST, &format!("{}/_search", self.index), Some(&body)).await?;
+        if response.status == 404 {
+            return Ok(Vec::new());
+        }
+        if !response.is_success() {
+            return Err(DeliveryError::Http { request: format!("POST /{}/_search", self.index), status: response.status, body: response.excerpt() });
+        }
+        let answer = response.json()?;
+        Ok(answer["hits"]["hits"]
+            .as_array()
+            .map(|hits| hits.iter().filter_map(|hit| serde_json::from_value(hit["_source"].clone()).ok()).collect())
+            .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_security_lake_source_in_keys() {
+        assert_eq!(source_of_key("aws/VPC_FLOW/2.0/region=us-east-1/x.parquet").as_deref(), Some("VPC_FLOW"));
+        assert_eq!(source_of_key("ext/MY_APP/1.0/x.parquet").as_deref(), Some("MY_APP"));
+        assert_eq!(source_of_key("/tmp/x.parquet"), None);
+    }
+
+    #[test]
+    fn the_ledger_template_parses() {
+        let template: serde_json::Value = serde_json::from_str(LEDGER_TEMPLATE).unwrap();
+        assert_eq!(template["template"]["mappings"]["properties"]["status"]["type"], "keyword");
+    }
+}

@@ -1,0 +1,186 @@
+//! Dispatch: notifications (or a backfill) in, a planned run out.
+//!
+//! Parses the messages, reads each object's footer (a ranged GET or two),
+//! skips objects the ledger records as complete, packs row groups into
+//! shards, writes the manifest and the shard list to the work area, and
+//! answers with a small summary.
+
+use futures::stream::{self, StreamExt};
+
+use crate::errors::{ErrorName, NamedError};
+use crate::notification::{NotificationError, parse_batch};
+use crate::object::{Location, ObjectRef};
+use crate::plan::plan_shards;
+use crate::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, read_footer};
+
+use super::payload::{DispatchRequest, FailedObject, RunManifest, RunSummary};
+use super::{PipelineContext, new_run_id, now_millis, valid_run_id};
+
+/// What a request resolves to: objects to consider, and what was skipped.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// Run id asked for, if any.
+    pub run_id: Option<String>,
+    /// Objects, in order, without duplicates.
+    pub objects: Vec<ObjectRef>,
+    /// Messages that could not be understood.
+    pub bad_messages: Vec<NotificationError>,
+    /// Messages that needed no work.
+    pub num_ignored_messages: usize,
+}
+
+/// Turns a dispatch request into the objects it names (listing a prefix if
+/// asked to).
+pub async fn resolve_request(context: &PipelineContext, request: DispatchRequest) -> Result<Resolved, NamedError> {
+    match request {
+        DispatchRequest::Records(records) => {
+            let batch = parse_batch(&records);
+            for error in &batch.errors {
+                tracing::warn!(message_id = %error.message_id, reason = %error.reason, "{}", ErrorName::BadMessage);
+            }
+            Ok(Resolved {
+                run_id: None,
+                objects: batch.objects.into_iter().map(|(_, object)| object).collect(),
+                bad_messages: batch.errors,
+                num_ignored_messages: batch.ignored.len(),
+            })
+        }
+        DispatchRequest::Objects { objects, run_id } => Ok(Resolved { run_id, objects, ..Resolved::default() }),
+        DispatchRequest::Prefix { prefix, since, until, run_id } => {
+            let location = Location::parse(&prefix).map_err(|e| NamedError::new(ErrorName::InvalidInput, e.to_string()))?;
+            let objects = list_prefix(&context.source, &location, since.as_deref(), until.as_deref()).await?;
+            Ok(Resolved { run_id, objects, ..Resolved::default() })
+        }
+        DispatchRequest::WithRunId { run_id, request } => {
+            let mut resolved = Box::pin(resolve_request(context, *request)).await?;
+            resolved.run_id = Some(run_id);
+            Ok(resolved)
+        }
+    }
+}
+
+/// The day (`YYYYMMDD`) of a Security Lake partition in a key
+/// (`eventDay=20240314` or `eventHour=2024031418`), if any.
+pub fn partition_day(key: &str) -> Option<&str> {
+    key.split('/').find_map(|part| {
+        part.strip_prefix("eventDay=").or_else(|| part.strip_prefix("eventHour=")).and_then(|value| value.get(..8))
+    })
+}
+
+/// Lists the Parquet objects under a prefix, keeping only the partitions
+/// between `since` and `until` (inclusive, `YYYYMMDD`) when given.
+pub async fn list_prefix(
+    store: &crate::object::ObjectStore,
+    prefix: &Location,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<Vec<ObjectRef>, NamedError> {
+    for day in [since, until].into_iter().flatten() {
+        if day.len() != 8 || !day.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(NamedError::new(ErrorName::InvalidInput, format!("day {day:?} is not YYYYMMDD")));
+        }
+    }
+    let listed = store.list(prefix).await.map_err(NamedError::from)?;
+    Ok(listed
+        .into_iter()
+        .filter(|object| object.key.ends_with(".parquet"))
+        .filter(|object| {
+            let Some(day) = partition_day(&object.key) else { return since.is_none() && until.is_none() };
+            since.is_none_or(|since| day >= since) && until.is_none_or(|until| day <= until)
+        })
+        .collect())
+}
+
+/// Plans a run and writes its manifest and shard list.
+pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Result<RunSummary, NamedError> {
+    let resolved = resolve_request(context, request).await?;
+    let run_id = resolved.run_id.clone().unwrap_or_else(new_run_id);
+    if !valid_run_id(&run_id) {
+        return Err(NamedError::new(ErrorName::InvalidInput, format!("run id {run_id:?} is not usable in keys")));
+    }
+    let (footers, failed) = read_footers(context, &resolved.objects).await?;
+    let completed = if context.skip_complete {
+        context.ledger.completed(&footers.iter().map(|f| f.object.clone()).collect::<Vec<_>>()).await?
+    } else {
+        Default::default()
+    };
+    let (skipped, footers): (Vec<ParquetFooter>, Vec<ParquetFooter>) =
+        footers.into_iter().partition(|footer| completed.contains(&crate::convert::object_id(&footer.object)));
+    for footer in &skipped {
+        tracing::info!(object = %footer.object, "already complete in the ledger; skipped");
+    }
+    let (shards, objects) = plan_shards(&run_id, &footers, context.plan);
+    let manifest = RunManifest {
+        run_id: run_id.clone(),
+        created_at: now_millis(),
+        shard_ids: shards.iter().map(|shard| shard.shard_id.clone()).collect(),
+        objects,
+        skipped: skipped.into_iter().map(|footer| footer.object).collect(),
+        failed,
+        bad_messages: resolved.bad_messages,
+        num_ignored_messages: resolved.num_ignored_messages,
+    };
+    let shards_location = context.work.run_file(&run_id, "shards.json");
+    let manifest_location = context.work.run_file(&run_id, "manifest.json");
+    context.work.put_json(&shards_location, &shards).await?;
+    context.work.put_json(&manifest_location, &manifest).await?;
+    let (shards_bucket, shards_key) = match &shards_location {
+        Location::S3 { bucket, key } => (bucket.clone(), key.clone()),
+        Location::Local { path } => (String::new(), path.display().to_string()),
+    };
+    let summary = RunSummary {
+        run_id,
+        manifest: manifest_location.to_string(),
+        shards_bucket,
+        shards_key,
+        num_objects: manifest.objects.len(),
+        num_shards: shards.len(),
+        num_rows: manifest.objects.iter().map(|object| object.num_rows).sum(),
+        num_skipped: manifest.skipped.len(),
+        num_failed: manifest.failed.len(),
+        num_bad_messages: manifest.bad_messages.len(),
+    };
+    tracing::info!(run_id = %summary.run_id, num_objects = summary.num_objects, num_shards = summary.num_shards, num_rows = summary.num_rows, "dispatched");
+    Ok(summary)
+}
+
+/// Reads footers with bounded concurrency, in order. Bad objects are
+/// returned as failures; a transient failure fails the dispatch.
+async fn read_footers(
+    context: &PipelineContext,
+    objects: &[ObjectRef],
+) -> Result<(Vec<ParquetFooter>, Vec<FailedObject>), NamedError> {
+    let results: Vec<(ObjectRef, Result<ParquetFooter, NamedError>)> = stream::iter(objects.iter().cloned())
+        .map(|object| async move {
+            let footer = read_footer(&context.source, &object, DEFAULT_FOOTER_HINT).await.map_err(NamedError::from);
+            (object, footer)
+        })
+        .buffered(context.footer_concurrency.max(1))
+        .collect()
+        .await;
+    let mut footers = Vec::with_capacity(results.len());
+    let mut failed = Vec::new();
+    for (object, result) in results {
+        match result {
+            Ok(footer) => footers.push(footer),
+            Err(error) if error.name.is_retryable() || error.name == ErrorName::Configuration => return Err(error),
+            Err(error) => {
+                tracing::warn!(object = %object, error = %error, "cannot plan object");
+                failed.push(FailedObject { object, error });
+            }
+        }
+    }
+    Ok((footers, failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_partition_days() {
+        assert_eq!(partition_day("aws/VPC_FLOW/2.0/region=us-east-1/accountId=1/eventDay=20240314/x.parquet"), Some("20240314"));
+        assert_eq!(partition_day("aws/ROUTE53/1.0/region=us-east-1/accountId=1/eventHour=2024031418/x.parquet"), Some("20240314"));
+        assert_eq!(partition_day("plain/x.parquet"), None);
+    }
+}

@@ -1,0 +1,199 @@
+//! Finalize: reconcile every object of a run from the shard results in the
+//! work area, write the ledger, and fail with a named error if any object
+//! does not reconcile.
+
+use std::collections::HashMap;
+
+use crate::convert::object_id;
+use crate::errors::{ErrorName, NamedError};
+use crate::ledger::{LedgerEntry, Status, source_of_key};
+use crate::plan::PlannedObject;
+
+use super::payload::{RunManifest, ShardResult};
+use super::{PipelineContext, now_millis};
+
+/// The finalizer's report, also stored as `runs/<run_id>/report.json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunReport {
+    /// The run.
+    pub run_id: String,
+    /// One entry per object (also in the ledger).
+    pub objects: Vec<LedgerEntry>,
+    /// Objects skipped as already complete.
+    pub num_skipped: usize,
+    /// Messages not understood (with their ids and reasons).
+    pub bad_messages: Vec<crate::notification::NotificationError>,
+    /// Shards without a result.
+    pub missing_shards: Vec<String>,
+}
+
+impl RunReport {
+    /// Objects that are not complete.
+    pub fn incomplete(&self) -> impl Iterator<Item = &LedgerEntry> {
+        self.objects.iter().filter(|entry| entry.status != Status::Complete)
+    }
+}
+
+/// Reconciles one object from the results of its shards.
+pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap<String, ShardResult>) -> LedgerEntry {
+    let mut entry = LedgerEntry {
+        object_id: object_id(&planned.object),
+        bucket: planned.object.bucket.clone(),
+        key: planned.object.key.clone(),
+        etag: planned.object.etag.clone(),
+        version_id: planned.object.version_id.clone(),
+        source: source_of_key(&planned.object.key),
+        size: planned.object.size,
+        num_rows: planned.num_rows,
+        num_row_groups: planned.row_groups.len(),
+        num_rows_read: 0,
+        num_indexed: 0,
+        num_already_present: 0,
+        num_rejected: 0,
+        num_shards: planned.shard_ids.len(),
+        shard_ids: planned.shard_ids.clone(),
+        run_id: run_id.to_string(),
+        started_at: i64::MAX,
+        ended_at: 0,
+        duration_ms: 0,
+        status: Status::Complete,
+        error_name: None,
+        reason: None,
+        dead_letters: Vec::new(),
+    };
+    let mut missing = Vec::new();
+    let mut piece_error = None;
+    for shard_id in &planned.shard_ids {
+        let Some(result) = results.get(shard_id) else {
+            missing.push(shard_id.clone());
+            continue;
+        };
+        entry.started_at = entry.started_at.min(result.started_at);
+        entry.ended_at = entry.ended_at.max(result.ended_at);
+        let mut has_rejected = false;
+        for piece in result.pieces.iter().filter(|piece| piece.object == planned.object) {
+            entry.num_rows_read += piece.num_rows_read;
+            entry.num_indexed += piece.counts.num_indexed;
+            entry.num_already_present += piece.counts.num_already_present;
+            entry.num_rejected += piece.counts.num_rejected;
+            has_rejected |= piece.counts.num_rejected > 0;
+            if piece.error.is_some() && piece_error.is_none() {
+                piece_error = piece.error.clone();
+            }
+        }
+        if has_rejected {
+            entry.dead_letters.extend(result.dead_letters.iter().cloned());
+        }
+    }
+    if entry.started_at == i64::MAX {
+        entry.started_at = now_millis();
+    }
+    entry.ended_at = entry.ended_at.max(entry.started_at);
+    entry.duration_ms = entry.ended_at - entry.started_at;
+    let accounted = entry.num_indexed + entry.num_already_present + entry.num_rejected;
+    let (status, name, reason) = if let Some(error) = piece_error {
+        (Status::Failed, Some(error.name), Some(error.message))
+    } else if !missing.is_empty() {
+        (Status::Incomplete, Some(ErrorName::ObjectsIncomplete), Some(format!("no result for shard(s) {}", missing.join(", "))))
+    } else if entry.num_rows_read != entry.num_rows || accounted != entry.num_rows {
+        let reason = format!(
+            "rows do not reconcile: footer {} rows, read {}, indexed {} + already present {} + rejected {} = {}",
+            entry.num_rows, entry.num_rows_read, entry.num_indexed, entry.num_already_present, entry.num_rejected, accounted
+        );
+        (Status::Incomplete, Some(ErrorName::ObjectsIncomplete), Some(reason))
+    } else {
+        (Status::Complete, None, None)
+    };
+    entry.status = status;
+    entry.error_name = name;
+    entry.reason = reason;
+    entry
+}
+
+/// Reconciles a run, writes the ledger and the report, and fails with
+/// `Lakeship.ObjectsIncomplete` if any object is not complete.
+pub async fn finalize(context: &PipelineContext, run_id: &str) -> Result<RunReport, NamedError> {
+    let report = record_run(context, run_id).await?;
+    check_complete(&report)?;
+    Ok(report)
+}
+
+/// Reconciles a run and writes the ledger and the report, whatever the
+/// outcome.
+pub async fn record_run(context: &PipelineContext, run_id: &str) -> Result<RunReport, NamedError> {
+    let report = reconcile_run(context, run_id).await?;
+    context.ledger.write(&report.objects).await.map_err(NamedError::from)?;
+    context.work.put_json(&context.work.run_file(run_id, "report.json"), &report).await?;
+    Ok(report)
+}
+
+/// `Lakeship.ObjectsIncomplete` naming every object that is not complete.
+pub fn check_complete(report: &RunReport) -> Result<(), NamedError> {
+    let run_id = &report.run_id;
+    let incomplete: Vec<String> = report
+        .incomplete()
+        .map(|entry| {
+            let location = if entry.bucket.is_empty() { entry.key.clone() } else { format!("s3://{}/{}", entry.bucket, entry.key) };
+            format!("{location}: {} ({})", entry.status, entry.reason.as_deref().unwrap_or("-"))
+        })
+        .collect();
+    if !incomplete.is_empty() {
+        return Err(NamedError::new(
+            ErrorName::ObjectsIncomplete,
+            format!("{} of {} object(s) not complete in run {run_id}: {}", incomplete.len(), report.objects.len(), incomplete.join("; ")),
+        ));
+    }
+    Ok(())
+}
+
+/// Reconciles a run without writing anything.
+pub async fn reconcile_run(context: &PipelineContext, run_id: &str) -> Result<RunReport, NamedError> {
+    let manifest: RunManifest = context
+        .work
+        .get_json(&context.work.run_file(run_id, "manifest.json"))
+        .await?
+        .ok_or_else(|| NamedError::new(ErrorName::InvalidInput, format!("run {run_id} has no manifest in {}", context.work.root())))?;
+    let mut results = HashMap::new();
+    let mut missing_shards = Vec::new();
+    for shard_id in &manifest.shard_ids {
+        match context.work.get_json::<ShardResult>(&context.work.result_file(run_id, shard_id)).await? {
+            Some(result) => {
+                results.insert(shard_id.clone(), result);
+            }
+            None => missing_shards.push(shard_id.clone()),
+        }
+    }
+    let mut objects: Vec<LedgerEntry> = manifest.objects.iter().map(|planned| reconcile_object(run_id, planned, &results)).collect();
+    for failed in &manifest.failed {
+        objects.push(failed_entry(run_id, manifest.created_at, failed));
+    }
+    Ok(RunReport { run_id: run_id.to_string(), objects, num_skipped: manifest.skipped.len(), bad_messages: manifest.bad_messages, missing_shards })
+}
+
+fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) -> LedgerEntry {
+    LedgerEntry {
+        object_id: object_id(&failed.object),
+        bucket: failed.object.bucket.clone(),
+        key: failed.object.key.clone(),
+        etag: failed.object.etag.clone(),
+        version_id: failed.object.version_id.clone(),
+        source: source_of_key(&failed.object.key),
+        size: failed.object.size,
+        num_rows: 0,
+        num_row_groups: 0,
+        num_rows_read: 0,
+        num_indexed: 0,
+        num_already_present: 0,
+        num_rejected: 0,
+        num_shards: 0,
+        shard_ids: Vec::new(),
+        run_id: run_id.to_string(),
+        started_at: at,
+        ended_at: at,
+        duration_ms: 0,
+        status: Status::Failed,
+        error_name: Some(failed.error.name),
+        reason: Some(failed.error.message.clone()),
+        dead_letters: Vec::new(),
+    }
+}

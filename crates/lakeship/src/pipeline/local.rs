@@ -1,0 +1,155 @@
+//! The local executor: dispatch, workers in parallel, finalize — the state
+//! machine's flow on one machine, with the same handlers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::task::JoinSet;
+
+use crate::errors::{ErrorName, NamedError};
+use crate::plan::ShardTask;
+
+use super::finalize::RunReport;
+use super::payload::{DispatchRequest, RunSummary, ShardResult};
+use super::{PipelineContext, dispatch, record_run, run_shard};
+
+/// What the executor reports while it runs.
+pub trait Progress: Send + Sync {
+    /// The run is planned; `shards` are those that will run now.
+    fn planned(&self, _summary: &RunSummary, _shards: &[ShardTask]) {}
+    /// A shard finished.
+    fn shard_done(&self, _result: &ShardResult) {}
+    /// A shard failed (it has no result; `--resume` re-runs it).
+    fn shard_failed(&self, _shard: &ShardTask, _error: &NamedError) {}
+}
+
+/// Reports nothing.
+#[derive(Debug)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// Options of a local run.
+#[derive(Clone)]
+pub struct LocalRunOptions {
+    /// Shards worked at once.
+    pub workers: usize,
+    /// Set to stop starting new shards (Ctrl-C); shards in flight finish.
+    pub stop: Arc<AtomicBool>,
+    /// Progress reporting.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl std::fmt::Debug for LocalRunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRunOptions").field("workers", &self.workers).finish_non_exhaustive()
+    }
+}
+
+impl Default for LocalRunOptions {
+    fn default() -> Self {
+        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        LocalRunOptions { workers, stop: Arc::default(), progress: Arc::new(NoProgress) }
+    }
+}
+
+/// How a local run ended.
+#[derive(Debug, Clone)]
+pub struct LocalOutcome {
+    /// The dispatcher's summary.
+    pub summary: RunSummary,
+    /// The finalizer's report (written to the ledger), absent when the run
+    /// was stopped before every shard ran.
+    pub report: Option<RunReport>,
+    /// Shards that failed (no result; `--resume` re-runs them).
+    pub failed_shards: Vec<(String, NamedError)>,
+    /// True if stopped (Ctrl-C) before every shard ran.
+    pub stopped: bool,
+}
+
+impl LocalOutcome {
+    /// `Ok` if every object of the run is complete; otherwise the named error
+    /// a user needs (incomplete objects, failed shards, or a stop).
+    pub fn check(&self) -> Result<(), NamedError> {
+        let run_id = &self.summary.run_id;
+        if self.stopped {
+            return Err(NamedError::new(ErrorName::Transient, format!("stopped before every shard ran; continue with `lakeship run --resume {run_id}`")));
+        }
+        if let Some(report) = &self.report {
+            if let Err(error) = super::check_complete(report) {
+                let hint = if self.failed_shards.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} shard(s) failed (first: {}); re-run them with `lakeship run --resume {run_id}`", self.failed_shards.len(), self.failed_shards[0].1)
+                };
+                return Err(NamedError::new(error.name, format!("{}{hint}", error.message)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Dispatches, works every shard, and finalizes.
+pub async fn run_local(
+    context: &PipelineContext,
+    request: DispatchRequest,
+    options: &LocalRunOptions,
+) -> Result<LocalOutcome, NamedError> {
+    let summary = dispatch(context, request).await?;
+    resume_local(context, summary, options).await
+}
+
+/// Works the shards of a dispatched run that have no result yet, then
+/// finalizes (the local counterpart of a redrive).
+pub async fn resume_local(
+    context: &PipelineContext,
+    summary: RunSummary,
+    options: &LocalRunOptions,
+) -> Result<LocalOutcome, NamedError> {
+    let run_id = summary.run_id.clone();
+    let shards: Vec<ShardTask> = context
+        .work
+        .get_json(&context.work.run_file(&run_id, "shards.json"))
+        .await?
+        .ok_or_else(|| NamedError::new(ErrorName::InvalidInput, format!("run {run_id} has no shard list in {}", context.work.root())))?;
+    let mut pending = Vec::new();
+    for shard in &shards {
+        let done: Option<ShardResult> = context.work.get_json(&context.work.result_file(&run_id, &shard.shard_id)).await?;
+        if done.is_none() {
+            pending.push(shard.clone());
+        }
+    }
+    options.progress.planned(&summary, &pending);
+    let failed_shards = run_shards(context, pending, options).await;
+    let stopped = options.stop.load(Ordering::Relaxed);
+    let report = if stopped { None } else { Some(record_run(context, &run_id).await?) };
+    Ok(LocalOutcome { summary, report, failed_shards, stopped })
+}
+
+/// Runs shards with at most `workers` at once; returns the failures.
+async fn run_shards(context: &PipelineContext, shards: Vec<ShardTask>, options: &LocalRunOptions) -> Vec<(String, NamedError)> {
+    let mut tasks = JoinSet::new();
+    let mut queue = shards.into_iter();
+    let mut failures = Vec::new();
+    loop {
+        while tasks.len() < options.workers.max(1) && !options.stop.load(Ordering::Relaxed) {
+            let Some(shard) = queue.next() else { break };
+            let context = context.clone();
+            tasks.spawn(async move {
+                let result = run_shard(&context, &shard).await;
+                (shard, result)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else { break };
+        match joined {
+            Ok((_, Ok(result))) => options.progress.shard_done(&result),
+            Ok((shard, Err(error))) => {
+                tracing::warn!(shard_id = %shard.shard_id, error = %error, "shard failed");
+                options.progress.shard_failed(&shard, &error);
+                failures.push((shard.shard_id, error));
+            }
+            Err(error) => failures.push((String::new(), NamedError::new(ErrorName::Transient, format!("worker task failed: {error}")))),
+        }
+    }
+    failures
+}

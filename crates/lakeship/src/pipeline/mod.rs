@@ -1,0 +1,71 @@
+//! The three handlers of a run — dispatch, work a shard, finalize — as
+//! library functions. The Lambda functions, the local executor (`lakeship
+//! run`) and `lakeship index` all call these.
+
+mod dispatch;
+mod finalize;
+pub mod local;
+pub mod payload;
+mod work;
+mod worker;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use dispatch::{dispatch, list_prefix, resolve_request};
+pub use finalize::{RunReport, check_complete, finalize, reconcile_object, reconcile_run, record_run};
+pub use work::WorkArea;
+pub use worker::run_shard;
+
+use crate::delivery::{DeliveryOptions, OpenSearchClient};
+use crate::ledger::Ledger;
+use crate::object::ObjectStore;
+use crate::plan::PlanOptions;
+use crate::scan::ScanOptions;
+
+/// Everything a handler needs, built once (per cold start, or per CLI run).
+#[derive(Debug, Clone)]
+pub struct PipelineContext {
+    /// Reads the source objects (Security Lake; maybe through an assumed role).
+    pub source: ObjectStore,
+    /// The work area: manifests, shard results, dead letters.
+    pub work: WorkArea,
+    /// OpenSearch.
+    pub client: OpenSearchClient,
+    /// The ledger index.
+    pub ledger: Ledger,
+    /// Reading and conversion.
+    pub scan: ScanOptions,
+    /// Bulk delivery.
+    pub delivery: DeliveryOptions,
+    /// Shard planning.
+    pub plan: PlanOptions,
+    /// Footers read at once while dispatching.
+    pub footer_concurrency: usize,
+    /// Skip objects the ledger records as complete (true except when
+    /// re-sending on purpose).
+    pub skip_complete: bool,
+}
+
+/// Milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0)
+}
+
+/// A new run id: `YYYYMMDDTHHMMSSZ-xxxxxx` (UTC time and 6 random hex digits).
+pub fn new_run_id() -> String {
+    let millis = now_millis();
+    let (year, month, day) = crate::convert::timefmt::civil_from_millis(millis);
+    let second = millis.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{:06x}",
+        second / 3600,
+        second / 60 % 60,
+        second % 60,
+        fastrand::u32(..0x100_0000)
+    )
+}
+
+/// True if `text` is usable as a run id (safe in keys and paths).
+pub fn valid_run_id(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 80 && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) && !text.starts_with('.')
+}

@@ -1,0 +1,205 @@
+//! The payloads that flow between the states of a run — written once here
+//! and shared by the Lambda functions, the local executor and the CLI.
+
+use serde::{Deserialize, Serialize};
+
+use crate::delivery::{DeliveryStats, ItemCounts};
+use crate::errors::NamedError;
+use crate::notification::{NotificationError, SqsRecord};
+use crate::object::ObjectRef;
+use crate::plan::PlannedObject;
+
+/// What the dispatcher is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DispatchRequest {
+    /// SQS records as an EventBridge Pipe delivers them.
+    Records(Vec<SqsRecord>),
+    /// A manual backfill of named objects.
+    Objects {
+        /// The objects.
+        objects: Vec<ObjectRef>,
+        /// Run id to use (default: a new one).
+        #[serde(default)]
+        run_id: Option<String>,
+    },
+    /// A manual backfill of every Parquet object under a prefix.
+    Prefix {
+        /// `s3://bucket/prefix`.
+        prefix: String,
+        /// Only `eventDay=`/`eventHour=` partitions on or after this day (`YYYYMMDD`).
+        #[serde(default)]
+        since: Option<String>,
+        /// Only partitions on or before this day (`YYYYMMDD`).
+        #[serde(default)]
+        until: Option<String>,
+        /// Run id to use (default: a new one).
+        #[serde(default)]
+        run_id: Option<String>,
+    },
+    /// An input wrapper carrying a run id (the state machine passes its
+    /// execution name) around one of the above.
+    WithRunId {
+        /// Run id.
+        run_id: String,
+        /// The request.
+        request: Box<DispatchRequest>,
+    },
+}
+
+/// An object the dispatcher could not plan (its footer could not be read).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedObject {
+    /// The object.
+    pub object: ObjectRef,
+    /// Why.
+    pub error: NamedError,
+}
+
+/// Everything the finalizer needs to reconcile a run; written by the
+/// dispatcher as `runs/<run_id>/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunManifest {
+    /// The run.
+    pub run_id: String,
+    /// When dispatching ended (epoch ms).
+    pub created_at: i64,
+    /// Planned objects, with their footer counts and shards.
+    pub objects: Vec<PlannedObject>,
+    /// Every shard id of the run.
+    pub shard_ids: Vec<String>,
+    /// Objects skipped because the ledger records them as complete.
+    pub skipped: Vec<ObjectRef>,
+    /// Objects whose footer could not be read.
+    pub failed: Vec<FailedObject>,
+    /// Messages that could not be understood.
+    pub bad_messages: Vec<NotificationError>,
+    /// Messages that needed no work (test events, non-Parquet keys).
+    pub num_ignored_messages: usize,
+}
+
+/// The dispatcher's small answer (never the shard list: state payloads are
+/// capped at 256 KiB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The run.
+    pub run_id: String,
+    /// Where the manifest is (`s3://…/manifest.json` or a path).
+    pub manifest: String,
+    /// Bucket of the shard list (for the Map's `ItemReader`); empty locally.
+    pub shards_bucket: String,
+    /// Key (or local path) of the shard list: a JSON array of shard tasks.
+    pub shards_key: String,
+    /// Objects planned.
+    pub num_objects: usize,
+    /// Shards planned.
+    pub num_shards: usize,
+    /// Rows in the planned objects.
+    pub num_rows: u64,
+    /// Objects skipped as already complete.
+    pub num_skipped: usize,
+    /// Objects that could not be planned.
+    pub num_failed: usize,
+    /// Messages not understood.
+    pub num_bad_messages: usize,
+}
+
+/// The outcome of one piece of a shard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PieceResult {
+    /// The object.
+    pub object: ObjectRef,
+    /// First row group.
+    pub first_row_group: usize,
+    /// Row groups.
+    pub num_row_groups: usize,
+    /// Rows the footer gives for these row groups.
+    pub num_rows_expected: u64,
+    /// Rows read.
+    pub num_rows_read: u64,
+    /// Outcomes of the documents.
+    #[serde(flatten)]
+    pub counts: ItemCounts,
+    /// A permanent failure of this piece (invalid or changed object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<NamedError>,
+}
+
+/// The outcome of one shard; the worker stores it as
+/// `runs/<run_id>/results/<shard_id>.json` itself, so finalizing does not
+/// depend on the Map's ResultWriter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardResult {
+    /// The run.
+    pub run_id: String,
+    /// The shard.
+    pub shard_id: String,
+    /// One result per piece, in order.
+    pub pieces: Vec<PieceResult>,
+    /// Dead-letter part files written by this attempt.
+    #[serde(default)]
+    pub dead_letters: Vec<String>,
+    /// Compressed bytes read.
+    pub num_bytes_read: u64,
+    /// Wire statistics of delivery.
+    pub delivery: DeliveryStats,
+    /// Start (epoch ms).
+    pub started_at: i64,
+    /// End (epoch ms).
+    pub ended_at: i64,
+}
+
+impl ShardResult {
+    /// Rows read in all pieces.
+    pub fn num_rows_read(&self) -> u64 {
+        self.pieces.iter().map(|piece| piece.num_rows_read).sum()
+    }
+
+    /// Document outcomes of all pieces.
+    pub fn counts(&self) -> ItemCounts {
+        let mut counts = ItemCounts::default();
+        for piece in &self.pieces {
+            counts.num_indexed += piece.counts.num_indexed;
+            counts.num_already_present += piece.counts.num_already_present;
+            counts.num_rejected += piece.counts.num_rejected;
+        }
+        counts
+    }
+
+    /// The worker's small answer to the Map state.
+    pub fn brief(&self) -> serde_json::Value {
+        let counts = self.counts();
+        serde_json::json!({
+            "shard_id": self.shard_id,
+            "rows": self.num_rows_read(),
+            "indexed": counts.num_indexed,
+            "already_present": counts.num_already_present,
+            "rejected": counts.num_rejected,
+            "failed_pieces": self.pieces.iter().filter(|piece| piece.error.is_some()).count(),
+        })
+    }
+}
+
+/// The finalizer's input: the dispatcher's summary (or just the run id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizeRequest {
+    /// The run to reconcile.
+    pub run_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_requests_accept_every_input_shape() {
+        let records: DispatchRequest = serde_json::from_str(r#"[{"messageId":"m","body":"{}"}]"#).unwrap();
+        assert!(matches!(records, DispatchRequest::Records(ref r) if r.len() == 1));
+        let objects: DispatchRequest = serde_json::from_str(r#"{"objects":[{"bucket":"b","key":"k.parquet"}]}"#).unwrap();
+        assert!(matches!(objects, DispatchRequest::Objects { ref objects, .. } if objects[0].bucket == "b"));
+        let prefix: DispatchRequest = serde_json::from_str(r#"{"prefix":"s3://b/aws/","since":"20240301"}"#).unwrap();
+        assert!(matches!(prefix, DispatchRequest::Prefix { since: Some(_), .. }));
+        let wrapped: DispatchRequest = serde_json::from_str(r#"{"run_id":"r1","request":[{"messageId":"m","body":"{}"}]}"#).unwrap();
+        assert!(matches!(wrapped, DispatchRequest::WithRunId { ref run_id, .. } if run_id == "r1"));
+    }
+}

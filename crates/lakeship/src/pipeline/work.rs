@@ -1,0 +1,76 @@
+//! The work area of runs: an S3 prefix (the work bucket) or a local
+//! directory, laid out as
+//!
+//! ```text
+//! runs/<run_id>/manifest.json           the dispatcher's manifest
+//! runs/<run_id>/shards.json             the shard list (the Map's items)
+//! runs/<run_id>/results/<shard_id>.json one result per finished shard
+//! runs/<run_id>/report.json             the finalizer's report
+//! dead-letters/<run_id>/<shard_id>/<attempt>/part-NNNNN.ndjson
+//! ```
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::errors::{ErrorName, NamedError};
+use crate::object::{Location, ObjectError, ObjectStore};
+
+/// Where runs keep their files.
+#[derive(Debug, Clone)]
+pub struct WorkArea {
+    store: ObjectStore,
+    root: Location,
+}
+
+impl WorkArea {
+    /// A work area at `root`.
+    pub fn new(store: ObjectStore, root: Location) -> Self {
+        WorkArea { store, root }
+    }
+
+    /// The store the work area lives in.
+    pub fn store(&self) -> &ObjectStore {
+        &self.store
+    }
+
+    /// The root location.
+    pub fn root(&self) -> &Location {
+        &self.root
+    }
+
+    /// `runs/<run_id>/<name>`.
+    pub fn run_file(&self, run_id: &str, name: &str) -> Location {
+        self.root.join(&format!("runs/{run_id}/{name}"))
+    }
+
+    /// `runs/<run_id>/results/<shard_id>.json`.
+    pub fn result_file(&self, run_id: &str, shard_id: &str) -> Location {
+        self.run_file(run_id, &format!("results/{shard_id}.json"))
+    }
+
+    /// A fresh prefix for the dead letters of one shard attempt.
+    pub fn dead_letter_prefix(&self, run_id: &str, shard_id: &str) -> Location {
+        let attempt = format!("{}-{:04x}", super::now_millis(), fastrand::u16(..));
+        self.root.join(&format!("dead-letters/{run_id}/{shard_id}/{attempt}"))
+    }
+
+    /// Writes a JSON file.
+    pub async fn put_json(&self, location: &Location, value: &impl Serialize) -> Result<(), NamedError> {
+        let body = serde_json::to_vec_pretty(value)
+            .map_err(|error| NamedError::new(ErrorName::Transient, format!("cannot encode {location}: {error}")))?;
+        self.store.put(location, Bytes::from(body)).await.map_err(NamedError::from)
+    }
+
+    /// Reads a JSON file; `Ok(None)` if it does not exist.
+    pub async fn get_json<T: DeserializeOwned>(&self, location: &Location) -> Result<Option<T>, NamedError> {
+        let bytes = match self.store.get_small(location).await {
+            Ok(bytes) => bytes,
+            Err(ObjectError::NotFound { .. }) => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|error| NamedError::new(ErrorName::InvalidInput, format!("{location} is not valid: {error}")))
+    }
+}
