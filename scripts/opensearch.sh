@@ -21,6 +21,8 @@ options:
   --port N       HTTP port (default 9200); the transport port is N+100
   --name NAME    instance name (default main); several named instances can run at once
   -E key=value   extra OpenSearch setting for start, e.g. -E thread_pool.write.queue_size=2
+  --keep-data    stop: keep the data directory; start: reuse it (a restart that keeps the
+                 indices, used by tests that stop a node in the middle of a run)
 
 files:  target/services/opensearch-NAME/{opensearch.pid,opensearch.log,home/,data/}
         (deleted by start and stop; stop keeps the log as target/services/opensearch-NAME.last.log)
@@ -51,6 +53,7 @@ esac
 PORT=9200
 NAME=main
 SETTINGS=()
+KEEP_DATA=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --port) [[ $# -ge 2 ]] || die "--port needs a value"; PORT=$2; shift 2 ;;
@@ -59,6 +62,7 @@ while [[ $# -gt 0 ]]; do
         --name=*) NAME=${1#--name=}; shift ;;
         -E) [[ $# -ge 2 ]] || die "-E needs key=value"; SETTINGS+=("$2"); shift 2 ;;
         -E?*) SETTINGS+=("${1#-E}"); shift ;;
+        --keep-data) KEEP_DATA=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument '$1'" ;;
     esac
@@ -160,7 +164,11 @@ save_log_and_clean() {
     if [[ -f "$LOG_FILE" ]]; then
         cp -f "$LOG_FILE" "$LAST_LOG" 2>/dev/null || true
     fi
-    rm -rf "$SERVICE_DIR"
+    if (( KEEP_DATA )); then
+        rm -f "$PID_FILE" "$PORT_FILE"
+    else
+        rm -rf "$SERVICE_DIR"
+    fi
 }
 
 # ---- commands ------------------------------------------------------------------------
@@ -189,7 +197,7 @@ cmd_start() {
     require_cmd "$JAVA_BIN" curl setsid
     ensure_built
 
-    rm -rf "$SERVICE_DIR"
+    (( KEEP_DATA )) || rm -rf "$SERVICE_DIR"
     mkdir -p "$SERVICE_DIR/home" "$SERVICE_DIR/data" "$SERVICE_DIR/logs" "$SERVICE_DIR/tmp"
     : >"$LOG_FILE"
 

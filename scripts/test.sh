@@ -18,7 +18,13 @@ command -v mvn >/dev/null || die "mvn not found: install Maven first"
 command -v python3 >/dev/null || die "python3 not found: install Python 3.9+ first"
 
 stop_services() {
-    local status=$?
+    local status=$? dir
+    # Also nodes that tests started for themselves (throttling, restarts).
+    for dir in "$LAKESHIP_SERVICES"/opensearch-*/; do
+        [[ -d "$dir" ]] || continue
+        dir=${dir%/}
+        [[ "${dir##*/opensearch-}" == main ]] || scripts/opensearch.sh stop --name "${dir##*/opensearch-}" || status=1
+    done
     scripts/opensearch.sh stop || status=1
     scripts/moto.sh stop || status=1
     exit "$status"

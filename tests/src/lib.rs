@@ -85,3 +85,175 @@ pub async fn count(index_pattern: &str) -> u64 {
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(|path| path.to_path_buf()).unwrap_or_default()
 }
+
+/// A pipeline context for the node at `endpoint`, with a local work area.
+pub fn pipeline_context(endpoint: &str, work: &std::path::Path) -> lakeship::pipeline::PipelineContext {
+    use lakeship::delivery::{ClientOptions, DeliveryOptions, OpenSearchClient, RetryPolicy};
+    let client = OpenSearchClient::new(ClientOptions::new(endpoint)).expect("client");
+    let store = lakeship::object::ObjectStore::local_only();
+    lakeship::pipeline::PipelineContext {
+        source: store.clone(),
+        work: lakeship::pipeline::WorkArea::new(store, lakeship::object::Location::Local { path: work.to_path_buf() }),
+        ledger: lakeship::ledger::Ledger::new(client.clone()),
+        client,
+        scan: lakeship::scan::ScanOptions::default(),
+        delivery: DeliveryOptions {
+            retry: RetryPolicy {
+                initial_backoff: std::time::Duration::from_millis(50),
+                max_backoff: std::time::Duration::from_secs(2),
+                ..RetryPolicy::default()
+            },
+            ..DeliveryOptions::default()
+        },
+        plan: lakeship::plan::PlanOptions::default(),
+        footer_concurrency: 4,
+        skip_complete: true,
+    }
+}
+
+/// A throw-away OpenSearch node of the test's own, started and stopped with
+/// the project's script (`scripts/opensearch.sh --name NAME --port PORT`).
+#[derive(Debug)]
+pub struct OwnNode {
+    /// Instance name.
+    pub name: String,
+    /// HTTP port.
+    pub port: u16,
+}
+
+impl OwnNode {
+    /// Starts a fresh node with extra `-E` settings.
+    pub fn start(name: &str, port: u16, settings: &[&str]) -> OwnNode {
+        let node = OwnNode { name: name.to_string(), port };
+        let mut args = vec!["start".to_string(), "--name".into(), name.into(), "--port".into(), port.to_string()];
+        for setting in settings {
+            args.push("-E".into());
+            args.push(setting.to_string());
+        }
+        node.script(&args);
+        node
+    }
+
+    fn script(&self, args: &[String]) {
+        let status = std::process::Command::new(repo_root().join("scripts/opensearch.sh"))
+            .args(args)
+            .status()
+            .expect("run scripts/opensearch.sh");
+        assert!(status.success(), "scripts/opensearch.sh {} failed", args.join(" "));
+    }
+
+    /// The node's URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the node, keeping its data.
+    pub fn stop_keeping_data(&self) {
+        self.script(&["stop".into(), "--name".into(), self.name.clone(), "--keep-data".into()]);
+    }
+
+    /// Starts the node again on its kept data.
+    pub fn restart_on_kept_data(&self) {
+        self.script(&["start".into(), "--name".into(), self.name.clone(), "--port".into(), self.port.to_string(), "--keep-data".into()]);
+    }
+}
+
+impl Drop for OwnNode {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(repo_root().join("scripts/opensearch.sh"))
+            .args(["stop", "--name", &self.name])
+            .status();
+    }
+}
+
+/// Counts the documents of an index pattern on a given node.
+pub async fn count_at(url: &str, index_pattern: &str) -> u64 {
+    let client = http();
+    let _ = client.post(format!("{url}/{index_pattern}/_refresh")).send().await;
+    let answer: serde_json::Value = client
+        .get(format!("{url}/{index_pattern}/_count"))
+        .send()
+        .await
+        .expect("count request")
+        .json()
+        .await
+        .expect("count answer");
+    answer["count"].as_u64().unwrap_or(0)
+}
+
+/// Copies the Security Lake fixtures into a fresh directory (so tests have
+/// their own object identities and do not collide with other tests).
+pub fn copy_fixtures(into: &std::path::Path) -> u64 {
+    fn copy(from: &std::path::Path, to: &std::path::Path, count: &mut u64) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read fixtures") {
+            let path = entry.expect("entry").path();
+            let target = to.join(path.file_name().expect("name"));
+            if path.is_dir() {
+                copy(&path, &target, count);
+            } else if path.extension().is_some_and(|extension| extension == "parquet") {
+                std::fs::copy(&path, &target).expect("copy");
+                *count += 1;
+            }
+        }
+    }
+    let mut count = 0;
+    copy(&repo_root().join("tests/fixtures/security-lake-samples"), into, &mut count);
+    count
+}
+
+/// Writes a synthetic OCSF 1.1.0 Network Activity object of `num_rows` rows
+/// in row groups of `group_rows` (times spread over three months, so rows
+/// route to several indices). Returns the object.
+pub fn write_network_object(path: &std::path::Path, num_rows: usize, group_rows: usize) -> lakeship::object::ObjectRef {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, StructArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    let version: ArrayRef = Arc::new(StringArray::from_iter_values((0..num_rows).map(|_| "1.1.0")));
+    let metadata = StructArray::try_from(vec![("version", version)]).expect("metadata");
+    let ips: ArrayRef = Arc::new(StringArray::from_iter_values((0..num_rows).map(|i| format!("10.{}.{}.{}", i % 7, i % 251, i % 253))));
+    let ports: ArrayRef = Arc::new(Int32Array::from_iter_values((0..num_rows).map(|i| (i % 65_000) as i32)));
+    let endpoint = StructArray::try_from(vec![("ip", ips), ("port", ports)]).expect("endpoint");
+    let start = 1_704_067_200_000i64; // 2024-01-01
+    let step = 90 * 86_400_000 / num_rows.max(1) as i64;
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("metadata", Arc::new(metadata)),
+        ("class_uid", Arc::new(Int32Array::from_iter_values((0..num_rows).map(|_| 4001)))),
+        ("class_name", Arc::new(StringArray::from_iter_values((0..num_rows).map(|_| "Network Activity")))),
+        ("time", Arc::new(Int64Array::from_iter_values((0..num_rows as i64).map(|i| start + i * step)))),
+        ("severity", Arc::new(StringArray::from_iter_values((0..num_rows).map(|i| ["Informational", "Low", "Medium"][i % 3])))),
+        ("src_endpoint", Arc::new(endpoint)),
+        ("message", Arc::new(StringArray::from_iter_values((0..num_rows).map(|i| format!("flow record number {i}"))))),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).expect("batch");
+    let properties = WriterProperties::builder().set_max_row_group_row_count(Some(group_rows)).build();
+    let file = std::fs::File::create(path).expect("create parquet");
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties)).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    lakeship::object::ObjectRef::local(path)
+}
+
+/// A context whose indices and ledger are the test's own: index names start
+/// with `prefix` and the ledger index is `lakeship-ledger-<prefix>`.
+pub fn isolated_context(endpoint: &str, work: &std::path::Path, prefix: &str) -> lakeship::pipeline::PipelineContext {
+    let mut context = pipeline_context(endpoint, work);
+    context.scan.convert.index_prefix = prefix.to_string();
+    context.ledger = context.ledger.with_index(format!("lakeship-ledger-{prefix}"));
+    context
+}
+
+/// Collects shard results as a local run reports them.
+#[derive(Debug, Default)]
+pub struct CollectResults(pub std::sync::Mutex<Vec<lakeship::pipeline::payload::ShardResult>>);
+
+impl lakeship::pipeline::local::Progress for CollectResults {
+    fn shard_done(&self, result: &lakeship::pipeline::payload::ShardResult) {
+        if let Ok(mut results) = self.0.lock() {
+            results.push(result.clone());
+        }
+    }
+}

@@ -23,6 +23,8 @@ enum Command {
     Convert(cmd::convert::ConvertArgs),
     Plan(cmd::plan::PlanArgs),
     Index(cmd::index::IndexArgs),
+    #[command(name = "replay-dlq")]
+    ReplayDlq(cmd::replay::ReplayArgs),
     Sample(cmd::sample::SampleArgs),
     Templates(cmd::templates::TemplatesArgs),
 }
@@ -46,6 +48,7 @@ async fn main() -> ExitCode {
         Command::Convert(args) => cmd::convert::run(args).await,
         Command::Plan(args) => cmd::plan::run(args).await,
         Command::Index(args) => cmd::index::run(args).await,
+        Command::ReplayDlq(args) => cmd::replay::run(args).await,
         Command::Sample(args) => cmd::sample::run(args).await,
         Command::Templates(args) => cmd::templates::run(args).await,
     };

@@ -125,3 +125,67 @@ mod tests {
         assert_eq!(letters[0].document, serde_json::json!({"a": "text"}));
     }
 }
+
+/// The outcome of sending dead letters again.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayReport {
+    /// Dead letters read.
+    pub num_letters: u64,
+    /// Their outcomes now.
+    pub counts: crate::delivery::ItemCounts,
+    /// Part files holding the letters that still fail (with the new reasons).
+    pub still_failing: Vec<String>,
+}
+
+/// The dead-letter part files at `source`: the file itself, or every
+/// `.ndjson` file under a directory or prefix.
+pub async fn find_parts(store: &ObjectStore, source: &Location) -> Result<Vec<Location>, ObjectError> {
+    if source.to_string().ends_with(".ndjson") {
+        return Ok(vec![source.clone()]);
+    }
+    Ok(store
+        .list(source)
+        .await?
+        .into_iter()
+        .filter(|object| object.key.ends_with(".ndjson"))
+        .map(|object| object.location())
+        .collect())
+}
+
+/// Sends dead letters again, with their original index and id (`create`, so
+/// letters that made it in the meantime count as already present). Letters
+/// that still fail are written as new part files under `retry_prefix`.
+pub async fn replay(
+    client: &crate::delivery::OpenSearchClient,
+    store: &ObjectStore,
+    parts: &[Location],
+    options: &crate::delivery::DeliveryOptions,
+    retry_prefix: Location,
+) -> Result<ReplayReport, crate::delivery::DeliveryError> {
+    use crate::convert::{DocSpan, EncodedDocs};
+    use crate::delivery::{BulkSink, DeliveryError};
+    let mut sink = BulkSink::new(client.clone(), options.clone(), DeadLetterWriter::new(store.clone(), retry_prefix));
+    let mut num_letters = 0;
+    for part in parts {
+        let letters = read_part(store, part).await.map_err(DeliveryError::DeadLetters)?;
+        let mut docs = EncodedDocs::default();
+        for letter in &letters {
+            let start = docs.bytes.len() as u32;
+            let action = serde_json::json!({"create": {"_index": letter.index, "_id": letter.id}});
+            docs.bytes.extend_from_slice(action.to_string().as_bytes());
+            docs.bytes.push(b'\n');
+            let source_start = docs.bytes.len() as u32;
+            docs.bytes.extend_from_slice(letter.document.to_string().as_bytes());
+            docs.bytes.push(b'\n');
+            docs.docs.push(DocSpan { start, source_start, end: docs.bytes.len() as u32 });
+        }
+        num_letters += letters.len() as u64;
+        sink.send(0, docs).await?;
+    }
+    let report = sink.finish().await?;
+    Ok(ReplayReport {
+        num_letters,
+        counts: report.counts.get(&0).copied().unwrap_or_default(),
+        still_failing: report.dead_letter_parts,
+    })
+}

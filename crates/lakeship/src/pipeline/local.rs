@@ -65,6 +65,9 @@ pub struct LocalOutcome {
     pub failed_shards: Vec<(String, NamedError)>,
     /// True if stopped (Ctrl-C) before every shard ran.
     pub stopped: bool,
+    /// Finalizing failed (for example OpenSearch went away while writing the
+    /// ledger); `--resume` finalizes again.
+    pub finalize_error: Option<NamedError>,
 }
 
 impl LocalOutcome {
@@ -74,6 +77,9 @@ impl LocalOutcome {
         let run_id = &self.summary.run_id;
         if self.stopped {
             return Err(NamedError::new(ErrorName::Transient, format!("stopped before every shard ran; continue with `lakeship run --resume {run_id}`")));
+        }
+        if let Some(error) = &self.finalize_error {
+            return Err(NamedError::new(error.name, format!("{}; finalize again with `lakeship run --resume {run_id}`", error.message)));
         }
         if let Some(report) = &self.report {
             if let Err(error) = super::check_complete(report) {
@@ -122,8 +128,15 @@ pub async fn resume_local(
     options.progress.planned(&summary, &pending);
     let failed_shards = run_shards(context, pending, options).await;
     let stopped = options.stop.load(Ordering::Relaxed);
-    let report = if stopped { None } else { Some(record_run(context, &run_id).await?) };
-    Ok(LocalOutcome { summary, report, failed_shards, stopped })
+    let (report, finalize_error) = if stopped {
+        (None, None)
+    } else {
+        match record_run(context, &run_id).await {
+            Ok(report) => (Some(report), None),
+            Err(error) => (None, Some(error)),
+        }
+    };
+    Ok(LocalOutcome { summary, report, failed_shards, stopped, finalize_error })
 }
 
 /// Runs shards with at most `workers` at once; returns the failures.

@@ -1,0 +1,56 @@
+//! `lakeship replay-dlq`: send dead letters again.
+
+use clap::Args;
+use lakeship::dlq::{find_parts, replay};
+use lakeship::object::{Location, ObjectStore};
+
+use crate::common::{OpenSearchArgs, PipelineArgs, S3Args, human_count};
+
+/// Send dead letters again (for example after fixing a template), with their
+/// original index and id, and report what still fails.
+///
+/// SOURCE is a dead-letter part file, or a directory or s3:// prefix holding
+/// part files (e.g. a run's `dead-letters/<run_id>/`). Letters that still
+/// fail are written under `<work>/dead-letters/replay-<time>/`.
+///
+/// Example: lakeship replay-dlq lakeship-work/dead-letters/20241127T101500Z-3fa2c1/ --endpoint http://127.0.0.1:9200
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A part file, or a directory / s3:// prefix of part files.
+    #[arg(value_name = "SOURCE")]
+    source: String,
+    #[command(flatten)]
+    opensearch: OpenSearchArgs,
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    #[command(flatten)]
+    s3: S3Args,
+}
+
+pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
+    let store: ObjectStore = args.s3.store();
+    let source = Location::parse(&args.source)?;
+    let parts = find_parts(&store, &source).await?;
+    if parts.is_empty() {
+        anyhow::bail!("no dead-letter files (*.ndjson) at {source}");
+    }
+    let client = args.opensearch.client(args.s3.region.as_deref()).await?;
+    let context = args.pipeline.context(store.clone(), client.clone(), &args.s3)?;
+    let retry_prefix = context.work.root().join(&format!("dead-letters/replay-{}", lakeship::pipeline::new_run_id()));
+    let report = replay(&client, &store, &parts, &context.delivery, retry_prefix).await?;
+    println!(
+        "{} dead letter(s) from {} file(s): {} indexed, {} already present, {} still rejected",
+        human_count(report.num_letters),
+        parts.len(),
+        human_count(report.counts.num_indexed),
+        human_count(report.counts.num_already_present),
+        human_count(report.counts.num_rejected)
+    );
+    for part in &report.still_failing {
+        println!("still failing, with the new reasons: {part}");
+    }
+    if report.counts.num_rejected > 0 {
+        anyhow::bail!("{} document(s) are still rejected", report.counts.num_rejected);
+    }
+    Ok(())
+}
