@@ -1,0 +1,141 @@
+//! The install plan: the requests that put a templates folder into an
+//! OpenSearch cluster, in dependency order.
+//!
+//! Every request is an idempotent `PUT` of the whole resource: component
+//! templates first (per version), then the OCSF index templates that compose
+//! them, then other `lakeship-*.json` index templates found at the top of the
+//! folder (the ledger's), then the ISM policies, which apply only where the
+//! ISM plugin is installed.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::build::{COMPONENT_DIR, INDEX_DIR, ISM_DIR, ISM_PLUGIN};
+use super::source::sorted_entries;
+use super::{Result, TemplateError};
+
+/// What kind of resource a request installs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallKind {
+    /// `PUT _component_template/<name>`.
+    ComponentTemplate,
+    /// `PUT _index_template/<name>`.
+    IndexTemplate,
+    /// `PUT _plugins/_ism/policies/<name>`. OpenSearch answers `409` when the
+    /// policy exists (an update needs `if_seq_no`/`if_primary_term`), which
+    /// an installer counts as already installed.
+    IsmPolicy,
+}
+
+/// A condition under which a request applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstallCondition {
+    /// Only where `GET _cat/plugins` lists this plugin (e.g.
+    /// `opensearch-index-management`); skipped elsewhere.
+    RequiresPlugin(String),
+}
+
+/// One request of the install plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InstallRequest {
+    /// HTTP method (always `PUT`).
+    pub method: &'static str,
+    /// Path without leading slash, e.g. `_component_template/ocsf-1.1.0-object-device`.
+    pub path: String,
+    /// The JSON body.
+    pub body: Value,
+    /// When set, install only where the condition holds.
+    pub condition: Option<InstallCondition>,
+    /// What the request installs.
+    pub kind: InstallKind,
+}
+
+/// The requests that install everything in `dir` (a templates folder as
+/// `lakeship templates generate` writes it), in dependency order. Fails when
+/// a file is not JSON or an index template composes a component template
+/// the plan does not install.
+pub fn install_plan(dir: &Path) -> Result<Vec<InstallRequest>> {
+    let mut components = Vec::new();
+    let mut index_templates = Vec::new();
+    for version_dir in sorted_entries(dir)? {
+        let name = file_name(&version_dir);
+        if !version_dir.is_dir() || !name.starts_with("ocsf-") {
+            continue;
+        }
+        components.extend(requests_in(&version_dir.join(COMPONENT_DIR), InstallKind::ComponentTemplate)?);
+        index_templates.extend(requests_in(&version_dir.join(INDEX_DIR), InstallKind::IndexTemplate)?);
+    }
+    for path in sorted_entries(dir)? {
+        let name = file_name(&path);
+        if path.is_file() && name.starts_with("lakeship-") && name.ends_with(".json") {
+            index_templates.push(request(&path, InstallKind::IndexTemplate)?);
+        }
+    }
+    check_composition(&components, &index_templates)?;
+    let mut plan = components;
+    plan.extend(index_templates);
+    plan.extend(requests_in(&dir.join(ISM_DIR), InstallKind::IsmPolicy)?);
+    Ok(plan)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// One request per `.json` file in `dir` (none when `dir` does not exist).
+fn requests_in(dir: &Path, kind: InstallKind) -> Result<Vec<InstallRequest>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut requests = Vec::new();
+    for path in sorted_entries(dir)? {
+        if path.is_file() && path.extension().is_some_and(|extension| extension == "json") {
+            requests.push(request(&path, kind)?);
+        }
+    }
+    Ok(requests)
+}
+
+fn request(path: &Path, kind: InstallKind) -> Result<InstallRequest> {
+    let text = std::fs::read_to_string(path).map_err(|error| TemplateError::io(path, error))?;
+    let body: Value = serde_json::from_str(&text)
+        .map_err(|error| TemplateError::InvalidTemplate { path: path.to_path_buf(), message: error.to_string() })?;
+    if !body.is_object() {
+        return Err(TemplateError::InvalidTemplate {
+            path: path.to_path_buf(),
+            message: "not a JSON object".to_string(),
+        });
+    }
+    let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+    let (path, condition) = match kind {
+        InstallKind::ComponentTemplate => (format!("_component_template/{name}"), None),
+        InstallKind::IndexTemplate => (format!("_index_template/{name}"), None),
+        InstallKind::IsmPolicy => {
+            (format!("_plugins/_ism/policies/{name}"), Some(InstallCondition::RequiresPlugin(ISM_PLUGIN.to_string())))
+        }
+    };
+    Ok(InstallRequest { method: "PUT", path, body, condition, kind })
+}
+
+/// Every `composed_of` entry names a component template of the plan.
+fn check_composition(components: &[InstallRequest], index_templates: &[InstallRequest]) -> Result<()> {
+    let names: Vec<&str> =
+        components.iter().filter_map(|request| request.path.strip_prefix("_component_template/")).collect();
+    for template in index_templates {
+        let composed_of = template.body["composed_of"].as_array().map(Vec::as_slice).unwrap_or_default();
+        for component in composed_of {
+            let component = component.as_str().unwrap_or_default();
+            if !names.contains(&component) {
+                return Err(TemplateError::InvalidTemplate {
+                    path: template.path.clone().into(),
+                    message: format!("composes {component:?}, which the folder does not hold"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
