@@ -1,11 +1,215 @@
-//! `lakeship templates`: generate and install index templates. (Being written.)
+//! `lakeship templates`: generate OpenSearch templates from the OCSF schema,
+//! install them, or import OCSF schema source trees into `schema/`.
 
-use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use lakeship::templates::{self, GenerateOptions, Generated, InstallKind, SchemaSource};
 
 /// Generate OpenSearch index templates from the OCSF schema, or install them.
 #[derive(Debug, Args)]
-pub struct TemplatesArgs {}
+pub struct TemplatesArgs {
+    #[command(subcommand)]
+    command: TemplatesCommand,
+}
 
-pub async fn run(_args: TemplatesArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    Generate(GenerateArgs),
+    Install(InstallArgs),
+    ImportSchema(ImportSchemaArgs),
+}
+
+/// Compile the OCSF schema into component templates, one index template per
+/// event class and version, and an ISM policy; print fields per class.
+///
+/// Example: lakeship templates generate --schema schema --out templates
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Folder of compact schema files (ocsf-<version>.json) or OCSF source trees.
+    #[arg(long, default_value = "schema", value_name = "DIR")]
+    schema: PathBuf,
+    /// Output folder.
+    #[arg(long, default_value = "templates", value_name = "DIR")]
+    out: PathBuf,
+    /// Object levels mapped below the document root (src_endpoint is 1, actor.process.file 3).
+    #[arg(long, default_value_t = templates::DEFAULT_DEPTH, value_name = "N")]
+    depth: usize,
+    /// Bridge aliases file (default: <schema>/aliases.json when present).
+    #[arg(long, value_name = "FILE")]
+    aliases: Option<PathBuf>,
+    /// Write nothing; fail when the output folder differs from a fresh generation.
+    #[arg(long)]
+    check: bool,
+    /// Also print every object attribute the depth limit left out.
+    #[arg(long)]
+    show_cuts: bool,
+}
+
+/// Install the templates of a folder into OpenSearch, idempotently.
+///
+/// Example: lakeship templates install --endpoint http://127.0.0.1:9200
+#[derive(Debug, Args)]
+struct InstallArgs {
+    /// OpenSearch endpoint, e.g. http://127.0.0.1:9200.
+    #[arg(long, env = "LAKESHIP_ENDPOINT", value_name = "URL", required_unless_present = "dry_run")]
+    endpoint: Option<String>,
+    /// Templates folder.
+    #[arg(long, default_value = "templates", value_name = "DIR")]
+    dir: PathBuf,
+    /// Print the plan (one JSON request per line: method, path, condition, kind, body) and stop.
+    #[arg(long)]
+    dry_run: bool,
+    /// Authentication: none, basic or sigv4.
+    #[arg(long, env = "LAKESHIP_AUTH", default_value = "none", value_parser = ["none", "basic", "sigv4"])]
+    auth: String,
+    /// User name for basic authentication.
+    #[arg(long, env = "LAKESHIP_USERNAME", value_name = "USER")]
+    username: Option<String>,
+    /// Password for basic authentication (prefer the environment variable).
+    #[arg(long, env = "LAKESHIP_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    password: Option<String>,
+    /// SigV4 service: es (managed domains) or aoss (OpenSearch Serverless).
+    #[arg(long, env = "LAKESHIP_SIGV4_SERVICE", default_value = "es", value_parser = ["es", "aoss"])]
+    sigv4_service: String,
+    /// AWS region for SigV4 (default: the standard AWS chain).
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    region: Option<String>,
+}
+
+/// Reduce OCSF schema source trees to the compact files the generator reads.
+///
+/// Example: lakeship templates import-schema ~/ocsf-schema-1.1.0 --out schema
+#[derive(Debug, Args)]
+struct ImportSchemaArgs {
+    /// OCSF schema source trees (folders holding version.json).
+    #[arg(required = true, value_name = "DIR")]
+    sources: Vec<PathBuf>,
+    /// Folder to write ocsf-<version>.json into.
+    #[arg(long, default_value = "schema", value_name = "DIR")]
+    out: PathBuf,
+}
+
+pub async fn run(args: TemplatesArgs) -> anyhow::Result<()> {
+    match args.command {
+        TemplatesCommand::Generate(args) => generate(&args),
+        TemplatesCommand::Install(args) => install(&args).await,
+        TemplatesCommand::ImportSchema(args) => import_schema(&args),
+    }
+}
+
+fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
+    let options = GenerateOptions::default().with_depth(args.depth);
+    let generated = templates::generate_from_dir(&args.schema, args.aliases.as_deref(), &options)
+        .with_context(|| format!("generating templates from {} failed", args.schema.display()))?;
+    print_report(&generated, args.show_cuts);
+    if args.check {
+        let existing = templates::read_generated(&args.out)?;
+        if existing != generated.files {
+            anyhow::bail!("{} is not up to date: run lakeship templates generate", args.out.display());
+        }
+        println!("{} is up to date", args.out.display());
+        return Ok(());
+    }
+    let summary = templates::write_generated(&args.out, &generated)?;
+    println!(
+        "{}: {} files written, {} unchanged, {} stale removed",
+        args.out.display(),
+        summary.num_written,
+        summary.num_unchanged,
+        summary.num_removed
+    );
+    Ok(())
+}
+
+fn print_report(generated: &Generated, show_cuts: bool) {
+    println!(
+        "{:<11} {:>9}  {:<37} {:>6} {:>6} {:>5}  most cut objects",
+        "OCSF", "class_uid", "class", "fields", "limit", "cuts"
+    );
+    for class in &generated.classes {
+        let most_cut: Vec<String> = templates::mapping::cuts_by_object(&class.cuts)
+            .iter()
+            .take(3)
+            .map(|(object, count)| format!("{object} x{count}"))
+            .collect();
+        println!(
+            "{:<11} {:>9}  {:<37} {:>6} {:>6} {:>5}  {}",
+            class.version,
+            class.class_uid,
+            class.caption,
+            class.num_fields,
+            class.total_fields_limit,
+            class.cuts.len(),
+            most_cut.join(", ")
+        );
+        if show_cuts {
+            for cut in &class.cuts {
+                println!("    cut {} ({})", cut.path, cut.object);
+            }
+        }
+    }
+    let num_bytes: usize = generated.files.iter().map(|file| file.bytes.len()).sum();
+    println!(
+        "{} component templates, {} index templates, 1 ISM policy; {} files, {} KiB",
+        generated.components.len(),
+        generated.classes.len(),
+        generated.files.len(),
+        num_bytes / 1024
+    );
+}
+
+async fn install(args: &InstallArgs) -> anyhow::Result<()> {
+    let plan = templates::install_plan(&args.dir)
+        .with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
+    if args.dry_run {
+        let mut stdout = std::io::stdout().lock();
+        for request in &plan {
+            serde_json::to_writer(&mut stdout, request)?;
+            writeln!(stdout)?;
+        }
+        return Ok(());
+    }
+    let endpoint = args.endpoint.as_deref().unwrap_or_default();
+    let count = |kind: InstallKind| plan.iter().filter(|request| request.kind == kind).count();
+    println!(
+        "install plan for {endpoint}: {} requests ({} component templates, {} index templates, \
+         {} ISM policies, conditional: {})",
+        plan.len(),
+        count(InstallKind::ComponentTemplate),
+        count(InstallKind::IndexTemplate),
+        count(InstallKind::IsmPolicy),
+        plan.iter().filter(|request| request.condition.is_some()).count(),
+    );
+    // TODO(delivery): build the client from endpoint/auth/username/password/
+    // sigv4_service/region and call the installer, e.g.
+    // `lakeship::delivery::install_templates(&client, &plan).await`, which
+    // skips requests whose condition fails (`GET _cat/plugins`) and returns
+    // the number of acknowledged requests to print here.
+    let _ = (&args.auth, &args.username, &args.password, &args.sigv4_service, &args.region);
+    anyhow::bail!("templates install is not wired yet: lakeship::delivery::install_templates does not exist")
+}
+
+fn import_schema(args: &ImportSchemaArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    for source in &args.sources {
+        let schema = SchemaSource::from_source_tree(source)
+            .with_context(|| format!("reading the OCSF schema in {} failed", source.display()))?;
+        let path = schema.write_into(&args.out)?;
+        println!(
+            "OCSF {}: {} classes and bases, {} objects, {} dictionary attributes -> {}",
+            schema.version,
+            schema.events.len(),
+            schema.objects.len(),
+            schema.dictionary.len(),
+            display(&path)
+        );
+    }
+    Ok(())
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
 }
