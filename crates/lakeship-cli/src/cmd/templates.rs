@@ -1,5 +1,6 @@
 //! `lakeship templates`: generate OpenSearch templates from the OCSF schema,
-//! install them, or import OCSF schema source trees into `schema/`.
+//! print their install plan or install them, or import OCSF schema source
+//! trees into `schema/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakeship::templates::{self, GenerateOptions, Generated, InstallKind, SchemaSource};
+
+use crate::common::OpenSearchArgs;
 
 /// Generate OpenSearch index templates from the OCSF schema, or install them.
 #[derive(Debug, Args)]
@@ -19,6 +22,7 @@ pub struct TemplatesArgs {
 enum TemplatesCommand {
     Generate(GenerateArgs),
     Install(InstallArgs),
+    Plan(PlanArgs),
     ImportSchema(ImportSchemaArgs),
 }
 
@@ -53,30 +57,25 @@ struct GenerateArgs {
 /// Example: lakeship templates install --endpoint http://127.0.0.1:9200
 #[derive(Debug, Args)]
 struct InstallArgs {
-    /// OpenSearch endpoint, e.g. http://127.0.0.1:9200.
-    #[arg(long, env = "LAKESHIP_ENDPOINT", value_name = "URL", required_unless_present = "dry_run")]
-    endpoint: Option<String>,
     /// Templates folder.
     #[arg(long, default_value = "templates", value_name = "DIR")]
     dir: PathBuf,
-    /// Print the plan (one JSON request per line: method, path, condition, kind, body) and stop.
-    #[arg(long)]
-    dry_run: bool,
-    /// Authentication: none, basic or sigv4.
-    #[arg(long, env = "LAKESHIP_AUTH", default_value = "none", value_parser = ["none", "basic", "sigv4"])]
-    auth: String,
-    /// User name for basic authentication.
-    #[arg(long, env = "LAKESHIP_USERNAME", value_name = "USER")]
-    username: Option<String>,
-    /// Password for basic authentication (prefer the environment variable).
-    #[arg(long, env = "LAKESHIP_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
-    password: Option<String>,
-    /// SigV4 service: es (managed domains) or aoss (OpenSearch Serverless).
-    #[arg(long, env = "LAKESHIP_SIGV4_SERVICE", default_value = "es", value_parser = ["es", "aoss"])]
-    sigv4_service: String,
+    #[command(flatten)]
+    opensearch: OpenSearchArgs,
     /// AWS region for SigV4 (default: the standard AWS chain).
     #[arg(long, env = "AWS_REGION", value_name = "REGION")]
     region: Option<String>,
+}
+
+/// Print the install plan of a templates folder: one JSON request per line
+/// (method, path, body, condition, kind), in install order.
+///
+/// Example: lakeship templates plan --dir templates
+#[derive(Debug, Args)]
+struct PlanArgs {
+    /// Templates folder.
+    #[arg(long, default_value = "templates", value_name = "DIR")]
+    dir: PathBuf,
 }
 
 /// Reduce OCSF schema source trees to the compact files the generator reads.
@@ -96,6 +95,7 @@ pub async fn run(args: TemplatesArgs) -> anyhow::Result<()> {
     match args.command {
         TemplatesCommand::Generate(args) => generate(&args),
         TemplatesCommand::Install(args) => install(&args).await,
+        TemplatesCommand::Plan(args) => plan(&args),
         TemplatesCommand::ImportSchema(args) => import_schema(&args),
     }
 }
@@ -161,34 +161,37 @@ fn print_report(generated: &Generated, show_cuts: bool) {
     );
 }
 
+fn plan(args: &PlanArgs) -> anyhow::Result<()> {
+    let plan = templates::install_plan(&args.dir)
+        .with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    for request in &plan {
+        serde_json::to_writer(&mut stdout, request)?;
+        writeln!(stdout)?;
+    }
+    Ok(())
+}
+
 async fn install(args: &InstallArgs) -> anyhow::Result<()> {
     let plan = templates::install_plan(&args.dir)
         .with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
-    if args.dry_run {
-        let mut stdout = std::io::stdout().lock();
-        for request in &plan {
-            serde_json::to_writer(&mut stdout, request)?;
-            writeln!(stdout)?;
-        }
-        return Ok(());
-    }
-    let endpoint = args.endpoint.as_deref().unwrap_or_default();
     let count = |kind: InstallKind| plan.iter().filter(|request| request.kind == kind).count();
     println!(
-        "install plan for {endpoint}: {} requests ({} component templates, {} index templates, \
+        "install plan for {}: {} requests ({} component templates, {} index templates, \
          {} ISM policies, conditional: {})",
+        args.opensearch.endpoint,
         plan.len(),
         count(InstallKind::ComponentTemplate),
         count(InstallKind::IndexTemplate),
         count(InstallKind::IsmPolicy),
         plan.iter().filter(|request| request.condition.is_some()).count(),
     );
-    // TODO(delivery): build the client from endpoint/auth/username/password/
-    // sigv4_service/region and call the installer, e.g.
-    // `lakeship::delivery::install_templates(&client, &plan).await`, which
-    // skips requests whose condition fails (`GET _cat/plugins`) and returns
-    // the number of acknowledged requests to print here.
-    let _ = (&args.auth, &args.username, &args.password, &args.sigv4_service, &args.region);
+    // TODO(delivery): execute the plan, e.g.
+    //     let client = args.opensearch.client(args.region.as_deref()).await?;
+    //     let num_acknowledged = lakeship::delivery::install_templates(&client, &plan).await?;
+    // skipping requests whose condition fails (`GET _cat/plugins`), counting
+    // an ISM 409 as installed, and print the number acknowledged.
+    let _ = &args.region;
     anyhow::bail!("templates install is not wired yet: lakeship::delivery::install_templates does not exist")
 }
 
