@@ -73,22 +73,20 @@ pub enum SampleError {
     #[error("invalid sample options: {0}")]
     InvalidOptions(String),
     /// A file or directory could not be created or written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {}: {cause}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
+        /// The cause (in the message, not a chained source).
+        cause: std::io::Error,
     },
     /// The Parquet writer failed.
-    #[error("writing the {object} object failed: {source}")]
+    #[error("writing the {object} object failed: {cause}")]
     Parquet {
         /// Which object (class, version, index).
         object: String,
-        /// The cause.
-        #[source]
-        source: parquet::errors::ParquetError,
+        /// The cause (in the message, not a chained source).
+        cause: parquet::errors::ParquetError,
     },
 }
 

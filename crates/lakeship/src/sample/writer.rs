@@ -50,7 +50,7 @@ pub fn write_object<W: Write + Send>(
     object_index: usize,
 ) -> Result<WrittenObject> {
     let batches = record_batches(class, version, options, object_index)?;
-    let failed = |source| SampleError::Parquet { object: format!("{version} {class} #{object_index}"), source };
+    let failed = |cause| SampleError::Parquet { object: format!("{version} {class} #{object_index}"), cause };
     let writer_options = ArrowWriterOptions::new()
         .with_properties(writer_properties(options))
         .with_skip_arrow_metadata(true)
@@ -114,7 +114,7 @@ pub fn generate_with_progress(
             let key = object_key(class, version, options, object_index);
             let path = out_dir.join(&key);
             let written = write_file(&path, class, version, options, object_index)?;
-            let bytes = fs::metadata(&path).map_err(|source| SampleError::Io { path: path.clone(), source })?.len();
+            let bytes = fs::metadata(&path).map_err(|cause| SampleError::Io { path: path.clone(), cause })?.len();
             let object = GeneratedObject {
                 path: key,
                 class,
@@ -140,7 +140,7 @@ fn write_file(
 ) -> Result<WrittenObject> {
     let io_error = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| SampleError::Io { path, source }
+        move |cause| SampleError::Io { path, cause }
     };
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io_error(parent))?;
