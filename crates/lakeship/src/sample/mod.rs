@@ -62,7 +62,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 
 use context::ObjectContext;
-pub use options::{SampleLayout, SampleOptions};
+pub use options::{DEFAULT_END_TIME_MILLIS, SampleLayout, SampleOptions};
 pub use time::{event_day, parse_duration_millis, parse_rfc3339_millis};
 pub use writer::{WrittenObject, generate, generate_with_progress, object_key, write_object};
 
