@@ -120,9 +120,13 @@ fn same_options_give_identical_bytes_and_another_seed_does_not() {
 #[test]
 fn batch_size_does_not_change_the_bytes() {
     let options = small_options();
-    let (first, _) = write_to_bytes(SampleClass::NetworkActivity, OcsfVersion::V1_1_0, &options);
-    let (second, _) = write_to_bytes(SampleClass::NetworkActivity, OcsfVersion::V1_1_0, &options.with_batch_rows(37));
-    assert!(first == second);
+    for version in OcsfVersion::ALL {
+        for class in SampleClass::ALL {
+            let (first, _) = write_to_bytes(class, version, &options);
+            let (second, _) = write_to_bytes(class, version, &options.clone().with_batch_rows(37));
+            assert!(first == second, "{class} {version}: the batch size changes the bytes");
+        }
+    }
 }
 
 #[test]
