@@ -4,11 +4,12 @@ use std::io::Write;
 
 use anyhow::Context;
 use clap::Args;
-use lakeship::convert::{ConvertOptions, TimeSuffix};
+use lakeship::convert::ConvertOptions;
 use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
 use lakeship::scan::{ScanOptions, spawn_scan};
 
-use crate::common::{S3Args, expand_inputs, open_output};
+use crate::common::{expand_inputs, open_output};
+use crate::config_args::ConfigArgs;
 
 /// Convert Parquet objects to OCSF JSON documents (NDJSON).
 ///
@@ -24,19 +25,19 @@ pub struct ConvertArgs {
     /// Output file; `-` or nothing writes to stdout.
     #[arg(short, long, value_name = "FILE")]
     output: Option<String>,
-    /// Time suffix of index names in action lines: none, year, month or day.
-    #[arg(long, default_value_t = TimeSuffix::Month, value_name = "GRANULARITY")]
-    time_suffix: TimeSuffix,
     #[command(flatten)]
-    s3: S3Args,
+    config: ConfigArgs,
 }
 
-pub async fn run(args: ConvertArgs) -> anyhow::Result<()> {
-    let store = args.s3.store();
+pub async fn run(args: ConvertArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = args.config.load(file)?;
+    let store = config.source_store();
     let objects = expand_inputs(&store, &args.inputs).await?;
     let mut output = open_output(args.output.as_deref())?;
     let options = ScanOptions {
-        convert: ConvertOptions::default().with_action_lines(args.bulk).with_time_suffix(args.time_suffix),
+        convert: ConvertOptions { index_prefix: config.index_prefix.clone(), ..ConvertOptions::default() }
+            .with_action_lines(args.bulk)
+            .with_time_suffix(config.time_suffix),
         ..ScanOptions::default()
     };
     let mut num_failed = 0;

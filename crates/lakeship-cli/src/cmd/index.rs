@@ -4,7 +4,8 @@ use clap::Args;
 use lakeship::pipeline::local::{LocalRunOptions, run_local};
 use lakeship::pipeline::payload::DispatchRequest;
 
-use crate::common::{OpenSearchArgs, PipelineArgs, S3Args, expand_inputs, human_count};
+use crate::common::{expand_inputs, human_count};
+use crate::config_args::ConfigArgs;
 
 /// Convert Parquet objects and index them into OpenSearch, without the state
 /// machine. Prints, per object, rows read, indexed, already present and
@@ -18,23 +19,18 @@ pub struct IndexArgs {
     #[arg(required = true, value_name = "PATH_OR_S3_URL")]
     inputs: Vec<String>,
     #[command(flatten)]
-    opensearch: OpenSearchArgs,
-    #[command(flatten)]
-    pipeline: PipelineArgs,
-    #[command(flatten)]
-    s3: S3Args,
+    config: ConfigArgs,
 }
 
-pub async fn run(args: IndexArgs) -> anyhow::Result<()> {
-    let store = args.s3.store();
-    let objects = expand_inputs(&store, &args.inputs).await?;
+pub async fn run(args: IndexArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = args.config.load(file)?;
+    let mut context = config.pipeline_context().await?;
+    let objects = expand_inputs(&context.source, &args.inputs).await?;
     if objects.is_empty() {
         anyhow::bail!("no Parquet objects found in {}", args.inputs.join(", "));
     }
-    let client = args.opensearch.client(args.s3.region.as_deref()).await?;
-    let mut context = args.pipeline.context(store, client, &args.s3)?;
     context.skip_complete = false;
-    let options = LocalRunOptions { workers: args.pipeline.workers(), ..LocalRunOptions::default() };
+    let options = LocalRunOptions { workers: config.workers, ..LocalRunOptions::default() };
     let request = DispatchRequest::Objects { objects, run_id: None };
     let outcome = run_local(&context, request, &options).await?;
     if let Some(report) = &outcome.report {

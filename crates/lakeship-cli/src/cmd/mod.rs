@@ -1,3 +1,4 @@
+pub mod config;
 pub mod convert;
 pub mod index;
 pub mod plan;

@@ -4,7 +4,8 @@ use clap::Args;
 use lakeship::plan::{PlanOptions, plan_shards};
 use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
 
-use crate::common::{S3Args, expand_inputs, human_bytes, human_count};
+use crate::common::{expand_inputs, human_bytes, human_count};
+use crate::config_args::ConfigArgs;
 
 /// Show the row groups of Parquet objects and the shards a run would make.
 ///
@@ -19,15 +20,13 @@ pub struct PlanArgs {
     /// Print the plan as JSON (objects and the shard manifest).
     #[arg(long)]
     json: bool,
-    /// Target compressed size of a shard, in MiB.
-    #[arg(long, default_value_t = 64, value_name = "MIB")]
-    target_shard_mb: u64,
     #[command(flatten)]
-    s3: S3Args,
+    config: ConfigArgs,
 }
 
-pub async fn run(args: PlanArgs) -> anyhow::Result<()> {
-    let store = args.s3.store();
+pub async fn run(args: PlanArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = args.config.load(file)?;
+    let store = config.source_store();
     let objects = expand_inputs(&store, &args.inputs).await?;
     let mut footers = Vec::with_capacity(objects.len());
     let mut num_failed = 0;
@@ -40,7 +39,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<()> {
             }
         }
     }
-    let options = PlanOptions { target_shard_bytes: args.target_shard_mb.max(1) * 1024 * 1024 };
+    let options = PlanOptions { target_shard_bytes: config.target_shard_bytes };
     let (shards, planned) = plan_shards("plan", &footers, options);
     if args.json {
         let plan = serde_json::json!({ "objects": planned, "shards": shards });
@@ -60,7 +59,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<()> {
                 println!("  {:>9}  {:>12}  {:>10}", group.index, human_count(group.num_rows), human_bytes(group.num_bytes));
             }
         }
-        println!("{} shard(s), target {} MiB:", shards.len(), args.target_shard_mb);
+        println!("{} shard(s), target {}:", shards.len(), human_bytes(config.target_shard_bytes));
         for shard in &shards {
             let pieces: Vec<String> = shard
                 .pieces

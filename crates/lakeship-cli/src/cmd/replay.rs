@@ -2,9 +2,10 @@
 
 use clap::Args;
 use lakeship::dlq::{find_parts, replay};
-use lakeship::object::{Location, ObjectStore};
+use lakeship::object::Location;
 
-use crate::common::{OpenSearchArgs, PipelineArgs, S3Args, human_count};
+use crate::common::human_count;
+use crate::config_args::ConfigArgs;
 
 /// Send dead letters again (for example after fixing a template), with their
 /// original index and id, and report what still fails.
@@ -20,22 +21,19 @@ pub struct ReplayArgs {
     #[arg(value_name = "SOURCE")]
     source: String,
     #[command(flatten)]
-    opensearch: OpenSearchArgs,
-    #[command(flatten)]
-    pipeline: PipelineArgs,
-    #[command(flatten)]
-    s3: S3Args,
+    config: ConfigArgs,
 }
 
-pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
-    let store: ObjectStore = args.s3.store();
+pub async fn run(args: ReplayArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = args.config.load(file)?;
+    let context = config.pipeline_context().await?;
+    let store = context.work.store().clone();
     let source = Location::parse(&args.source)?;
     let parts = find_parts(&store, &source).await?;
     if parts.is_empty() {
         anyhow::bail!("no dead-letter files (*.ndjson) at {source}");
     }
-    let client = args.opensearch.client(args.s3.region.as_deref()).await?;
-    let context = args.pipeline.context(store.clone(), client.clone(), &args.s3)?;
+    let client = context.client.clone();
     let retry_prefix = context.work.root().join(&format!("dead-letters/replay-{}", lakeship::pipeline::new_run_id()));
     let report = replay(&client, &store, &parts, &context.delivery, retry_prefix).await?;
     println!(

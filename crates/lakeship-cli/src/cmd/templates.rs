@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakeship::templates::{self, GenerateOptions, Generated, InstallKind, SchemaSource};
 
-use crate::common::OpenSearchArgs;
+use crate::config_args::ConfigArgs;
 
 /// Generate OpenSearch index templates from the OCSF schema, or install them.
 #[derive(Debug, Args)]
@@ -61,10 +61,7 @@ struct InstallArgs {
     #[arg(long, default_value = "templates", value_name = "DIR")]
     dir: PathBuf,
     #[command(flatten)]
-    opensearch: OpenSearchArgs,
-    /// AWS region for SigV4 (default: the standard AWS chain).
-    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
-    region: Option<String>,
+    config: ConfigArgs,
 }
 
 /// Print the install plan of a templates folder: one JSON request per line
@@ -91,10 +88,10 @@ struct ImportSchemaArgs {
     out: PathBuf,
 }
 
-pub async fn run(args: TemplatesArgs) -> anyhow::Result<()> {
+pub async fn run(args: TemplatesArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     match args.command {
         TemplatesCommand::Generate(args) => generate(&args),
-        TemplatesCommand::Install(args) => install(&args).await,
+        TemplatesCommand::Install(args) => install(&args, file).await,
         TemplatesCommand::Plan(args) => plan(&args),
         TemplatesCommand::ImportSchema(args) => import_schema(&args),
     }
@@ -172,27 +169,28 @@ fn plan(args: &PlanArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn install(args: &InstallArgs) -> anyhow::Result<()> {
+async fn install(args: &InstallArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = args.config.load(file)?;
     let plan = templates::install_plan(&args.dir)
         .with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
     let count = |kind: InstallKind| plan.iter().filter(|request| request.kind == kind).count();
     println!(
         "install plan for {}: {} requests ({} component templates, {} index templates, \
          {} ISM policies, conditional: {})",
-        args.opensearch.endpoint,
+        config.endpoint.as_deref().unwrap_or("(no endpoint)"),
         plan.len(),
         count(InstallKind::ComponentTemplate),
         count(InstallKind::IndexTemplate),
         count(InstallKind::IsmPolicy),
         plan.iter().filter(|request| request.condition.is_some()).count(),
     );
-    // TODO(delivery): execute the plan, e.g.
-    //     let client = args.opensearch.client(args.region.as_deref()).await?;
-    //     let num_acknowledged = lakeship::delivery::install_templates(&client, &plan).await?;
-    // skipping requests whose condition fails (`GET _cat/plugins`), counting
-    // an ISM 409 as installed, and print the number acknowledged.
-    let _ = &args.region;
-    anyhow::bail!("templates install is not wired yet: lakeship::delivery::install_templates does not exist")
+    let client = config.client().await?;
+    let report = templates::apply_plan(&client, &plan).await?;
+    println!(
+        "{} requests acknowledged, {} already present, {} skipped (their plugin is not installed)",
+        report.num_acknowledged, report.num_already_present, report.num_skipped
+    );
+    Ok(())
 }
 
 fn import_schema(args: &ImportSchemaArgs) -> anyhow::Result<()> {

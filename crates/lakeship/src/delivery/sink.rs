@@ -16,7 +16,7 @@ use crate::convert::EncodedDocs;
 use crate::dlq::{DeadLetterWriter, write_dead_letter};
 
 /// Options of bulk delivery.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryOptions {
     /// Upper bound of a bulk request body (before compression). The default,
     /// 5 MiB, is well below the smallest HTTP payload limit of managed

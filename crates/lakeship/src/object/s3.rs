@@ -12,7 +12,7 @@ use super::location::normalize_etag;
 use super::{ObjectError, ObjectRef, ObjectTail, Result};
 
 /// How to reach S3 (or an S3-compatible endpoint).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct S3Options {
     /// Endpoint override, e.g. `http://127.0.0.1:5000` for a local endpoint.
     /// Implies path-style addressing.

@@ -139,3 +139,78 @@ fn check_composition(components: &[InstallRequest], index_templates: &[InstallRe
     }
     Ok(())
 }
+
+/// What installing a plan did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstallReport {
+    /// Requests OpenSearch acknowledged.
+    pub num_acknowledged: usize,
+    /// ISM policies that existed already (409).
+    pub num_already_present: usize,
+    /// Requests skipped because their condition does not hold.
+    pub num_skipped: usize,
+}
+
+/// Sends an install plan to OpenSearch: component templates (a few at once),
+/// then index templates, then conditional requests where their condition
+/// holds. Idempotent: every request replaces the resource (an existing ISM
+/// policy counts as already present).
+pub async fn apply_plan(
+    client: &crate::delivery::OpenSearchClient,
+    plan: &[InstallRequest],
+) -> std::result::Result<InstallReport, crate::delivery::DeliveryError> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+
+    let plugins = installed_plugins(client).await?;
+    let mut report = InstallReport::default();
+    for kind in [InstallKind::ComponentTemplate, InstallKind::IndexTemplate, InstallKind::IsmPolicy] {
+        let phase: Vec<&InstallRequest> = plan.iter().filter(|request| request.kind == kind).collect();
+        let (applicable, skipped): (Vec<&InstallRequest>, Vec<&InstallRequest>) = phase.into_iter().partition(|request| match &request.condition {
+            Some(InstallCondition::RequiresPlugin(plugin)) => plugins.iter().any(|installed| installed == plugin),
+            None => true,
+        });
+        report.num_skipped += skipped.len();
+        let outcomes: Vec<bool> = stream::iter(applicable)
+            .map(|request| send(client, request))
+            .buffer_unordered(4)
+            .try_collect()
+            .await?;
+        report.num_acknowledged += outcomes.iter().filter(|created| **created).count();
+        report.num_already_present += outcomes.iter().filter(|created| !**created).count();
+    }
+    Ok(report)
+}
+
+/// Sends one request: `Ok(true)` if acknowledged, `Ok(false)` if an ISM
+/// policy exists already.
+async fn send(
+    client: &crate::delivery::OpenSearchClient,
+    request: &InstallRequest,
+) -> std::result::Result<bool, crate::delivery::DeliveryError> {
+    use crate::delivery::DeliveryError;
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::PUT);
+    let response = client.json(method, &request.path, Some(&request.body)).await?;
+    if response.status == 409 && request.kind == InstallKind::IsmPolicy {
+        return Ok(false);
+    }
+    if !response.is_success() {
+        return Err(DeliveryError::Http { request: format!("{} /{}", request.method, request.path), status: response.status, body: response.excerpt() });
+    }
+    let answer = response.json()?;
+    let acknowledged = answer["acknowledged"].as_bool().unwrap_or(true);
+    if !acknowledged {
+        return Err(DeliveryError::Protocol(format!("{} /{} was not acknowledged: {answer}", request.method, request.path)));
+    }
+    Ok(true)
+}
+
+/// The plugin component names `GET _cat/plugins` lists.
+async fn installed_plugins(
+    client: &crate::delivery::OpenSearchClient,
+) -> std::result::Result<Vec<String>, crate::delivery::DeliveryError> {
+    let answer = client.json_ok(reqwest::Method::GET, "_cat/plugins?format=json", None).await?;
+    Ok(answer
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|row| row["component"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default())
+}

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 pub use aliases::{AliasFile, AliasSpec};
 pub use build::{ClassReport, ComponentReport, DEFAULT_DEPTH, GenerateOptions, Generated};
-pub use install::{InstallCondition, InstallKind, InstallRequest, install_plan};
+pub use install::{InstallCondition, InstallKind, InstallReport, InstallRequest, apply_plan, install_plan};
 pub use output::{GeneratedFile, WriteSummary};
 pub use source::{SchemaSource, load_schemas};
 

@@ -1,0 +1,514 @@
+//! Configuration: a TOML file (`lakeship.toml`), environment variables and
+//! command-line flags, merged in that order (flags win), then validated into
+//! a typed [`Config`] before anything is built. Unknown keys are errors.
+//!
+//! Every key has an environment variable; the Lambda functions are
+//! configured through the same variables.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::convert::TimeSuffix;
+use crate::delivery::{Auth, ClientOptions, DeliveryOptions, OpenSearchClient, RetryPolicy, SigV4Service};
+use crate::object::{Location, ObjectStore, S3Options};
+use crate::pipeline::{PipelineContext, WorkArea};
+
+/// Errors of configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read configuration file {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The file is not valid TOML or has unknown keys.
+    #[error("invalid configuration file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// A value is invalid.
+    #[error("invalid configuration: {key}: {message}")]
+    Invalid {
+        /// The key (TOML path or variable).
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key: key.to_string(), message: message.into() }
+}
+
+/// `[opensearch]`: where documents go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOpenSearch {
+    /// `LAKESHIP_ENDPOINT`: e.g. `https://search-x.us-east-1.es.amazonaws.com`.
+    pub endpoint: Option<String>,
+    /// `LAKESHIP_AUTH`: `none`, `basic` or `sigv4`.
+    pub auth: Option<String>,
+    /// `LAKESHIP_USERNAME`: basic auth user.
+    pub username: Option<String>,
+    /// `LAKESHIP_PASSWORD`: basic auth password (secret).
+    pub password: Option<String>,
+    /// `LAKESHIP_SIGV4_SERVICE`: `es` or `aoss`.
+    pub sigv4_service: Option<String>,
+    /// `LAKESHIP_OPENSEARCH_ROLE_ARN`: role to assume for signing.
+    pub role_arn: Option<String>,
+    /// `LAKESHIP_CA_BUNDLE`: PEM file of extra CA certificates.
+    pub ca_bundle: Option<PathBuf>,
+    /// `LAKESHIP_INSECURE`: skip TLS verification (development only).
+    pub insecure: Option<bool>,
+    /// `LAKESHIP_GZIP`: gzip request bodies.
+    pub gzip: Option<bool>,
+}
+
+/// `[aws]`: how S3, SQS and STS are reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAws {
+    /// `AWS_REGION`.
+    pub region: Option<String>,
+    /// `LAKESHIP_AWS_ENDPOINT`: endpoint override for S3/SQS/Step Functions
+    /// (a local endpoint such as moto).
+    pub endpoint: Option<String>,
+    /// `LAKESHIP_SOURCE_ROLE_ARN`: the Security Lake subscriber role.
+    pub source_role_arn: Option<String>,
+    /// `LAKESHIP_SOURCE_EXTERNAL_ID`: its external id (secret).
+    pub source_external_id: Option<String>,
+}
+
+/// `[pipeline]`: how runs are shaped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    /// `LAKESHIP_WORK`: work area, a directory or `s3://bucket/prefix`.
+    pub work: Option<String>,
+    /// `LAKESHIP_WORKERS`: shards worked at once locally.
+    pub workers: Option<usize>,
+    /// `LAKESHIP_TARGET_SHARD_MB`: target compressed size of a shard.
+    pub target_shard_mb: Option<u64>,
+    /// `LAKESHIP_TIME_SUFFIX`: `none`, `year`, `month` or `day`.
+    pub time_suffix: Option<String>,
+    /// `LAKESHIP_INDEX_PREFIX`: prefix of index names (default `ocsf`).
+    pub index_prefix: Option<String>,
+    /// `LAKESHIP_MAX_REQUEST_MB`: upper bound of a bulk request body.
+    pub max_request_mb: Option<usize>,
+    /// `LAKESHIP_MAX_REQUEST_DOCS`: upper bound of documents per request.
+    pub max_request_docs: Option<usize>,
+    /// `LAKESHIP_REQUESTS_IN_FLIGHT`: bulk requests in flight per worker.
+    pub requests_in_flight: Option<usize>,
+    /// `LAKESHIP_RETRY_BUDGET_SECS`: retry time budget of a shard.
+    pub retry_budget_secs: Option<u64>,
+    /// `LAKESHIP_LEDGER_INDEX`: the ledger index.
+    pub ledger_index: Option<String>,
+}
+
+/// The configuration as written: every key optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[opensearch]`.
+    #[serde(default)]
+    pub opensearch: RawOpenSearch,
+    /// `[aws]`.
+    #[serde(default)]
+    pub aws: RawAws,
+    /// `[pipeline]`.
+    #[serde(default)]
+    pub pipeline: RawPipeline,
+}
+
+/// Every key with its environment variable: (TOML key, variable).
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("opensearch.endpoint", "LAKESHIP_ENDPOINT"),
+    ("opensearch.auth", "LAKESHIP_AUTH"),
+    ("opensearch.username", "LAKESHIP_USERNAME"),
+    ("opensearch.password", "LAKESHIP_PASSWORD"),
+    ("opensearch.sigv4_service", "LAKESHIP_SIGV4_SERVICE"),
+    ("opensearch.role_arn", "LAKESHIP_OPENSEARCH_ROLE_ARN"),
+    ("opensearch.ca_bundle", "LAKESHIP_CA_BUNDLE"),
+    ("opensearch.insecure", "LAKESHIP_INSECURE"),
+    ("opensearch.gzip", "LAKESHIP_GZIP"),
+    ("aws.region", "AWS_REGION"),
+    ("aws.endpoint", "LAKESHIP_AWS_ENDPOINT"),
+    ("aws.source_role_arn", "LAKESHIP_SOURCE_ROLE_ARN"),
+    ("aws.source_external_id", "LAKESHIP_SOURCE_EXTERNAL_ID"),
+    ("pipeline.work", "LAKESHIP_WORK"),
+    ("pipeline.workers", "LAKESHIP_WORKERS"),
+    ("pipeline.target_shard_mb", "LAKESHIP_TARGET_SHARD_MB"),
+    ("pipeline.time_suffix", "LAKESHIP_TIME_SUFFIX"),
+    ("pipeline.index_prefix", "LAKESHIP_INDEX_PREFIX"),
+    ("pipeline.max_request_mb", "LAKESHIP_MAX_REQUEST_MB"),
+    ("pipeline.max_request_docs", "LAKESHIP_MAX_REQUEST_DOCS"),
+    ("pipeline.requests_in_flight", "LAKESHIP_REQUESTS_IN_FLIGHT"),
+    ("pipeline.retry_budget_secs", "LAKESHIP_RETRY_BUDGET_SECS"),
+    ("pipeline.ledger_index", "LAKESHIP_LEDGER_INDEX"),
+];
+
+/// Keys whose values are never shown.
+const SECRETS: &[&str] = &["opensearch.password", "aws.source_external_id"];
+
+impl RawConfig {
+    /// Parses a TOML file's text.
+    pub fn from_toml(path: &str, text: &str) -> Result<RawConfig, ConfigError> {
+        toml::from_str(text).map_err(|error| ConfigError::Parse { path: path.to_string(), message: error.to_string() })
+    }
+
+    /// Reads a TOML file.
+    pub fn from_file(path: &std::path::Path) -> Result<RawConfig, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: shown.clone(), message: error.to_string() })?;
+        Self::from_toml(&shown, &text)
+    }
+
+    /// The keys set in the environment (`lookup` reads a variable).
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<RawConfig, ConfigError> {
+        let mut table = toml::Table::new();
+        for (key, variable) in ENVIRONMENT {
+            let Some(value) = lookup(variable).filter(|value| !value.is_empty()) else { continue };
+            let (section, name) = key.split_once('.').unwrap_or(("", key));
+            let typed = typed_value(key, variable, &value)?;
+            let entry = table.entry(section.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(section) = entry {
+                section.insert(name.to_string(), typed);
+            }
+        }
+        toml::Value::Table(table)
+            .try_into()
+            .map_err(|error: toml::de::Error| invalid("environment", error.to_string()))
+    }
+
+    /// `self` with every key that `other` sets replaced by `other`'s value.
+    pub fn merged_with(self, other: RawConfig) -> RawConfig {
+        fn pick<T>(base: Option<T>, over: Option<T>) -> Option<T> {
+            over.or(base)
+        }
+        let (a, b) = (self.opensearch, other.opensearch);
+        let opensearch = RawOpenSearch {
+            endpoint: pick(a.endpoint, b.endpoint),
+            auth: pick(a.auth, b.auth),
+            username: pick(a.username, b.username),
+            password: pick(a.password, b.password),
+            sigv4_service: pick(a.sigv4_service, b.sigv4_service),
+            role_arn: pick(a.role_arn, b.role_arn),
+            ca_bundle: pick(a.ca_bundle, b.ca_bundle),
+            insecure: pick(a.insecure, b.insecure),
+            gzip: pick(a.gzip, b.gzip),
+        };
+        let (a, b) = (self.aws, other.aws);
+        let aws = RawAws {
+            region: pick(a.region, b.region),
+            endpoint: pick(a.endpoint, b.endpoint),
+            source_role_arn: pick(a.source_role_arn, b.source_role_arn),
+            source_external_id: pick(a.source_external_id, b.source_external_id),
+        };
+        let (a, b) = (self.pipeline, other.pipeline);
+        let pipeline = RawPipeline {
+            work: pick(a.work, b.work),
+            workers: pick(a.workers, b.workers),
+            target_shard_mb: pick(a.target_shard_mb, b.target_shard_mb),
+            time_suffix: pick(a.time_suffix, b.time_suffix),
+            index_prefix: pick(a.index_prefix, b.index_prefix),
+            max_request_mb: pick(a.max_request_mb, b.max_request_mb),
+            max_request_docs: pick(a.max_request_docs, b.max_request_docs),
+            requests_in_flight: pick(a.requests_in_flight, b.requests_in_flight),
+            retry_budget_secs: pick(a.retry_budget_secs, b.retry_budget_secs),
+            ledger_index: pick(a.ledger_index, b.ledger_index),
+        };
+        RawConfig { opensearch, aws, pipeline }
+    }
+}
+
+fn typed_value(key: &str, variable: &str, value: &str) -> Result<toml::Value, ConfigError> {
+    const NUMBERS: &[&str] = &["workers", "target_shard_mb", "max_request_mb", "max_request_docs", "requests_in_flight", "retry_budget_secs"];
+    const BOOLEANS: &[&str] = &["insecure", "gzip"];
+    let name = key.rsplit('.').next().unwrap_or(key);
+    if NUMBERS.contains(&name) {
+        return value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| invalid(variable, format!("{value:?} is not a number")));
+    }
+    if BOOLEANS.contains(&name) {
+        return match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "0" | "false" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err(invalid(variable, format!("{value:?} is not true or false"))),
+        };
+    }
+    Ok(toml::Value::String(value.to_string()))
+}
+
+/// How to authenticate to OpenSearch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthConfig {
+    /// None.
+    None,
+    /// Basic.
+    Basic {
+        /// User.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// SigV4.
+    SigV4 {
+        /// `es` or `aoss`.
+        service: SigV4Service,
+        /// Role to assume, if any.
+        role_arn: Option<String>,
+    },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// OpenSearch endpoint (None when a command does not need it).
+    pub endpoint: Option<String>,
+    /// Authentication.
+    pub auth: AuthConfig,
+    /// Extra CA certificates.
+    pub ca_bundle: Option<PathBuf>,
+    /// Skip TLS verification.
+    pub insecure: bool,
+    /// gzip request bodies.
+    pub gzip: bool,
+    /// AWS access.
+    pub s3: S3Options,
+    /// Work area.
+    pub work: Location,
+    /// Local workers.
+    pub workers: usize,
+    /// Target shard size in bytes.
+    pub target_shard_bytes: u64,
+    /// Time suffix of index names.
+    pub time_suffix: TimeSuffix,
+    /// Index name prefix.
+    pub index_prefix: String,
+    /// Delivery.
+    pub delivery: DeliveryOptions,
+    /// Ledger index.
+    pub ledger_index: String,
+}
+
+impl TryFrom<RawConfig> for Config {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawConfig) -> Result<Self, Self::Error> {
+        let RawConfig { opensearch, aws, pipeline } = raw;
+        let auth = match opensearch.auth.as_deref().unwrap_or("none") {
+            "none" => AuthConfig::None,
+            "basic" => AuthConfig::Basic {
+                username: opensearch.username.ok_or_else(|| invalid("opensearch.username", "auth = basic needs a username (LAKESHIP_USERNAME)"))?,
+                password: opensearch.password.ok_or_else(|| invalid("opensearch.password", "auth = basic needs a password (LAKESHIP_PASSWORD)"))?,
+            },
+            "sigv4" => AuthConfig::SigV4 {
+                service: opensearch.sigv4_service.as_deref().unwrap_or("es").parse().map_err(|message: String| invalid("opensearch.sigv4_service", message))?,
+                role_arn: opensearch.role_arn,
+            },
+            other => return Err(invalid("opensearch.auth", format!("{other:?}: expected none, basic or sigv4"))),
+        };
+        if let Some(endpoint) = &opensearch.endpoint {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err(invalid("opensearch.endpoint", format!("{endpoint:?} must start with http:// or https://")));
+            }
+        }
+        let work = Location::parse(pipeline.work.as_deref().unwrap_or("lakeship-work")).map_err(|error| invalid("pipeline.work", error.to_string()))?;
+        let time_suffix = pipeline.time_suffix.as_deref().unwrap_or("month").parse().map_err(|message: String| invalid("pipeline.time_suffix", message))?;
+        let index_prefix = pipeline.index_prefix.unwrap_or_else(|| "ocsf".to_string());
+        if index_prefix.is_empty() || index_prefix != index_prefix.to_lowercase() || index_prefix.starts_with(['_', '-', '+']) {
+            return Err(invalid("pipeline.index_prefix", "must be lower case and not start with _, - or +"));
+        }
+        let positive = |key: &str, value: Option<usize>, default: usize| -> Result<usize, ConfigError> {
+            match value.unwrap_or(default) {
+                0 => Err(invalid(key, "must be at least 1")),
+                value => Ok(value),
+            }
+        };
+        let max_request_mb = positive("pipeline.max_request_mb", pipeline.max_request_mb, 5)?;
+        if max_request_mb > 100 {
+            return Err(invalid("pipeline.max_request_mb", "above the HTTP payload limit of any OpenSearch domain (100 MiB)"));
+        }
+        let delivery = DeliveryOptions {
+            max_chunk_bytes: max_request_mb * 1024 * 1024,
+            max_chunk_docs: positive("pipeline.max_request_docs", pipeline.max_request_docs, 5000)?,
+            max_in_flight: positive("pipeline.requests_in_flight", pipeline.requests_in_flight, 2)?,
+            retry: RetryPolicy { time_budget: Duration::from_secs(pipeline.retry_budget_secs.unwrap_or(180)), ..RetryPolicy::default() },
+        };
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(Config {
+            endpoint: opensearch.endpoint,
+            auth,
+            ca_bundle: opensearch.ca_bundle,
+            insecure: opensearch.insecure.unwrap_or(false),
+            gzip: opensearch.gzip.unwrap_or(false),
+            s3: S3Options { endpoint_url: aws.endpoint, region: aws.region, assume_role_arn: aws.source_role_arn, external_id: aws.source_external_id },
+            work,
+            workers: positive("pipeline.workers", pipeline.workers, cores)?,
+            target_shard_bytes: positive("pipeline.target_shard_mb", pipeline.target_shard_mb.map(|v| v as usize), 64)? as u64 * 1024 * 1024,
+            time_suffix,
+            index_prefix,
+            delivery,
+            ledger_index: pipeline.ledger_index.unwrap_or_else(|| crate::ledger::LEDGER_INDEX.to_string()),
+        })
+    }
+}
+
+impl Config {
+    /// The effective configuration as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        let (auth, username, password, service, role) = match &self.auth {
+            AuthConfig::None => ("none", None, None, None, None),
+            AuthConfig::Basic { username, password } => ("basic", Some(username.clone()), Some(mask(password)), None, None),
+            AuthConfig::SigV4 { service, role_arn } => ("sigv4", None, None, Some(service.as_str().to_string()), role_arn.clone()),
+        };
+        let raw = RawConfig {
+            opensearch: RawOpenSearch {
+                endpoint: self.endpoint.clone(),
+                auth: Some(auth.to_string()),
+                username,
+                password,
+                sigv4_service: service,
+                role_arn: role,
+                ca_bundle: self.ca_bundle.clone(),
+                insecure: Some(self.insecure),
+                gzip: Some(self.gzip),
+            },
+            aws: RawAws {
+                region: self.s3.region.clone(),
+                endpoint: self.s3.endpoint_url.clone(),
+                source_role_arn: self.s3.assume_role_arn.clone(),
+                source_external_id: self.s3.external_id.as_deref().map(mask),
+            },
+            pipeline: RawPipeline {
+                work: Some(self.work.to_string()),
+                workers: Some(self.workers),
+                target_shard_mb: Some(self.target_shard_bytes / (1024 * 1024)),
+                time_suffix: Some(self.time_suffix.to_string()),
+                index_prefix: Some(self.index_prefix.clone()),
+                max_request_mb: Some(self.delivery.max_chunk_bytes / (1024 * 1024)),
+                max_request_docs: Some(self.delivery.max_chunk_docs),
+                requests_in_flight: Some(self.delivery.max_in_flight),
+                retry_budget_secs: Some(self.delivery.retry.time_budget.as_secs()),
+                ledger_index: Some(self.ledger_index.clone()),
+            },
+        };
+        toml::to_string(&raw).unwrap_or_default()
+    }
+
+    /// The OpenSearch client; fails if no endpoint is configured.
+    pub async fn client(&self) -> Result<OpenSearchClient, ConfigError> {
+        let endpoint = self.endpoint.clone().ok_or_else(|| invalid("opensearch.endpoint", "no OpenSearch endpoint: set --endpoint or LAKESHIP_ENDPOINT"))?;
+        let auth = match &self.auth {
+            AuthConfig::None => Auth::None,
+            AuthConfig::Basic { username, password } => Auth::Basic { username: username.clone(), password: password.clone() },
+            AuthConfig::SigV4 { service, role_arn } => {
+                let options = S3Options { region: self.s3.region.clone(), assume_role_arn: role_arn.clone(), ..S3Options::default() };
+                let config = crate::object::aws_sdk_config(&options).await;
+                let region = config.region().map(|region| region.to_string()).ok_or_else(|| invalid("aws.region", "auth = sigv4 needs a region (AWS_REGION)"))?;
+                let credentials = config.credentials_provider().ok_or_else(|| invalid("opensearch.auth", "auth = sigv4 found no AWS credentials"))?;
+                Auth::SigV4 { service: *service, region, credentials }
+            }
+        };
+        let mut options = ClientOptions::new(endpoint).with_auth(auth).with_gzip(self.gzip);
+        options.insecure = self.insecure;
+        if let Some(path) = &self.ca_bundle {
+            options.ca_bundle = Some(std::fs::read(path).map_err(|error| invalid("opensearch.ca_bundle", format!("{}: {error}", path.display())))?);
+        }
+        OpenSearchClient::new(options).map_err(|error| invalid("opensearch.endpoint", error.to_string()))
+    }
+
+    /// The store for source objects (through the subscriber role if set).
+    pub fn source_store(&self) -> ObjectStore {
+        ObjectStore::from_options(self.s3.clone())
+    }
+
+    /// The pipeline context (the work area uses the caller's own identity).
+    pub async fn pipeline_context(&self) -> Result<PipelineContext, ConfigError> {
+        let client = self.client().await?;
+        let work_store = ObjectStore::from_options(S3Options { assume_role_arn: None, external_id: None, ..self.s3.clone() });
+        let mut scan = crate::scan::ScanOptions::default();
+        scan.convert = scan.convert.with_time_suffix(self.time_suffix);
+        scan.convert.index_prefix = self.index_prefix.clone();
+        Ok(PipelineContext {
+            source: self.source_store(),
+            work: WorkArea::new(work_store, self.work.clone()),
+            ledger: crate::ledger::Ledger::new(client.clone()).with_index(&self.ledger_index),
+            client,
+            scan,
+            delivery: self.delivery.clone(),
+            plan: crate::plan::PlanOptions { target_shard_bytes: self.target_shard_bytes },
+            footer_concurrency: 16,
+            skip_complete: true,
+        })
+    }
+}
+
+fn mask(secret: &str) -> String {
+    if secret.is_empty() { String::new() } else { "********".to_string() }
+}
+
+/// True if `key` holds a secret.
+pub fn is_secret(key: &str) -> bool {
+    SECRETS.contains(&key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let error = RawConfig::from_toml("x.toml", "[opensearch]\nendpont = \"http://x\"\n").unwrap_err();
+        assert!(error.to_string().contains("unknown field `endpont`"), "{error}");
+        assert!(RawConfig::from_toml("x.toml", "[nope]\n").is_err());
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file() {
+        let file = RawConfig::from_toml("f", "[opensearch]\nendpoint = \"http://file:9200\"\n[pipeline]\nworkers = 3\ntime_suffix = \"day\"\n").unwrap();
+        let env = RawConfig::from_env(|name| match name {
+            "LAKESHIP_ENDPOINT" => Some("http://env:9200".into()),
+            "LAKESHIP_WORKERS" => Some("5".into()),
+            "LAKESHIP_GZIP" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        let mut flags = RawConfig::default();
+        flags.pipeline.workers = Some(7);
+        let config = Config::try_from(file.merged_with(env).merged_with(flags)).unwrap();
+        assert_eq!(config.endpoint.as_deref(), Some("http://env:9200"));
+        assert_eq!(config.workers, 7);
+        assert_eq!(config.time_suffix, TimeSuffix::Day);
+        assert!(config.gzip);
+    }
+
+    #[test]
+    fn validates_values() {
+        let bad = |toml: &str| Config::try_from(RawConfig::from_toml("f", toml).unwrap()).unwrap_err().to_string();
+        assert!(bad("[opensearch]\nauth = \"kerberos\"\n").contains("opensearch.auth"));
+        assert!(bad("[opensearch]\nauth = \"basic\"\nusername = \"u\"\n").contains("needs a password"));
+        assert!(bad("[opensearch]\nendpoint = \"search.example\"\n").contains("http://"));
+        assert!(bad("[pipeline]\ntime_suffix = \"week\"\n").contains("time_suffix"));
+        assert!(bad("[pipeline]\nworkers = 0\n").contains("at least 1"));
+        assert!(RawConfig::from_env(|name| (name == "LAKESHIP_WORKERS").then(|| "many".to_string())).is_err());
+    }
+
+    #[test]
+    fn shows_the_effective_configuration_with_secrets_masked() {
+        let raw = RawConfig::from_toml("f", "[opensearch]\nendpoint = \"https://x\"\nauth = \"basic\"\nusername = \"admin\"\npassword = \"hunter2\"\n[aws]\nsource_external_id = \"ext-123\"\n").unwrap();
+        let shown = Config::try_from(raw).unwrap().to_masked_toml();
+        assert!(!shown.contains("hunter2") && !shown.contains("ext-123"), "{shown}");
+        assert!(shown.contains("password = \"********\""), "{shown}");
+        let again = RawConfig::from_toml("shown", &shown).unwrap();
+        assert_eq!(again.opensearch.username.as_deref(), Some("admin"));
+        assert!(is_secret("opensearch.password"));
+    }
+}
