@@ -170,6 +170,11 @@ impl ChunkReader for RowGroupBytes {
 }
 
 impl RowGroupBytes {
+    /// Bytes `offset..offset + bytes.len()` of an object of `file_len` bytes.
+    pub fn new(offset: u64, bytes: Bytes, file_len: u64) -> Self {
+        RowGroupBytes { offset, bytes, file_len }
+    }
+
     fn local(&self, start: u64, length: usize) -> parquet::errors::Result<Range<usize>> {
         let end = start + length as u64;
         if start < self.offset || end > self.offset + self.bytes.len() as u64 {
@@ -267,5 +272,52 @@ fn count_leaves(data_type: &DataType) -> usize {
             count_leaves(child.data_type())
         }
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray, StructArray};
+    use arrow_schema::DataType;
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_dictionary_encoded_strings_as_dictionaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.parquet");
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values((0..1000).map(|i| ["a", "b", "c"][i % 3])));
+        let nested = StructArray::try_from(vec![("name", names.clone())]).unwrap();
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..1000));
+        let batch = RecordBatch::try_from_iter([("name", names), ("id", ids), ("nested", Arc::new(nested) as ArrayRef)]).unwrap();
+        let mut writer = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+
+        let store = ObjectStore::local_only();
+        let footer = read_footer(&store, &ObjectRef::local(&path), DEFAULT_FOOTER_HINT).await.unwrap();
+        let bytes = fetch_row_group(&store, &footer, 0).await.unwrap();
+        let batches: Vec<RecordBatch> = decode_row_group(&footer, bytes, 0, 4096).unwrap().map(|b| b.unwrap()).collect();
+        let schema = batches[0].schema();
+        assert!(matches!(schema.field(0).data_type(), DataType::Dictionary(_, _)), "{schema:?}");
+        let DataType::Struct(children) = schema.field(2).data_type() else { panic!("{schema:?}") };
+        assert!(matches!(children[0].data_type(), DataType::Dictionary(_, _)), "{schema:?}");
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1000);
+    }
+
+    #[tokio::test]
+    async fn names_objects_that_are_not_parquet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        std::fs::write(&path, b"this is not parquet at all").unwrap();
+        let error = read_footer(&ObjectStore::local_only(), &ObjectRef::local(&path), DEFAULT_FOOTER_HINT).await.unwrap_err();
+        assert!(error.to_string().contains("x.parquet"), "{error}");
+        assert!(error.to_string().contains("not a Parquet file"), "{error}");
+        std::fs::write(&path, b"PAR1").unwrap();
+        let error = read_footer(&ObjectStore::local_only(), &ObjectRef::local(&path), DEFAULT_FOOTER_HINT).await.unwrap_err();
+        assert!(error.to_string().contains("too small"), "{error}");
     }
 }

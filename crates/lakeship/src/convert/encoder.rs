@@ -14,7 +14,7 @@ use arrow_schema::{DataType, Fields, TimeUnit};
 use base64::Engine;
 
 use super::ConvertError;
-use super::json::{key_with_comma, write_float, write_int, write_str};
+use super::json::{key_with_comma, put, write_float, write_int, write_str};
 use super::timefmt::{write_date, write_time_of_day, write_timestamp};
 
 /// Dictionary values encoded once: value `i` is `bytes[ends[i-1]..ends[i]]`.
@@ -25,10 +25,11 @@ pub(crate) struct PreEncoded {
 }
 
 impl PreEncoded {
-    fn build(values: &Enc<'_>, nulls: Option<&NullBuffer>, len: usize) -> PreEncoded {
-        let mut bytes = Vec::with_capacity(len * 16);
+    fn build(values: &Enc<'_>, nulls: Option<&NullBuffer>, len: usize, key: &[u8]) -> PreEncoded {
+        let mut bytes = Vec::with_capacity(len * (16 + key.len()));
         let mut ends = Vec::with_capacity(len);
         for index in 0..len {
+            bytes.extend_from_slice(key);
             if nulls.is_none_or(|nulls| nulls.is_valid(index)) {
                 values.write(index, &mut bytes);
             } else {
@@ -66,7 +67,7 @@ impl<'c> Compiler<'c> {
         Compiler { cache, next_slot: 0, num_rows }
     }
 
-    fn dictionary_table(&mut self, values: &ArrayRef) -> Result<Option<Arc<PreEncoded>>, ConvertError> {
+    fn dictionary_table(&mut self, values: &ArrayRef, key: Option<&[u8]>) -> Result<Option<Arc<PreEncoded>>, ConvertError> {
         let slot = self.next_slot;
         self.next_slot += 1;
         if self.cache.slots.len() <= slot {
@@ -82,9 +83,49 @@ impl<'c> Compiler<'c> {
             return Ok(None);
         }
         let enc = self.compile(values.as_ref())?;
-        let table = Arc::new(PreEncoded::build(&enc, values.logical_nulls().as_ref(), values.len()));
+        let table = Arc::new(PreEncoded::build(&enc, values.logical_nulls().as_ref(), values.len(), key.unwrap_or_default()));
         self.cache.slots[slot] = Some((values.clone(), table.clone()));
         Ok(Some(table))
+    }
+}
+
+/// The formatted date of the last day seen: consecutive events mostly fall
+/// on the same day, so the calendar arithmetic runs once per day, not per
+/// value.
+#[derive(Debug, Default)]
+pub(crate) struct DayCache {
+    day: std::cell::Cell<Option<i64>>,
+    text: std::cell::Cell<[u8; 10]>,
+}
+
+impl DayCache {
+    #[inline]
+    fn write_timestamp(&self, out: &mut Vec<u8>, value: i64, unit: TimeUnit) {
+        let per_day: i64 = match unit {
+            TimeUnit::Second => 86_400,
+            TimeUnit::Millisecond => 86_400_000,
+            TimeUnit::Microsecond => 86_400_000_000,
+            TimeUnit::Nanosecond => 86_400_000_000_000,
+        };
+        let day = value.div_euclid(per_day);
+        if self.day.get() != Some(day) {
+            let mut text = Vec::with_capacity(12);
+            write_date(&mut text, day);
+            let Ok(fixed) = <[u8; 10]>::try_from(text.as_slice()) else {
+                // Years beyond four digits: no caching.
+                write_timestamp(out, value, unit);
+                return;
+            };
+            self.text.set(fixed);
+            self.day.set(Some(day));
+        }
+        put(out, &self.text.get());
+        out.push(b'T');
+        super::timefmt::write_time_of_day(out, value.rem_euclid(per_day), unit);
+        if unit == TimeUnit::Second {
+            put(out, b".000");
+        }
+        out.push(b'Z');
     }
 }
 
@@ -153,7 +194,7 @@ pub(crate) enum Enc<'a> {
     LargeBinary { offsets: &'a [i64], data: &'a [u8] },
     BinaryView(&'a BinaryViewArray),
     FixedSizeBinary(&'a FixedSizeBinaryArray),
-    Timestamp(&'a [i64], TimeUnit),
+    Timestamp(&'a [i64], TimeUnit, DayCache),
     Date32(&'a [i32]),
     Date64(&'a [i64]),
     Time32(&'a [i32], TimeUnit),
@@ -161,6 +202,8 @@ pub(crate) enum Enc<'a> {
     Decimal128(&'a [i128], i8),
     Decimal256(&'a [i256], i8),
     Dictionary { keys: Keys<'a>, table: Arc<PreEncoded> },
+    /// A dictionary whose table entries carry the field key: `,"key":value`.
+    KeyedDictionary { keys: Keys<'a>, table: Arc<PreEncoded> },
     LazyDictionary { keys: Keys<'a>, values: Box<Enc<'a>> },
     List { offsets: Offsets<'a>, child: Box<Enc<'a>>, child_nulls: Option<NullBuffer> },
     FixedSizeList { size: usize, child: Box<Enc<'a>>, child_nulls: Option<NullBuffer> },
@@ -195,8 +238,13 @@ impl<'a> StructEnc<'a> {
                 compiler.skip_slots(column.data_type());
                 continue;
             }
-            let enc = compiler.compile(column.as_ref()).map_err(|error| error.in_field(field.name()))?;
-            encs.push(FieldEnc { key: key_with_comma(field.name()), nulls: column.logical_nulls(), enc });
+            let key = key_with_comma(field.name());
+            let enc = match column.data_type() {
+                DataType::Dictionary(_, _) => compiler.compile_keyed_dictionary(column.as_ref(), &key),
+                _ => compiler.compile(column.as_ref()),
+            }
+            .map_err(|error| error.in_field(field.name()))?;
+            encs.push(FieldEnc { key, nulls: column.logical_nulls(), enc });
         }
         Ok(StructEnc { fields: encs })
     }
@@ -208,8 +256,14 @@ impl<'a> StructEnc<'a> {
         let mut first = true;
         for field in &self.fields {
             if field.nulls.as_ref().is_none_or(|nulls| nulls.is_valid(index)) {
-                out.extend_from_slice(&field.key[usize::from(first)..]);
-                field.enc.write(index, out);
+                match &field.enc {
+                    // The table holds `,"key":value` already.
+                    Enc::KeyedDictionary { keys, table } => put(out, &table.get(keys.get(index))[usize::from(first)..]),
+                    enc => {
+                        put(out, &field.key[usize::from(first)..]);
+                        enc.write(index, out);
+                    }
+                }
                 first = false;
             }
         }
@@ -271,7 +325,7 @@ impl<'a> Compiler<'_> {
             }
             DataType::BinaryView => Enc::BinaryView(array.as_binary_view()),
             DataType::FixedSizeBinary(_) => Enc::FixedSizeBinary(array.as_fixed_size_binary()),
-            DataType::Timestamp(unit, _) => Enc::Timestamp(timestamp_values(array, *unit), *unit),
+            DataType::Timestamp(unit, _) => Enc::Timestamp(timestamp_values(array, *unit), *unit, DayCache::default()),
             DataType::Date32 => Enc::Date32(array.as_primitive::<Date32Type>().values()),
             DataType::Date64 => Enc::Date64(array.as_primitive::<Date64Type>().values()),
             DataType::Time32(unit) => Enc::Time32(
@@ -346,8 +400,20 @@ impl<'a> Compiler<'_> {
         let dictionary = array.as_any_dictionary();
         let keys = dictionary_keys(dictionary.keys())?;
         let values = dictionary.values();
-        match self.dictionary_table(values)? {
+        match self.dictionary_table(values, None)? {
             Some(table) => Ok(Enc::Dictionary { keys, table }),
+            None => Ok(Enc::LazyDictionary { keys, values: Box::new(self.compile(values.as_ref())?) }),
+        }
+    }
+
+    /// A dictionary field of a struct, whose table entries also carry the
+    /// field's key, so writing the field is one copy.
+    fn compile_keyed_dictionary<'x>(&mut self, array: &'x dyn Array, key: &[u8]) -> Result<Enc<'x>, ConvertError> {
+        let dictionary = array.as_any_dictionary();
+        let keys = dictionary_keys(dictionary.keys())?;
+        let values = dictionary.values();
+        match self.dictionary_table(values, Some(key))? {
+            Some(table) => Ok(Enc::KeyedDictionary { keys, table }),
             None => Ok(Enc::LazyDictionary { keys, values: Box::new(self.compile(values.as_ref())?) }),
         }
     }
@@ -423,7 +489,7 @@ impl Enc<'_> {
     pub(crate) fn write(&self, index: usize, out: &mut Vec<u8>) {
         match self {
             Enc::Bool(values) => {
-                out.extend_from_slice(if values.value(index) { b"true" } else { b"false" })
+                put(out, if values.value(index) { b"true" } else { b"false" })
             }
             Enc::Int8(values) => write_int(out, values[index]),
             Enc::Int16(values) => write_int(out, values[index]),
@@ -451,9 +517,9 @@ impl Enc<'_> {
             }
             Enc::BinaryView(binary) => write_base64(out, binary.value(index)),
             Enc::FixedSizeBinary(binary) => write_base64(out, binary.value(index)),
-            Enc::Timestamp(values, unit) => {
+            Enc::Timestamp(values, unit, days) => {
                 out.push(b'"');
-                write_timestamp(out, values[index], *unit);
+                days.write_timestamp(out, values[index], *unit);
                 out.push(b'"');
             }
             Enc::Date32(values) => {
@@ -478,7 +544,8 @@ impl Enc<'_> {
             }
             Enc::Decimal128(values, scale) => write_decimal(out, &values[index].to_string(), *scale),
             Enc::Decimal256(values, scale) => write_decimal(out, &values[index].to_string(), *scale),
-            Enc::Dictionary { keys, table } => out.extend_from_slice(table.get(keys.get(index))),
+            Enc::Dictionary { keys, table } => put(out, table.get(keys.get(index))),
+            Enc::KeyedDictionary { keys, table } => put(out, &table.get(keys.get(index))[1..]),
             Enc::LazyDictionary { keys, values } => values.write(keys.get(index), out),
             Enc::List { offsets, child, child_nulls } => {
                 write_array(out, offsets.range(index), child, child_nulls.as_ref())

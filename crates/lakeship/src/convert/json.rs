@@ -48,6 +48,52 @@ fn first_escape(bytes: &[u8]) -> Option<usize> {
     chunks.remainder().iter().position(|&byte| ESCAPE[byte as usize] != 0).map(|i| offset + i)
 }
 
+/// Appends `bytes` to `out`.
+///
+/// The encoder appends tens of small slices per row (keys, numbers, short
+/// strings); a call into `memcpy` for each cost a fifth of the conversion
+/// time. Slices up to 16 bytes are copied inline with two overlapping
+/// unaligned 8-byte (or 4-byte) moves; longer ones go through
+/// `copy_nonoverlapping` as `extend_from_slice` would.
+#[inline(always)]
+#[allow(unsafe_code)]
+pub fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len();
+    if len > 16 {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(16);
+    let start = out.len();
+    // SAFETY: `reserve(16)` guarantees at least 16 writable bytes after
+    // `start`, and every store below writes inside `start..start + 16`
+    // (for 8..=16 bytes: `[0, 8)` and `[len - 8, len)`; for 4..8: `[0, 4)`
+    // and `[len - 4, len)`; below 4: single bytes). Every load reads inside
+    // `bytes` by the same bounds. Source and destination cannot overlap: `out`
+    // is borrowed mutably and `bytes` immutably. `set_len` only covers bytes
+    // that were written.
+    unsafe {
+        let src = bytes.as_ptr();
+        let dst = out.as_mut_ptr().add(start);
+        if len >= 8 {
+            let head = std::ptr::read_unaligned(src.cast::<u64>());
+            let tail = std::ptr::read_unaligned(src.add(len - 8).cast::<u64>());
+            std::ptr::write_unaligned(dst.cast::<u64>(), head);
+            std::ptr::write_unaligned(dst.add(len - 8).cast::<u64>(), tail);
+        } else if len >= 4 {
+            let head = std::ptr::read_unaligned(src.cast::<u32>());
+            let tail = std::ptr::read_unaligned(src.add(len - 4).cast::<u32>());
+            std::ptr::write_unaligned(dst.cast::<u32>(), head);
+            std::ptr::write_unaligned(dst.add(len - 4).cast::<u32>(), tail);
+        } else {
+            for i in 0..len {
+                *dst.add(i) = *src.add(i);
+            }
+        }
+        out.set_len(start + len);
+    }
+}
+
 /// Appends `text` as a JSON string (with quotes), escaping what JSON requires.
 #[inline]
 pub fn write_str(out: &mut Vec<u8>, text: &[u8]) {
@@ -61,7 +107,7 @@ pub fn write_str(out: &mut Vec<u8>, text: &[u8]) {
 #[inline]
 pub fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
     let Some(first) = first_escape(text) else {
-        out.extend_from_slice(text);
+        put(out, text);
         return;
     };
     out.extend_from_slice(&text[..first]);
@@ -90,7 +136,12 @@ pub fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
 #[inline]
 pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, value: I) {
     let mut buffer = itoa::Buffer::new();
-    out.extend_from_slice(buffer.format(value).as_bytes());
+    let digits = buffer.format(value).as_bytes();
+    if digits.len() <= 16 {
+        put(out, digits);
+    } else {
+        out.extend_from_slice(digits);
+    }
 }
 
 /// Appends a float; non-finite values (which JSON cannot carry) become `null`.
@@ -98,9 +149,9 @@ pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, value: I) {
 pub fn write_float<F: ryu::Float + Copy + FloatCheck>(out: &mut Vec<u8>, value: F) {
     if value.finite() {
         let mut buffer = ryu::Buffer::new();
-        out.extend_from_slice(buffer.format_finite(value).as_bytes());
+        put(out, buffer.format_finite(value).as_bytes());
     } else {
-        out.extend_from_slice(b"null");
+        put(out, b"null");
     }
 }
 
@@ -170,6 +221,17 @@ mod tests {
         out.push(b' ');
         write_float(&mut out, 1e300f64);
         assert_eq!(String::from_utf8(out).unwrap(), "-42 0.1 null 1e300");
+    }
+
+    #[test]
+    fn puts_slices_of_every_small_length() {
+        let source: Vec<u8> = (0..40u8).collect();
+        for len in 0..=40 {
+            let mut out = vec![9u8; 3];
+            put(&mut out, &source[..len]);
+            assert_eq!(&out[..3], &[9, 9, 9]);
+            assert_eq!(&out[3..], &source[..len], "length {len}");
+        }
     }
 
     #[test]

@@ -166,7 +166,7 @@ impl<'a> StrColumn<'a> {
         })
     }
 
-    fn get(&self, index: usize) -> Option<&str> {
+    fn get(&self, index: usize) -> Option<&'a str> {
         match self {
             StrColumn::Utf8(array) => array.is_valid(index).then(|| array.value(index)),
             StrColumn::LargeUtf8(array) => array.is_valid(index).then(|| array.value(index)),
@@ -216,6 +216,16 @@ fn column<'a>(batch: &'a RecordBatch, path: &[&str]) -> Option<&'a dyn Array> {
     Some(current)
 }
 
+/// Equal strings; cheap when both are the same slice (dictionary values).
+#[inline]
+fn same_text(cached: Option<&str>, current: Option<&str>) -> bool {
+    match (cached, current) {
+        (Some(a), Some(b)) => a.len() == b.len() && (std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 /// Computes the index name of each row of a batch, reusing the previous
 /// row's name when version, class and period are unchanged (the common case).
 pub(crate) struct Router<'a> {
@@ -225,7 +235,7 @@ pub(crate) struct Router<'a> {
     class_uid: Option<IntColumn<'a>>,
     class_name: Option<StrColumn<'a>>,
     time: Option<IntColumn<'a>>,
-    last_key: Option<(Option<String>, Option<i64>, Option<String>, Option<i64>)>,
+    last_key: Option<(Option<&'a str>, Option<i64>, Option<&'a str>, Option<i64>)>,
     last_name: String,
 }
 
@@ -252,16 +262,11 @@ impl<'a> Router<'a> {
         let millis = self.time.as_ref().and_then(|column| column.get(index));
         let period = millis.map(|millis| self.suffix.period(millis));
         let unchanged = self.last_key.as_ref().is_some_and(|(v, u, n, p)| {
-            v.as_deref() == version && *u == class_uid && n.as_deref() == class_name && *p == period
+            *u == class_uid && *p == period && same_text(*v, version) && same_text(*n, class_name)
         });
         if !unchanged {
             self.last_name = index_name(self.prefix, version, class_uid, class_name, self.suffix, millis);
-            self.last_key = Some((
-                version.map(str::to_string),
-                class_uid,
-                class_name.map(str::to_string),
-                period,
-            ));
+            self.last_key = Some((version, class_uid, class_name, period));
         }
         &self.last_name
     }
