@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use anyhow::Context;
-use clap::Args;
 use lakeship::object::{Location, ObjectRef, ObjectStore};
 
 /// Turns paths, directories and S3 URLs (objects or prefixes) into objects.

@@ -48,6 +48,9 @@ enum Command {
     Sample(cmd::sample::SampleArgs),
     Templates(cmd::templates::TemplatesArgs),
     Config(cmd::config::ConfigCommand),
+    Dashboards(cmd::dashboards::DashboardsArgs),
+    Redrive(cmd::redrive::RedriveArgs),
+    Runs(cmd::runs::RunsArgs),
 }
 
 fn init_tracing(verbose: u8, format: LogFormat) {
@@ -78,6 +81,9 @@ async fn main() -> ExitCode {
         Command::Sample(args) => cmd::sample::run(args).await,
         Command::Templates(args) => cmd::templates::run(args, file).await,
         Command::Config(command) => cmd::config::run(command, file),
+        Command::Dashboards(args) => cmd::dashboards::run(args, file).await,
+        Command::Redrive(args) => cmd::redrive::run(args, file).await,
+        Command::Runs(args) => cmd::runs::run(args, file).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

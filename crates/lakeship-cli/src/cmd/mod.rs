@@ -1,7 +1,10 @@
 pub mod config;
 pub mod convert;
+pub mod dashboards;
 pub mod index;
 pub mod plan;
+pub mod redrive;
 pub mod replay;
+pub mod runs;
 pub mod sample;
 pub mod templates;
