@@ -244,7 +244,7 @@ fn hint_fields(fields: &Fields, row_group: &RowGroupMetaData, next_leaf: &mut us
             DataType::Utf8 => {
                 let leaf = *next_leaf;
                 *next_leaf += 1;
-                let dictionary = row_group.columns().get(leaf).is_some_and(|c| c.dictionary_page_offset().is_some());
+                let dictionary = row_group.columns().get(leaf).is_some_and(all_pages_dictionary_encoded);
                 if !dictionary {
                     return field.clone();
                 }
@@ -262,6 +262,37 @@ fn hint_fields(fields: &Fields, row_group: &RowGroupMetaData, next_leaf: &mut us
             }
         })
         .collect()
+}
+
+/// True when every data page of the column chunk is dictionary-encoded.
+/// Only then is decoding into an Arrow dictionary cheaper: a chunk whose
+/// dictionary overflowed into plain pages would have every value hashed to
+/// rebuild a dictionary.
+fn all_pages_dictionary_encoded(column: &parquet::file::metadata::ColumnChunkMetaData) -> bool {
+    use parquet::basic::{Encoding, PageType};
+    if column.dictionary_page_offset().is_none() {
+        return false;
+    }
+    // An all-null chunk never reaches the dictionary decoder; as a
+    // dictionary it would cost a hash per (null) value to rebuild.
+    let all_null = column.statistics().and_then(|stats| stats.null_count_opt()).is_some_and(|nulls| nulls as i64 >= column.num_values());
+    if all_null {
+        return false;
+    }
+    if let Some(mask) = column.page_encoding_stats_mask() {
+        return mask.is_only(Encoding::PLAIN_DICTIONARY) || mask.is_only(Encoding::RLE_DICTIONARY);
+    }
+    if let Some(stats) = column.page_encoding_stats() {
+        return stats
+            .iter()
+            .filter(|stat| matches!(stat.page_type, PageType::DATA_PAGE | PageType::DATA_PAGE_V2))
+            .all(|stat| matches!(stat.encoding, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY));
+    }
+    // No page statistics (older writers): parquet-mr marks dictionary pages
+    // and dictionary-encoded data pages PLAIN_DICTIONARY and plain fallback
+    // pages PLAIN.
+    let encodings: Vec<Encoding> = column.encodings().collect();
+    encodings.contains(&Encoding::PLAIN_DICTIONARY) && !encodings.contains(&Encoding::PLAIN)
 }
 
 fn count_leaves(data_type: &DataType) -> usize {

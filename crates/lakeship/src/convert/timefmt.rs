@@ -55,7 +55,7 @@ fn push_digits(out: &mut Vec<u8>, value: u64, width: usize) {
         *slot = b'0' + (rest % 10) as u8;
         rest /= 10;
     }
-    out.extend_from_slice(&digits[..width]);
+    super::json::put(out, &digits[..width]);
 }
 
 /// Appends `YYYY-MM-DD` (without quotes). Years outside 0..=9999 are written
