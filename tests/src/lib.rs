@@ -108,6 +108,7 @@ pub fn pipeline_context(endpoint: &str, work: &std::path::Path) -> lakeship::pip
         plan: lakeship::plan::PlanOptions::default(),
         footer_concurrency: 4,
         skip_complete: true,
+        live: Default::default(),
     }
 }
 

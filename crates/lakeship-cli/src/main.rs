@@ -3,6 +3,7 @@
 mod cmd;
 mod common;
 mod config_args;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ enum LogFormat {
 enum Command {
     Convert(cmd::convert::ConvertArgs),
     Plan(cmd::plan::PlanArgs),
+    Run(cmd::run::RunArgs),
+    Status(cmd::status::StatusArgs),
     Index(cmd::index::IndexArgs),
     #[command(name = "replay-dlq")]
     ReplayDlq(cmd::replay::ReplayArgs),
@@ -76,6 +79,8 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => cmd::convert::run(args, file).await,
         Command::Plan(args) => cmd::plan::run(args, file).await,
+        Command::Run(args) => cmd::run::run(args, file).await,
+        Command::Status(args) => cmd::status::run(args, file).await,
         Command::Index(args) => cmd::index::run(args, file).await,
         Command::ReplayDlq(args) => cmd::replay::run(args, file).await,
         Command::Sample(args) => cmd::sample::run(args).await,

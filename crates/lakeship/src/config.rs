@@ -447,6 +447,7 @@ impl Config {
             plan: crate::plan::PlanOptions { target_shard_bytes: self.target_shard_bytes },
             footer_concurrency: 16,
             skip_complete: true,
+            live: Default::default(),
         })
     }
 }

@@ -68,6 +68,12 @@ pub struct LedgerEntry {
     /// Size in bytes.
     #[serde(default)]
     pub size: Option<u64>,
+    /// OCSF class of the object's rows (from footer statistics).
+    #[serde(default)]
+    pub class_uid: Option<i64>,
+    /// OCSF version of the object's rows (from footer statistics).
+    #[serde(default)]
+    pub ocsf_version: Option<String>,
     /// Rows according to the footer.
     pub num_rows: u64,
     /// Row groups.
@@ -105,14 +111,14 @@ pub struct LedgerEntry {
     pub dead_letters: Vec<String>,
 }
 
-/// The Security Lake source named in a key such as
-/// `aws/VPC_FLOW/2.0/region=…` or `ext/MY_SOURCE/…`.
+/// The Security Lake source named in a key (or a path holding Security
+/// Lake's layout) such as `aws/VPC_FLOW/2.0/region=…` or `ext/MY_SOURCE/…`.
 pub fn source_of_key(key: &str) -> Option<String> {
-    let mut parts = key.split('/').filter(|part| !part.is_empty());
-    match parts.next()? {
-        "aws" | "ext" => parts.next().map(str::to_string),
-        _ => None,
-    }
+    let parts: Vec<&str> = key.split('/').filter(|part| !part.is_empty()).collect();
+    parts
+        .windows(3)
+        .find(|window| matches!(window[0], "aws" | "ext") && !window[1].contains('='))
+        .map(|window| window[1].to_string())
 }
 
 /// A handle on the ledger index.
@@ -242,6 +248,7 @@ mod tests {
         assert_eq!(source_of_key("aws/VPC_FLOW/2.0/region=us-east-1/x.parquet").as_deref(), Some("VPC_FLOW"));
         assert_eq!(source_of_key("ext/MY_APP/1.0/x.parquet").as_deref(), Some("MY_APP"));
         assert_eq!(source_of_key("/tmp/x.parquet"), None);
+        assert_eq!(source_of_key("/tmp/lake/aws/ROUTE53/1.0/region=eu-west-1/x.parquet").as_deref(), Some("ROUTE53"));
     }
 
     #[test]

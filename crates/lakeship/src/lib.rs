@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod convert;
+pub mod dashboards;
 pub mod delivery;
 pub mod dlq;
 pub mod errors;
@@ -19,4 +20,5 @@ pub mod plan;
 pub mod reader;
 pub mod sample;
 pub mod scan;
+pub mod stepfunctions;
 pub mod templates;

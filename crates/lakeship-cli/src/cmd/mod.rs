@@ -5,6 +5,8 @@ pub mod index;
 pub mod plan;
 pub mod redrive;
 pub mod replay;
+pub mod run;
 pub mod runs;
 pub mod sample;
+pub mod status;
 pub mod templates;

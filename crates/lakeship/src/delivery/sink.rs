@@ -116,6 +116,7 @@ pub struct BulkSink {
     tasks: JoinSet<Result<ChunkReport, DeliveryError>>,
     dead_letters: DeadLetterWriter,
     report: SinkReport,
+    live: Option<std::sync::Arc<crate::pipeline::LiveCounters>>,
 }
 
 impl std::fmt::Debug for BulkSink {
@@ -127,7 +128,13 @@ impl std::fmt::Debug for BulkSink {
 impl BulkSink {
     /// A sink that writes dead letters through `dead_letters`.
     pub fn new(client: OpenSearchClient, options: DeliveryOptions, dead_letters: DeadLetterWriter) -> Self {
-        BulkSink { client, options, sleeper: tokio_sleeper(), tasks: JoinSet::new(), dead_letters, report: SinkReport::default() }
+        BulkSink { client, options, sleeper: tokio_sleeper(), tasks: JoinSet::new(), dead_letters, report: SinkReport::default(), live: None }
+    }
+
+    /// Also adds outcomes to live counters as requests complete.
+    pub fn with_live_counters(mut self, live: std::sync::Arc<crate::pipeline::LiveCounters>) -> Self {
+        self.live = Some(live);
+        self
     }
 
     /// Replaces the sleep between retries (tests).
@@ -163,6 +170,9 @@ impl BulkSink {
             }
         };
         self.report.counts.entry(chunk.piece).or_default().add(&chunk.counts);
+        if let Some(live) = &self.live {
+            live.add_counts(&chunk.counts);
+        }
         self.report.stats.add(&chunk.stats);
         if !chunk.dead_letters.is_empty() {
             self.dead_letters

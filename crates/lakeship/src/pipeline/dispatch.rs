@@ -140,6 +140,7 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
         num_failed: manifest.failed.len(),
         num_bad_messages: manifest.bad_messages.len(),
     };
+    context.work.put_json(&context.work.run_file(&summary.run_id, "summary.json"), &summary).await?;
     tracing::info!(run_id = %summary.run_id, num_objects = summary.num_objects, num_shards = summary.num_shards, num_rows = summary.num_rows, "dispatched");
     Ok(summary)
 }

@@ -20,7 +20,8 @@ pub struct RunReport {
     /// One entry per object (also in the ledger).
     pub objects: Vec<LedgerEntry>,
     /// Objects skipped as already complete.
-    pub num_skipped: usize,
+    #[serde(default)]
+    pub skipped: Vec<crate::object::ObjectRef>,
     /// Messages not understood (with their ids and reasons).
     pub bad_messages: Vec<crate::notification::NotificationError>,
     /// Shards without a result.
@@ -44,6 +45,8 @@ pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap
         version_id: planned.object.version_id.clone(),
         source: source_of_key(&planned.object.key),
         size: planned.object.size,
+        class_uid: planned.class_uid,
+        ocsf_version: planned.ocsf_version.clone(),
         num_rows: planned.num_rows,
         num_row_groups: planned.row_groups.len(),
         num_rows_read: 0,
@@ -167,7 +170,7 @@ pub async fn reconcile_run(context: &PipelineContext, run_id: &str) -> Result<Ru
     for failed in &manifest.failed {
         objects.push(failed_entry(run_id, manifest.created_at, failed));
     }
-    Ok(RunReport { run_id: run_id.to_string(), objects, num_skipped: manifest.skipped.len(), bad_messages: manifest.bad_messages, missing_shards })
+    Ok(RunReport { run_id: run_id.to_string(), objects, skipped: manifest.skipped.clone(), bad_messages: manifest.bad_messages, missing_shards })
 }
 
 fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) -> LedgerEntry {
@@ -179,6 +182,8 @@ fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) ->
         version_id: failed.object.version_id.clone(),
         source: source_of_key(&failed.object.key),
         size: failed.object.size,
+        class_uid: None,
+        ocsf_version: None,
         num_rows: 0,
         num_row_groups: 0,
         num_rows_read: 0,

@@ -44,6 +44,33 @@ pub struct PipelineContext {
     /// Skip objects the ledger records as complete (true except when
     /// re-sending on purpose).
     pub skip_complete: bool,
+    /// Live counters for progress displays.
+    pub live: std::sync::Arc<LiveCounters>,
+}
+
+/// Counters updated while work happens, for progress displays.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    /// Rows read and converted.
+    pub num_rows_read: std::sync::atomic::AtomicU64,
+    /// Documents created.
+    pub num_indexed: std::sync::atomic::AtomicU64,
+    /// Documents already present.
+    pub num_already_present: std::sync::atomic::AtomicU64,
+    /// Documents rejected.
+    pub num_rejected: std::sync::atomic::AtomicU64,
+    /// Compressed bytes read.
+    pub num_bytes_read: std::sync::atomic::AtomicU64,
+}
+
+impl LiveCounters {
+    /// Adds document outcomes.
+    pub fn add_counts(&self, counts: &crate::delivery::ItemCounts) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.num_indexed.fetch_add(counts.num_indexed, Relaxed);
+        self.num_already_present.fetch_add(counts.num_already_present, Relaxed);
+        self.num_rejected.fetch_add(counts.num_rejected, Relaxed);
+    }
 }
 
 /// Milliseconds since the epoch.

@@ -36,7 +36,8 @@ pub async fn run_shard(context: &PipelineContext, task: &ShardTask) -> Result<Sh
         context.work.store().clone(),
         context.work.dead_letter_prefix(&task.run_id, &task.shard_id),
     );
-    let mut sink = BulkSink::new(context.client.clone(), context.delivery.clone(), dead_letters);
+    let mut sink = BulkSink::new(context.client.clone(), context.delivery.clone(), dead_letters)
+        .with_live_counters(context.live.clone());
     let mut pieces = Vec::with_capacity(task.pieces.len());
     for (index, piece) in task.pieces.iter().enumerate() {
         let mut num_rows_read = 0;
@@ -64,6 +65,7 @@ pub async fn run_shard(context: &PipelineContext, task: &ShardTask) -> Result<Sh
             piece.counts = counts;
         }
     }
+    context.live.num_bytes_read.fetch_add(source.counters().num_bytes_read(), std::sync::atomic::Ordering::Relaxed);
     let result = ShardResult {
         run_id: task.run_id.clone(),
         shard_id: task.shard_id.clone(),
@@ -115,6 +117,7 @@ async fn scan_piece(
     while let Some(batch) = batches.recv().await {
         let batch = batch.map_err(|e| classify(e.into()))?;
         *num_rows_read += batch.docs.docs.len() as u64;
+        context.live.num_rows_read.fetch_add(batch.docs.docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         sink.send(index, batch.docs).await.map_err(|error| PieceFailure::Shard(error.into()))?;
     }
     if *num_rows_read != piece.num_rows {

@@ -96,6 +96,39 @@ pub struct PlannedObject {
     pub row_groups: Vec<RowGroupInfo>,
     /// The shards that hold its row groups.
     pub shard_ids: Vec<String>,
+    /// The OCSF class of every row, when the footer statistics say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_uid: Option<i64>,
+    /// The OCSF version of every row, when the footer statistics say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsf_version: Option<String>,
+}
+
+/// The single value a column holds in every row group, from the footer's
+/// min/max statistics (None if absent or if rows differ).
+fn single_value(footer: &ParquetFooter, path: &str) -> Option<Vec<u8>> {
+    let mut found: Option<Vec<u8>> = None;
+    for row_group in footer.metadata.row_groups() {
+        let column = row_group.columns().iter().find(|column| column.column_path().string() == path)?;
+        let statistics = column.statistics()?;
+        let (min, max) = (statistics.min_bytes_opt()?, statistics.max_bytes_opt()?);
+        if min != max || found.as_deref().is_some_and(|value| value != min) {
+            return None;
+        }
+        found = Some(min.to_vec());
+    }
+    found
+}
+
+/// The OCSF class and version of an object's rows, from footer statistics.
+pub fn object_class(footer: &ParquetFooter) -> (Option<i64>, Option<String>) {
+    let class_uid = single_value(footer, "class_uid").and_then(|bytes| match bytes.len() {
+        4 => Some(i64::from(i32::from_le_bytes(bytes.try_into().ok()?))),
+        8 => Some(i64::from_le_bytes(bytes.try_into().ok()?)),
+        _ => None,
+    });
+    let version = single_value(footer, "metadata.version").and_then(|bytes| String::from_utf8(bytes).ok());
+    (class_uid, version)
 }
 
 /// The row groups of an object, from its footer.
@@ -121,19 +154,19 @@ pub fn plan_shards(run_id: &str, footers: &[ParquetFooter], options: PlanOptions
         for row_group in &row_groups {
             builder.add(&footer.object, row_group);
         }
-        objects.push((footer.object.clone(), footer.num_rows(), row_groups));
+        objects.push((footer.object.clone(), footer.num_rows(), row_groups, object_class(footer)));
     }
     builder.close();
     let shards = builder.shards;
     let planned = objects
         .into_iter()
-        .map(|(object, num_rows, row_groups)| {
+        .map(|(object, num_rows, row_groups, (class_uid, ocsf_version))| {
             let shard_ids = shards
                 .iter()
                 .filter(|shard| shard.pieces.iter().any(|piece| piece.object == object))
                 .map(|shard| shard.shard_id.clone())
                 .collect();
-            PlannedObject { object, num_rows, row_groups, shard_ids }
+            PlannedObject { object, num_rows, row_groups, shard_ids, class_uid, ocsf_version }
         })
         .collect();
     (shards, planned)

@@ -1,0 +1,273 @@
+//! `lakeship run`: the whole pipeline on one machine.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use lakeship::config::Config;
+use lakeship::ledger::Status;
+use lakeship::notification::{Parsed, SqsRecord, parse_message};
+use lakeship::object::Location;
+use lakeship::pipeline::local::{LocalOutcome, LocalRunOptions, resume_local, run_local};
+use lakeship::pipeline::payload::{DispatchRequest, RunSummary};
+use lakeship::pipeline::{PipelineContext, list_prefix};
+
+use crate::config_args::ConfigArgs;
+use crate::progress::{Bars, print_summary};
+
+/// Run the pipeline locally: dispatch, workers in parallel, finalize, ledger.
+///
+/// SOURCE is a local directory (or file), an s3://bucket/prefix, or an SQS
+/// queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>, or a
+/// local endpoint's queue URL). From a queue, messages are long-polled and
+/// deleted only after every object they name reconciles; with --follow the
+/// queue is polled until Ctrl-C. Ctrl-C stops cleanly: shards in flight
+/// finish, the rest is left for `--resume`.
+///
+/// Examples:
+///   lakeship run --source ./lake --endpoint http://127.0.0.1:9200
+///   lakeship run --source s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/ --since 20240301 --until 20240307
+///   lakeship run --source https://sqs.us-east-1.amazonaws.com/111122223333/lakeship --follow
+///   lakeship run --resume 20241127T101500Z-3fa2c1
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Directory, s3://bucket/prefix, or SQS queue URL.
+    #[arg(long, value_name = "SOURCE", required_unless_present = "resume")]
+    source: Option<String>,
+    /// Only Security Lake partitions (eventDay=/eventHour=) on or after this day, YYYYMMDD or YYYY-MM-DD.
+    #[arg(long, value_name = "DAY")]
+    since: Option<String>,
+    /// Only partitions on or before this day, YYYYMMDD or YYYY-MM-DD.
+    #[arg(long, value_name = "DAY")]
+    until: Option<String>,
+    /// Keep polling the queue until Ctrl-C (queue sources only).
+    #[arg(long)]
+    follow: bool,
+    /// Re-run only the shards of an earlier local run that have no result, then finalize.
+    #[arg(long, value_name = "RUN_ID", conflicts_with = "source")]
+    resume: Option<String>,
+    /// Messages taken from the queue per run.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    max_messages: usize,
+    /// Seconds a received message stays invisible to other consumers.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    visibility_timeout: i32,
+    /// No progress bars (they are off anyway when stderr is not a terminal).
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+/// Where work comes from.
+enum Source {
+    Objects(Location),
+    Queue(String),
+}
+
+fn parse_source(text: &str) -> anyhow::Result<Source> {
+    if text.starts_with("http://") || text.starts_with("https://") {
+        return Ok(Source::Queue(text.to_string()));
+    }
+    Ok(Source::Objects(Location::parse(text)?))
+}
+
+fn normalize_day(day: Option<&str>) -> Option<String> {
+    day.map(|day| day.replace('-', ""))
+}
+
+pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = args.config.load(file)?;
+    let context = config.pipeline_context().await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    watch_ctrl_c(stop.clone());
+    let quiet = args.quiet;
+    if let Some(run_id) = &args.resume {
+        let summary: RunSummary = context
+            .work
+            .get_json(&context.work.run_file(run_id, "summary.json"))
+            .await?
+            .with_context(|| format!("no run {run_id} in the work area {} (see `lakeship status`)", context.work.root()))?;
+        let context = &context;
+        let outcome = execute(context, &config, &stop, quiet, |options| async move { resume_local(context, summary, &options).await }).await?;
+        return finish(&outcome);
+    }
+    let source = args.source.as_deref().context("--source is required")?;
+    match parse_source(source)? {
+        Source::Objects(location) => {
+            let (since, until) = (normalize_day(args.since.as_deref()), normalize_day(args.until.as_deref()));
+            let request = match &location {
+                Location::S3 { .. } => DispatchRequest::Prefix { prefix: location.to_string(), since, until, run_id: None },
+                Location::Local { .. } => {
+                    let objects = list_prefix(&context.source, &location, since.as_deref(), until.as_deref()).await?;
+                    if objects.is_empty() {
+                        anyhow::bail!("no Parquet objects under {location}");
+                    }
+                    DispatchRequest::Objects { objects, run_id: None }
+                }
+            };
+            let context = &context;
+            let outcome = execute(context, &config, &stop, quiet, |options| async move { run_local(context, request, &options).await }).await?;
+            finish(&outcome)
+        }
+        Source::Queue(queue_url) => run_queue(&context, &config, &args, &queue_url, &stop).await,
+    }
+}
+
+/// Runs one local execution with progress bars and prints its summary.
+async fn execute<F, Fut>(
+    context: &PipelineContext,
+    config: &Config,
+    stop: &Arc<AtomicBool>,
+    quiet: bool,
+    work: F,
+) -> anyhow::Result<LocalOutcome>
+where
+    F: FnOnce(LocalRunOptions) -> Fut,
+    Fut: std::future::Future<Output = Result<LocalOutcome, lakeship::errors::NamedError>>,
+{
+    let started = Instant::now();
+    let bars = Bars::new(context.live.clone(), quiet);
+    let options = LocalRunOptions { workers: config.workers, stop: stop.clone(), progress: bars.clone() };
+    let outcome = work(options).await;
+    bars.finish();
+    let outcome = outcome?;
+    if let Some(report) = &outcome.report {
+        print_summary(report, started.elapsed());
+    }
+    Ok(outcome)
+}
+
+fn finish(outcome: &LocalOutcome) -> anyhow::Result<()> {
+    outcome.check().map_err(anyhow::Error::from)
+}
+
+fn watch_ctrl_c(stop: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        stop.store(true, Ordering::Relaxed);
+        eprintln!("\nstopping: shards in flight finish, no new ones start (Ctrl-C again to quit now; unfinished shards are left for --resume)");
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
+}
+
+async fn sqs_client(config: &Config) -> aws_sdk_sqs::Client {
+    let sdk = lakeship::object::aws_sdk_config(&lakeship::object::S3Options { assume_role_arn: None, external_id: None, ..config.s3.clone() }).await;
+    let mut builder = aws_sdk_sqs::config::Builder::from(&sdk);
+    if let Some(endpoint) = &config.s3.endpoint_url {
+        builder = builder.endpoint_url(endpoint);
+    }
+    aws_sdk_sqs::Client::from_conf(builder.build())
+}
+
+/// Long-polls up to `max` messages; waits `wait` seconds for the first.
+async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    max: usize,
+    wait: i32,
+    visibility_timeout: i32,
+) -> anyhow::Result<Vec<SqsRecord>> {
+    let mut records = Vec::new();
+    let mut wait = wait;
+    while records.len() < max {
+        let answer = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages((max - records.len()).min(10) as i32)
+            .wait_time_seconds(wait)
+            .visibility_timeout(visibility_timeout)
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("receiving from {queue_url} failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error)))?;
+        let messages = answer.messages();
+        if messages.is_empty() {
+            break;
+        }
+        records.extend(messages.iter().map(|message| SqsRecord {
+            message_id: message.message_id().unwrap_or_default().to_string(),
+            receipt_handle: message.receipt_handle().map(str::to_string),
+            body: message.body().unwrap_or_default().to_string(),
+        }));
+        wait = 0;
+    }
+    Ok(records)
+}
+
+/// The messages whose every object is complete (or that name none).
+fn settled(records: &[SqsRecord], outcome: &LocalOutcome) -> Vec<SqsRecord> {
+    let report = outcome.report.as_ref();
+    let complete = |bucket: &str, key: &str| {
+        report.is_some_and(|report| {
+            report.objects.iter().any(|entry| entry.bucket == bucket && entry.key == key && entry.status == Status::Complete)
+        })
+    };
+    records
+        .iter()
+        .filter(|record| match parse_message(&record.message_id, &record.body) {
+            Ok(Parsed::Ignored(_)) => true,
+            Ok(Parsed::Objects(objects)) => objects.iter().all(|object| {
+                complete(&object.bucket, &object.key)
+                    || report.is_some_and(|report| {
+                        report.skipped.iter().any(|skipped| skipped.bucket == object.bucket && skipped.key == object.key)
+                    })
+            }),
+            Err(_) => false, // left for the queue's redrive policy
+        })
+        .cloned()
+        .collect()
+}
+
+async fn run_queue(
+    context: &PipelineContext,
+    config: &Config,
+    args: &RunArgs,
+    queue_url: &str,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let sqs = sqs_client(config).await;
+    let mut failures = Vec::new();
+    let mut num_runs = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let wait = if args.follow { 20 } else { 2 };
+        let records = receive(&sqs, queue_url, args.max_messages.max(1), wait, args.visibility_timeout).await?;
+        if records.is_empty() {
+            if args.follow {
+                continue;
+            }
+            break;
+        }
+        eprintln!("{} message(s) from {queue_url}", records.len());
+        num_runs += 1;
+        let request = DispatchRequest::Records(records.clone());
+        let outcome = execute(context, config, stop, args.quiet, |options| async move { run_local(context, request, &options).await }).await?;
+        let done = settled(&records, &outcome);
+        for record in &done {
+            if let Some(handle) = &record.receipt_handle {
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|error| anyhow::anyhow!("deleting message {} failed: {}", record.message_id, aws_sdk_sqs::error::DisplayErrorContext(&error)))?;
+            }
+        }
+        eprintln!("deleted {} of {} message(s); the others stay on the queue and come back after the visibility timeout", done.len(), records.len());
+        if let Err(error) = outcome.check() {
+            failures.push(error);
+        }
+    }
+    if num_runs == 0 {
+        eprintln!("the queue {queue_url} is empty");
+    }
+    match failures.into_iter().next() {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
+}
