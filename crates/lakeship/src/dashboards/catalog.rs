@@ -47,8 +47,8 @@ fn panel(vis: Vis, width: u32, height: u32) -> Panel {
     Panel { vis, width, height }
 }
 
-fn about(id: &'static str, text: &str) -> Vis {
-    Vis::markdown(id, "About this dashboard", text)
+fn about(id: &'static str, title: &'static str, text: &str) -> Vis {
+    Vis::markdown(id, title, text)
 }
 
 /// Security Hub findings (rc.2 Security Finding 2001, 1.1.0 Detection
@@ -90,7 +90,7 @@ pub fn security_findings() -> Dashboard {
         description: "Finding velocity by severity, passed and failed checks, findings by product, account and title.",
         index_pattern: IndexPattern { id: "lakeship-ocsf-findings", title: "ocsf-*_finding*", time_field: "time", links: Vec::new() },
         panels: vec![
-            panel(about("lakeship-findings-about", text), 12, 12),
+            panel(about("lakeship-findings-about", "Findings: about this dashboard", text), 12, 12),
             panel(velocity, 36, 12),
             panel(compliance, 24, 14),
             panel(products, 12, 14),
@@ -138,7 +138,7 @@ pub fn network_activity() -> Dashboard {
             links: vec![("src_endpoint.ip", IP_REPUTATION_URL), ("dst_endpoint.ip", IP_REPUTATION_URL)],
         },
         panels: vec![
-            panel(about("lakeship-network-about", text), 12, 12),
+            panel(about("lakeship-network-about", "Network: about this dashboard", text), 12, 12),
             panel(traffic, 36, 12),
             panel(by_bytes, 16, 14),
             panel(by_flows, 14, 14),
@@ -203,7 +203,7 @@ pub fn dns_activity() -> Dashboard {
             links: vec![("src_endpoint.ip", IP_REPUTATION_URL)],
         },
         panels: vec![
-            panel(about("lakeship-dns-about", text), 12, 12),
+            panel(about("lakeship-dns-about", "DNS: about this dashboard", text), 12, 12),
             panel(over_time, 36, 12),
             panel(names, 18, 16),
             panel(rcodes, 12, 16),
@@ -262,7 +262,7 @@ pub fn api_activity() -> Dashboard {
             links: vec![("src_endpoint.ip", IP_REPUTATION_URL)],
         },
         panels: vec![
-            panel(about("lakeship-api-about", text), 12, 12),
+            panel(about("lakeship-api-about", "API: about this dashboard", text), 12, 12),
             panel(velocity, 36, 12),
             panel(services, 12, 16),
             panel(operations, 18, 16),
@@ -284,7 +284,8 @@ pub fn pipeline_health() -> Dashboard {
     let rejected = Vis::new("lakeship-health-rejected", "Pipeline: rejected rows per hour", Chart::Bar)
         .describe("Rows OpenSearch rejected (they are in the dead-letter store; replay them with lakeship replay-dlq).")
         .metric(Metric::of("sum", "num_rejected").label("Rejected rows"))
-        .x(Bucket::DateHistogram { field: "ended_at", interval: "h" });
+        .x(Bucket::DateHistogram { field: "ended_at", interval: "h" })
+        .series(Bucket::terms("source", 10).missing("(no source)").label("Security Lake source"));
     let totals = Vis::new("lakeship-health-totals", "Pipeline: rows", Chart::Metric)
         .metric(Metric::of("sum", "num_rows_read").label("Rows read"))
         .metric(Metric::of("sum", "num_indexed").label("Indexed"))
@@ -319,7 +320,7 @@ pub fn pipeline_health() -> Dashboard {
         description: "Objects and rows per hour, rejected rows, incomplete and failed objects, slowest objects.",
         index_pattern: IndexPattern { id: "lakeship-ledger", title: "lakeship-ledger", time_field: "ended_at", links: Vec::new() },
         panels: vec![
-            panel(about("lakeship-health-about", text), 12, 12),
+            panel(about("lakeship-health-about", "Pipeline: about this dashboard", text), 12, 12),
             panel(throughput, 24, 12),
             panel(totals, 12, 12),
             panel(rejected, 24, 12),

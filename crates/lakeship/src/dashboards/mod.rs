@@ -253,18 +253,23 @@ const JSON_ATTRIBUTES: &[&str] = &[
     "kibanaSavedObjectMeta.searchSourceJSON",
 ];
 
-/// Checks that every file imports on its own: ids are unique across the
-/// files, every object has an importable type and its attributes, every
+/// Checks that every file imports on its own: ids and titles (per type)
+/// are unique across the files, every object has an importable type and its attributes, every
 /// JSON string attribute parses, every reference points to an object of the
 /// same file with the referenced type, and every `panelRefName` and
 /// `indexRefName` names a reference of its object.
 pub fn validate(files: &[SavedObjectFile]) -> Result<()> {
     let mut seen: HashMap<(String, String), String> = HashMap::new();
+    let mut titles: HashMap<(String, String), String> = HashMap::new();
     for file in files {
         for object in &file.objects {
             let key = (object.kind.clone(), object.id.clone());
             if let Some(other) = seen.insert(key, file.name.clone()) {
                 return Err(DashboardError::invalid(&file.name, format!("{} is also in {other}", object.describe())));
+            }
+            let title = (object.kind.clone(), object.title().to_string());
+            if let Some(other) = titles.insert(title, object.id.clone()) {
+                return Err(DashboardError::invalid(&file.name, format!("{} has the title of {other}: {:?}", object.describe(), object.title())));
             }
             validate_object(file, object)?;
         }

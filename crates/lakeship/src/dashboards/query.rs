@@ -233,10 +233,10 @@ fn nest(aggs: &[Agg], range: Option<TimeRange>) -> std::result::Result<(Value, O
     }
     for bucket in buckets.iter().rev() {
         let mut dsl = bucket_dsl(bucket, &metrics, range)?;
-        if let Some(order_metric) = order_metric(bucket, &metrics) {
-            if let Some(metric_dsl) = metric_dsl(order_metric)? {
-                inner.entry(order_metric.id.clone()).or_insert(metric_dsl);
-            }
+        if let Some(order_metric) = order_metric(bucket, &metrics)
+            && let Some(metric_dsl) = metric_dsl(order_metric)?
+        {
+            inner.entry(order_metric.id.clone()).or_insert(metric_dsl);
         }
         if !inner.is_empty() {
             dsl["aggs"] = Value::Object(inner);

@@ -28,6 +28,8 @@ pub struct VisReport {
     pub num_rows: usize,
     /// Fields missing or lacking a capability, and other problems.
     pub problems: Vec<String>,
+    /// The `aggregations` of the answer.
+    pub aggregations: Value,
 }
 
 impl VisReport {
@@ -64,6 +66,7 @@ pub async fn verify(client: &OpenSearchClient, files: &[SavedObjectFile], range:
                 num_hits: answer["hits"]["total"]["value"].as_u64().unwrap_or(0),
                 num_buckets: num_buckets(&query, &answer),
                 num_rows: num_rows(&answer),
+                aggregations: answer["aggregations"].clone(),
                 query,
                 problems,
             });
