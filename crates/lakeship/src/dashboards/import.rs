@@ -118,10 +118,10 @@ pub fn parse_import_response(status: u16, body: &[u8]) -> Result<ImportOutcome> 
             404 => " (is the URL the Dashboards base URL? On Amazon OpenSearch Service it is https://<domain endpoint>/_dashboards)",
             _ => "",
         };
-        return Err(DeliveryError::Http { request: format!("POST /api/saved_objects/_import{hint}"), status, body: excerpt() }.into());
+        return Err(DashboardError::Refused { status, hint, body: excerpt() });
     }
     let answer: Value = serde_json::from_slice(body)
-        .map_err(|error| DeliveryError::Protocol(format!("the import answer is not JSON ({error}): {}", excerpt())))?;
+        .map_err(|error| DashboardError::Refused { status, hint: " (the answer is not JSON)", body: format!("{error}: {}", excerpt()) })?;
     let failures = answer["errors"]
         .as_array()
         .into_iter()
@@ -217,9 +217,9 @@ impl DashboardsClient {
             .body(request.body.clone())
             .send()
             .await
-            .map_err(|error| DeliveryError::Connection(format!("POST {}: {error}", url.path())))?;
+            .map_err(|error| unreachable(&url, &error))?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|error| DeliveryError::Connection(format!("reading the import answer: {error}")))?;
+        let body = response.bytes().await.map_err(|error| unreachable(&url, &error))?;
         parse_import_response(status, &body)
     }
 
@@ -249,6 +249,21 @@ impl DashboardsClient {
         }
         Ok(())
     }
+}
+
+/// The error of a request that got no (complete) answer, with its causes.
+fn unreachable(url: &reqwest::Url, error: &dyn std::error::Error) -> DashboardError {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    DashboardError::Unreachable { url: shown.to_string(), message }
 }
 
 fn insert(headers: &mut HeaderMap, name: &str, value: &str, sensitive: bool) -> Result<()> {

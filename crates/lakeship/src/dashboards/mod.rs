@@ -58,7 +58,25 @@ pub enum DashboardError {
         /// What is wrong.
         message: String,
     },
-    /// A request to OpenSearch or OpenSearch Dashboards failed.
+    /// OpenSearch Dashboards could not be reached or its answer not read.
+    #[error("cannot reach OpenSearch Dashboards at {url}: {message}")]
+    Unreachable {
+        /// The URL asked.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// OpenSearch Dashboards refused an import.
+    #[error("OpenSearch Dashboards answered {status} to the import{hint}: {body}")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// What to check.
+        hint: &'static str,
+        /// An excerpt of the answer.
+        body: String,
+    },
+    /// A request to OpenSearch failed, or the configuration is not usable.
     #[error(transparent)]
     Delivery(#[from] crate::delivery::DeliveryError),
 }
