@@ -258,3 +258,36 @@ impl lakeship::pipeline::local::Progress for CollectResults {
         }
     }
 }
+
+/// Writes a Parquet file that is not OCSF (no class_uid, time, metadata).
+pub fn write_foreign_parquet(path: &std::path::Path) {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use parquet::arrow::ArrowWriter;
+
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("id", Arc::new(Int64Array::from_iter_values(0..10))),
+        ("name", Arc::new(StringArray::from_iter_values((0..10).map(|i| format!("n{i}"))))),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).expect("batch");
+    let mut writer = ArrowWriter::try_new(std::fs::File::create(path).expect("create"), batch.schema(), None).expect("writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+}
+
+/// Generates a small sample lake (Security Lake layout, OCSF 1.0.0-rc.2 and
+/// 1.1.0) under `dir`; returns the number of rows and of objects.
+pub fn sample_lake(dir: &std::path::Path, classes: &str, rows: usize, objects: usize, group_rows: usize) -> (u64, usize) {
+    use lakeship::sample::{SampleClass, SampleOptions, generate};
+    let classes: Vec<SampleClass> = classes.split(',').map(|class| class.parse().expect("class")).collect();
+    let options = SampleOptions {
+        classes,
+        rows_per_object: rows,
+        objects_per_class: objects,
+        row_group_rows: group_rows,
+        ..SampleOptions::default()
+    };
+    let generated = generate(&options, dir).expect("generate");
+    (generated.iter().map(|object| object.num_rows).sum(), generated.len())
+}

@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[command(name = "lakeship", version, about, long_about, propagate_version = true)]
 struct Cli {
     /// Configuration file [env: LAKESHIP_CONFIG] [default: ./lakeship.toml if it exists]
-    #[arg(long, global = true, env = "LAKESHIP_CONFIG", value_name = "FILE")]
+    #[arg(long, global = true, env = "LAKESHIP_CONFIG", hide_env = true, value_name = "FILE")]
     config: Option<PathBuf>,
     /// More detail in logs and errors (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]

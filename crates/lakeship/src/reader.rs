@@ -128,6 +128,25 @@ fn validate_layout(object: &ObjectRef, metadata: &ParquetMetaData, size: u64) ->
     Ok(())
 }
 
+/// The columns every OCSF event has, that routing needs.
+const REQUIRED_OCSF_COLUMNS: [&str; 3] = ["class_uid", "time", "metadata.version"];
+
+/// Checks that an object holds OCSF events (an object of another shape
+/// would otherwise land in an `ocsf-unknown-…` index).
+pub fn check_ocsf_shape(footer: &ParquetFooter) -> Result<()> {
+    let (object, metadata) = (&footer.object, &footer.metadata);
+    let schema = metadata.file_metadata().schema_descr();
+    let missing: Vec<&str> = REQUIRED_OCSF_COLUMNS
+        .iter()
+        .copied()
+        .filter(|required| !schema.columns().iter().any(|column| column.path().string() == *required))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ReadError::invalid(object, format!("not OCSF events: no column {}", missing.join(", "))))
+}
+
 /// The bytes a row group's column chunks occupy.
 pub fn row_group_byte_range(row_group: &RowGroupMetaData) -> Range<u64> {
     let mut start = u64::MAX;

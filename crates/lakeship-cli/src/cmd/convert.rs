@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use clap::Args;
 use lakeship::convert::ConvertOptions;
-use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
+use lakeship::reader::{DEFAULT_FOOTER_HINT, check_ocsf_shape, read_footer};
 use lakeship::scan::{ScanOptions, spawn_scan};
 
 use crate::common::{expand_inputs, open_output};
@@ -42,7 +42,7 @@ pub async fn run(args: ConvertArgs, file: Option<&std::path::Path>) -> anyhow::R
     };
     let mut num_failed = 0;
     for object in objects {
-        let footer = match read_footer(&store, &object, DEFAULT_FOOTER_HINT).await {
+        let footer = match read_footer(&store, &object, DEFAULT_FOOTER_HINT).await.and_then(|f| check_ocsf_shape(&f).map(|()| f)) {
             Ok(footer) => footer,
             Err(error) => {
                 eprintln!("error: {error}");

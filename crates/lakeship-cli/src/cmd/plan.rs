@@ -2,7 +2,7 @@
 
 use clap::Args;
 use lakeship::plan::{PlanOptions, plan_shards};
-use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
+use lakeship::reader::{DEFAULT_FOOTER_HINT, check_ocsf_shape, read_footer};
 
 use crate::common::{expand_inputs, human_bytes, human_count};
 use crate::config_args::ConfigArgs;
@@ -31,7 +31,7 @@ pub async fn run(args: PlanArgs, file: Option<&std::path::Path>) -> anyhow::Resu
     let mut footers = Vec::with_capacity(objects.len());
     let mut num_failed = 0;
     for object in &objects {
-        match read_footer(&store, object, DEFAULT_FOOTER_HINT).await {
+        match read_footer(&store, object, DEFAULT_FOOTER_HINT).await.and_then(|f| check_ocsf_shape(&f).map(|()| f)) {
             Ok(footer) => footers.push(footer),
             Err(error) => {
                 eprintln!("error: {error}");

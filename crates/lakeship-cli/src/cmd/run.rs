@@ -17,6 +17,13 @@ use lakeship::pipeline::{PipelineContext, list_prefix};
 use crate::config_args::ConfigArgs;
 use crate::progress::{Bars, print_summary};
 
+const EXAMPLES: &str = "\
+Examples:
+  lakeship run --source ./lake --endpoint http://127.0.0.1:9200
+  lakeship run --source s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/ --since 20240301 --until 20240307
+  lakeship run --source https://sqs.us-east-1.amazonaws.com/111122223333/lakeship --follow
+  lakeship run --resume 20241127T101500Z-3fa2c1";
+
 /// Run the pipeline locally: dispatch, workers in parallel, finalize, ledger.
 ///
 /// SOURCE is a local directory (or file), an s3://bucket/prefix, or an SQS
@@ -25,13 +32,8 @@ use crate::progress::{Bars, print_summary};
 /// deleted only after every object they name reconciles; with --follow the
 /// queue is polled until Ctrl-C. Ctrl-C stops cleanly: shards in flight
 /// finish, the rest is left for `--resume`.
-///
-/// Examples:
-///   lakeship run --source ./lake --endpoint http://127.0.0.1:9200
-///   lakeship run --source s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/ --since 20240301 --until 20240307
-///   lakeship run --source https://sqs.us-east-1.amazonaws.com/111122223333/lakeship --follow
-///   lakeship run --resume 20241127T101500Z-3fa2c1
 #[derive(Debug, Args)]
+#[command(after_long_help = EXAMPLES)]
 pub struct RunArgs {
     /// Directory, s3://bucket/prefix, or SQS queue URL.
     #[arg(long, value_name = "SOURCE", required_unless_present = "resume")]

@@ -11,7 +11,7 @@ use crate::errors::{ErrorName, NamedError};
 use crate::notification::{NotificationError, parse_batch};
 use crate::object::{Location, ObjectRef};
 use crate::plan::plan_shards;
-use crate::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, read_footer};
+use crate::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, check_ocsf_shape, read_footer};
 
 use super::payload::{DispatchRequest, FailedObject, RunManifest, RunSummary};
 use super::{PipelineContext, new_run_id, now_millis, valid_run_id};
@@ -153,7 +153,10 @@ async fn read_footers(
 ) -> Result<(Vec<ParquetFooter>, Vec<FailedObject>), NamedError> {
     let results: Vec<(ObjectRef, Result<ParquetFooter, NamedError>)> = stream::iter(objects.iter().cloned())
         .map(|object| async move {
-            let footer = read_footer(&context.source, &object, DEFAULT_FOOTER_HINT).await.map_err(NamedError::from);
+            let footer = read_footer(&context.source, &object, DEFAULT_FOOTER_HINT)
+                .await
+                .and_then(|footer| check_ocsf_shape(&footer).map(|()| footer))
+                .map_err(NamedError::from);
             (object, footer)
         })
         .buffered(context.footer_concurrency.max(1))
