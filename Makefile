@@ -6,6 +6,9 @@ help:
 	@echo "make demo       start the local services and run the end-to-end demo"
 	@echo "make demo-down  stop everything the demo started"
 	@echo "make bench      conversion benchmark against DuckDB (prints rows/s, RSS and ratios)"
+	@echo "make validate   asl-validator on statemachine/, cfn-lint on cloudformation/"
+	@echo "make package    arm64 Lambda zips with cargo lambda: target/lambda/lakeship-*/bootstrap.zip"
+	@echo "make deploy STACK=name BUCKET=artifact-bucket PARAMS=\"Name=Value ...\"   upload the zips, aws cloudformation deploy"
 
 test:
 	scripts/test.sh
@@ -18,3 +21,16 @@ demo-down:
 
 bench:
 	scripts/bench.sh
+
+# ---- Lambda functions, state machine and stack (scripts/lambda/) ----
+.PHONY: validate
+
+validate:
+	scripts/lambda/validate.sh
+
+package:
+	scripts/lambda/package.sh
+
+deploy: package
+	@test -n "$(STACK)" -a -n "$(BUCKET)" || { echo 'usage: make deploy STACK=name BUCKET=artifact-bucket PARAMS="SubscriberQueueArn=... OpenSearchEndpoint=..."' >&2; exit 2; }
+	scripts/lambda/deploy.sh "$(STACK)" "$(BUCKET)" $(PARAMS)

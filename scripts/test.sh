@@ -26,6 +26,14 @@ stop_services() {
         [[ "${dir##*/opensearch-}" == main ]] || scripts/opensearch.sh stop --name "${dir##*/opensearch-}" || status=1
     done
     scripts/opensearch.sh stop || status=1
+    # ---- scripts/lambda (state machine tests): moto servers they started on other ports ----
+    for port in "$LAKESHIP_SERVICES"/moto/moto-*.pid; do
+        [[ -f "$port" ]] || continue
+        port=${port##*/moto-}
+        port=${port%.pid}
+        [[ "$port" == 5000 ]] || scripts/moto.sh stop --port "$port" || status=1
+    done
+    # ---- end scripts/lambda ----
     scripts/moto.sh stop || status=1
     exit "$status"
 }
@@ -43,4 +51,7 @@ curl -sf http://127.0.0.1:9200/ | python3 -c 'import json,sys; v=json.load(sys.s
 
 export LAKESHIP_TEST_OPENSEARCH=${LAKESHIP_TEST_OPENSEARCH:-http://127.0.0.1:9200}
 export LAKESHIP_TEST_AWS_ENDPOINT=${LAKESHIP_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}
+# ---- scripts/lambda: static checks of the deployable parts (asl-validator, cfn-lint) ----
+scripts/lambda/validate.sh
+# ---- end scripts/lambda ----
 cargo test --workspace --locked "$@"

@@ -1,14 +1,22 @@
-//! Lambda adapter; the work happens in the `lakeship` core library.
+//! The dispatcher Lambda function (the `Dispatch` state): a batch of SQS
+//! records from the EventBridge Pipe, or a manual backfill, in; the run
+//! planned, its shard list written to the work bucket, and a small
+//! `RunSummary` (never the shard list) out.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lakeship::pipeline::PipelineContext;
+use lakeship::pipeline::payload::DispatchRequest;
+use lakeship_lambda::{HandlerError, answer, parse_payload};
 use serde_json::Value;
 
-async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(event.payload)
+const EXPECTED: &str = "SQS records, {\"objects\":[…]}, {\"prefix\":…} or {\"run_id\":…,\"request\":…}";
+
+async fn dispatch(context: &'static PipelineContext, payload: Value) -> Result<Value, HandlerError> {
+    let request: DispatchRequest = parse_payload(payload, EXPECTED)?;
+    let summary = lakeship::pipeline::dispatch(context, request).await?;
+    answer(&summary)
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().without_time().init();
-    lambda_runtime::run(service_fn(handle)).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lakeship_lambda::run(dispatch).await
 }

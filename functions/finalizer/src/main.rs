@@ -1,14 +1,20 @@
-//! Lambda adapter; the work happens in the `lakeship` core library.
+//! The finalizer Lambda function (the `Finalize` state): reconciles every
+//! object of the run from the shard results in the work bucket, writes the
+//! ledger, and fails with `Lakeship.ObjectsIncomplete` if any object is not
+//! complete.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lakeship::pipeline::PipelineContext;
+use lakeship::pipeline::payload::FinalizeRequest;
+use lakeship_lambda::{HandlerError, parse_payload, report_brief};
 use serde_json::Value;
 
-async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(event.payload)
+async fn finalize(context: &'static PipelineContext, payload: Value) -> Result<Value, HandlerError> {
+    let request: FinalizeRequest = parse_payload(payload, "{\"run_id\":…}")?;
+    let report = lakeship::pipeline::finalize(context, &request.run_id).await?;
+    Ok(report_brief(&report))
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().without_time().init();
-    lambda_runtime::run(service_fn(handle)).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lakeship_lambda::run(finalize).await
 }

@@ -1,14 +1,20 @@
-//! Lambda adapter; the work happens in the `lakeship` core library.
+//! The worker Lambda function (one item of the `Shards` Distributed Map):
+//! works one shard — range-reads its row groups, converts, delivers, and
+//! stores its `ShardResult` in the work bucket itself — and answers the
+//! result's brief.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lakeship::pipeline::PipelineContext;
+use lakeship::plan::ShardTask;
+use lakeship_lambda::{HandlerError, parse_payload};
 use serde_json::Value;
 
-async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
-    Ok(event.payload)
+async fn work(context: &'static PipelineContext, payload: Value) -> Result<Value, HandlerError> {
+    let task: ShardTask = parse_payload(payload, "a shard task ({\"run_id\",\"shard_id\",\"pieces\"})")?;
+    let result = lakeship::pipeline::run_shard(context, &task).await?;
+    Ok(result.brief())
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().without_time().init();
-    lambda_runtime::run(service_fn(handle)).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lakeship_lambda::run(work).await
 }

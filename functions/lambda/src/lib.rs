@@ -1,0 +1,208 @@
+//! What Lakeship's three Lambda functions share, so that each `main.rs` stays
+//! a thin adapter over one core function: JSON logs, the pipeline context
+//! built from the environment once per cold start (with the OpenSearch
+//! password read from Secrets Manager when configured), the error names Step
+//! Functions sees, and the small answers the states pass on.
+//!
+//! The core library does not depend on `lambda_runtime`; this crate is the
+//! only place that does besides the functions themselves.
+
+mod secret;
+
+use std::future::Future;
+
+use lakeship::config::{Config, RawConfig};
+use lakeship::errors::{ErrorName, NamedError};
+use lakeship::pipeline::{PipelineContext, RunReport};
+use lakeship::ledger::Status;
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+pub use secret::{BasicCredentials, PASSWORD_SECRET_VARIABLE, read_basic_credentials};
+
+/// A handler's failure as Step Functions sees it: `Diagnostic.error_type` is
+/// the Lakeship error name (`Lakeship.Transient`, …) that the state
+/// machine's `Retry` matches, and the message says what failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerError(pub NamedError);
+
+impl From<NamedError> for HandlerError {
+    fn from(error: NamedError) -> Self {
+        HandlerError(error)
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(HandlerError(error): HandlerError) -> Diagnostic {
+        Diagnostic { error_type: error.name.as_str().to_string(), error_message: error.message }
+    }
+}
+
+/// JSON log lines on stdout, one per event, with the event's fields at the top
+/// level (`{"level":"WARN","message":"wrote dead letters","location":…}`), so
+/// CloudWatch metric filters and Logs Insights can match on them. The level
+/// comes from `AWS_LAMBDA_LOG_LEVEL` (Lambda's logging controls), else
+/// `RUST_LOG`, else `info`.
+pub fn init_tracing() {
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(level.to_ascii_lowercase())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().flatten_event(true).with_current_span(false).with_env_filter(filter).init();
+}
+
+fn configuration(error: impl std::fmt::Display) -> NamedError {
+    NamedError::new(ErrorName::Configuration, error.to_string())
+}
+
+/// The validated configuration from the environment (`lookup` reads a
+/// variable): every `LAKESHIP_*` variable the CLI knows, plus
+/// [`PASSWORD_SECRET_VARIABLE`], whose secret supplies the basic-auth user and
+/// password.
+pub async fn config_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, NamedError> {
+    let mut raw = RawConfig::from_env(&lookup).map_err(configuration)?;
+    if let Some(secret_id) = lookup(PASSWORD_SECRET_VARIABLE).filter(|value| !value.is_empty()) {
+        match raw.opensearch.auth.as_deref() {
+            None | Some("basic") => {}
+            Some(other) => {
+                return Err(configuration(format!(
+                    "{PASSWORD_SECRET_VARIABLE} is set, so LAKESHIP_AUTH must be basic (or unset), not {other:?}"
+                )));
+            }
+        }
+        let credentials = read_basic_credentials(&secret_id, &raw.aws).await?;
+        raw.opensearch.auth = Some("basic".to_string());
+        raw.opensearch.username = Some(credentials.username);
+        raw.opensearch.password = Some(credentials.password);
+    }
+    Config::try_from(raw).map_err(configuration)
+}
+
+/// The pipeline context from the process environment.
+pub async fn context_from_env() -> Result<PipelineContext, NamedError> {
+    let config = config_from_env(|name| std::env::var(name).ok()).await?;
+    config.pipeline_context().await.map_err(configuration)
+}
+
+static CONTEXT: OnceCell<PipelineContext> = OnceCell::const_new();
+
+/// The context of this process: built at the first call and kept. A failure
+/// is not kept, so a transient one (Secrets Manager unreachable) heals at the
+/// next invocation, and a configuration error is reported by every
+/// invocation with its name instead of killing the runtime.
+pub async fn context() -> Result<&'static PipelineContext, HandlerError> {
+    CONTEXT.get_or_try_init(context_from_env).await.map_err(HandlerError)
+}
+
+/// Runs a Lambda function: logs, the context (built now, at cold start, and
+/// kept), and `handler` for every invocation.
+pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&'static PipelineContext, Value) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value, HandlerError>> + Send,
+{
+    init_tracing();
+    if let Err(HandlerError(error)) = context().await {
+        tracing::error!(error_name = %error.name, reason = %error.message, "cannot build the context; invocations fail until it can be built");
+    }
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let outcome = match context().await {
+            Ok(context) => handler(context, event.payload).await,
+            Err(error) => Err(error),
+        };
+        if let Err(HandlerError(error)) = &outcome {
+            tracing::error!(error_name = %error.name, reason = %error.message, request_id = %event.context.request_id, "invocation failed");
+        }
+        outcome
+    }))
+    .await
+}
+
+/// Reads a handler's input as `T`; anything else is `Lakeship.InvalidInput`
+/// naming what was expected and how the input begins.
+pub fn parse_payload<T: DeserializeOwned>(payload: Value, expected: &str) -> Result<T, HandlerError> {
+    let shown = excerpt(&payload);
+    serde_json::from_value(payload).map_err(|error| {
+        HandlerError(NamedError::new(ErrorName::InvalidInput, format!("the input is not {expected} ({error}); it begins {shown}")))
+    })
+}
+
+fn excerpt(payload: &Value) -> String {
+    const LIMIT: usize = 200;
+    let text = payload.to_string();
+    match text.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text,
+    }
+}
+
+/// A handler's answer as JSON.
+pub fn answer(value: &impl serde::Serialize) -> Result<Value, HandlerError> {
+    serde_json::to_value(value)
+        .map_err(|error| HandlerError(NamedError::new(ErrorName::Transient, format!("cannot encode the answer: {error}"))))
+}
+
+/// The finalizer's small answer: counts only (the full report is in the
+/// work area as `runs/<run_id>/report.json`, and one ledger document per
+/// object is in OpenSearch).
+pub fn report_brief(report: &RunReport) -> Value {
+    let objects = &report.objects;
+    json!({
+        "run_id": report.run_id,
+        "objects": objects.len(),
+        "complete": objects.iter().filter(|entry| entry.status == Status::Complete).count(),
+        "rows": objects.iter().map(|entry| entry.num_rows).sum::<u64>(),
+        "indexed": objects.iter().map(|entry| entry.num_indexed).sum::<u64>(),
+        "already_present": objects.iter().map(|entry| entry.num_already_present).sum::<u64>(),
+        "rejected": objects.iter().map(|entry| entry.num_rejected).sum::<u64>(),
+        "skipped": report.skipped.len(),
+        "bad_messages": report.bad_messages.len(),
+        "missing_shards": report.missing_shards.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_functions_sees_the_lakeship_name_and_the_message() {
+        for name in ErrorName::RAISED {
+            let diagnostic = Diagnostic::from(HandlerError(NamedError::new(name, "failed to fetch s3://b/k: timeout")));
+            assert_eq!(diagnostic.error_type, name.as_str());
+            assert_eq!(diagnostic.error_message, "failed to fetch s3://b/k: timeout");
+            let wire = serde_json::to_value(&diagnostic).unwrap();
+            assert_eq!(wire, json!({"errorType": name.as_str(), "errorMessage": "failed to fetch s3://b/k: timeout"}));
+        }
+    }
+
+    #[test]
+    fn input_of_another_shape_is_invalid_input() {
+        let error = parse_payload::<lakeship::plan::ShardTask>(json!({"hello": "x".repeat(500)}), "a shard task").unwrap_err();
+        assert_eq!(error.0.name, ErrorName::InvalidInput);
+        assert!(error.0.message.starts_with("the input is not a shard task (missing field"), "{}", error.0.message);
+        assert!(error.0.message.ends_with('…') && error.0.message.len() < 400, "{}", error.0.message);
+    }
+
+    #[tokio::test]
+    async fn configuration_errors_are_named() {
+        let lookup = |name: &str| match name {
+            "LAKESHIP_AUTH" => Some("basic".to_string()),
+            "LAKESHIP_ENDPOINT" => Some("http://127.0.0.1:9".to_string()),
+            _ => None,
+        };
+        let error = config_from_env(lookup).await.unwrap_err();
+        assert_eq!(error.name, ErrorName::Configuration);
+        assert!(error.message.contains("needs a username"), "{}", error.message);
+
+        let conflicting = |name: &str| match name {
+            "LAKESHIP_AUTH" => Some("sigv4".to_string()),
+            PASSWORD_SECRET_VARIABLE => Some("arn:aws:secretsmanager:us-east-1:1:secret:x".to_string()),
+            _ => None,
+        };
+        let error = config_from_env(conflicting).await.unwrap_err();
+        assert_eq!(error.name, ErrorName::Configuration);
+        assert!(error.message.contains("must be basic"), "{}", error.message);
+    }
+}
