@@ -1,21 +1,84 @@
 #!/usr/bin/env bash
-# The local demo. For now: start the local services and print their addresses.
+# The local demo (`make demo`): a sample Security Lake in local S3, its
+# notifications on a local SQS queue, the OCSF templates in a real OpenSearch,
+# and `lakeship run` taking it all from the queue. `make demo-down` stops it.
 set -euo pipefail
 LAKESHIP_SCRIPT=demo.sh
 # shellcheck source=scripts/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$LAKESHIP_ROOT"
 
+DEMO_DIR="$LAKESHIP_ROOT/.demo"
+# The demo's node is the main test node unless DEMO_OPENSEARCH_PORT says otherwise.
+OS_PORT=${DEMO_OPENSEARCH_PORT:-9200}
+OS_NAME=main
+[[ "$OS_PORT" == 9200 ]] || OS_NAME=demo
+ENDPOINT=http://127.0.0.1:$OS_PORT
+AWS_ENDPOINT=http://127.0.0.1:5000
+BUCKET=aws-security-data-lake-us-east-1-demo
+QUEUE=lakeship-demo
+ROWS=${DEMO_ROWS:-10000}
+
+down() {
+    scripts/opensearch.sh stop --name "$OS_NAME"
+    scripts/moto.sh stop
+    rm -rf "$DEMO_DIR"
+}
+
+up() {
+    command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
+    log "building lakeship"
+    cargo build --quiet -p lakeship-cli
+    local lakeship="$LAKESHIP_ROOT/target/debug/lakeship"
+
+    scripts/moto.sh start
+    scripts/opensearch.sh start --name "$OS_NAME" --port "$OS_PORT"
+
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+    export LAKESHIP_ENDPOINT=$ENDPOINT LAKESHIP_AWS_ENDPOINT=$AWS_ENDPOINT
+    export LAKESHIP_WORK="s3://$BUCKET-work/lakeship"
+
+    rm -rf "$DEMO_DIR"
+    log "generating a sample lake: 4 sources x 2 OCSF versions x 3 accounts, $ROWS rows per object"
+    "$lakeship" sample --out "$DEMO_DIR/lake" --rows "$ROWS" --objects 3 --row-group-rows 4096 --end-time now --layout security-lake
+
+    log "uploading it to local S3 and announcing every object on a local SQS queue"
+    local queue_url
+    "$LAKESHIP_ROOT/.venv/bin/python" - "$AWS_ENDPOINT" "$BUCKET-work" <<'PY'
+import sys, boto3
+boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing").create_bucket(Bucket=sys.argv[2])
+PY
+    queue_url=$("$LAKESHIP_ROOT/.venv/bin/python" scripts/demo_lake.py "$AWS_ENDPOINT" "$DEMO_DIR/lake" "$BUCKET" "$QUEUE")
+
+    log "installing the OCSF index templates"
+    "$lakeship" templates install
+
+    log "running: lakeship run --source $queue_url"
+    "$lakeship" run --source "$queue_url" --target-shard-mb 2
+
+    log "running every dashboard panel's query on the indexed data (lakeship dashboards verify)"
+    "$lakeship" dashboards verify --last 3d
+
+    cat <<EOT
+
+The demo data is in OpenSearch at $ENDPOINT. Three queries to try:
+
+  # Denied network traffic by account, across OCSF 1.0.0-rc.2 and 1.1.0
+  curl -s "$ENDPOINT/ocsf-*-4001-*/_search?size=0" -H 'content-type: application/json' -d '{"query":{"term":{"action":"Denied"}},"aggs":{"accounts":{"terms":{"field":"cloud.account.uid"}}}}'
+
+  # The ten most queried domain names
+  curl -s "$ENDPOINT/ocsf-*-4003-*/_search?size=0" -H 'content-type: application/json' -d '{"aggs":{"names":{"terms":{"field":"query.hostname","size":10}}}}'
+
+  # High and critical findings of the last day
+  curl -s "$ENDPOINT/ocsf-*-2001-*,ocsf-*-2004-*/_search?size=3" -H 'content-type: application/json' -d '{"query":{"bool":{"filter":[{"terms":{"severity":["High","Critical"]}},{"range":{"time":{"gte":"now-1d"}}}]}}}'
+
+Pipeline state:  $lakeship status --endpoint $ENDPOINT
+Stop everything: make demo-down
+EOT
+}
+
 case "${1:-up}" in
-    up)
-        scripts/moto.sh start
-        scripts/opensearch.sh start
-        echo "OpenSearch:        http://127.0.0.1:9200"
-        echo "S3/SQS (moto):     http://127.0.0.1:5000"
-        ;;
-    down)
-        scripts/opensearch.sh stop
-        scripts/moto.sh stop
-        ;;
+    up) up ;;
+    down) down ;;
     *) die "usage: scripts/demo.sh up|down" ;;
 esac

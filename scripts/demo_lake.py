@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Puts a generated sample lake into local S3 the way Security Lake lays it
+out, and announces every object on a local SQS queue with the EventBridge
+"Object Created" envelope Security Lake sends to subscribers.
+
+Usage: demo_lake.py ENDPOINT LAKE_DIR BUCKET QUEUE  (prints the queue URL)
+Uses boto3 from the project's .venv (installed with moto).
+"""
+import datetime
+import hashlib
+import json
+import pathlib
+import sys
+import uuid
+
+import boto3
+
+
+def main():
+    endpoint, lake_dir, bucket, queue = sys.argv[1:5]
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    s3 = session.client("s3", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=bucket)
+    queue_url = sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": "900"})["QueueUrl"]
+    root = pathlib.Path(lake_dir)
+    files = sorted(root.rglob("*.parquet"))
+    for path in files:
+        key = path.relative_to(root).as_posix()
+        body = path.read_bytes()
+        put = s3.put_object(Bucket=bucket, Key=key, Body=body)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Object Created",
+            "source": "aws.s3",
+            "account": "111122223333",
+            "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1",
+            "resources": [f"arn:aws:s3:::{bucket}"],
+            "detail": {
+                "version": "0",
+                "bucket": {"name": bucket},
+                "object": {"key": key, "size": len(body), "etag": put["ETag"].strip('"'),
+                           "sequencer": hashlib.md5(key.encode()).hexdigest()[:18].upper()},
+                "request-id": uuid.uuid4().hex[:16].upper(),
+                "requester": "arn:aws:sts::111122223333:assumed-role/AmazonSecurityLakeMetaStoreManager/SecurityLake",
+                "source-ip-address": "10.0.0.1",
+                "reason": "PutObject",
+            },
+        }
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
+    print(f"demo_lake.py: {len(files)} objects in s3://{bucket}/, {len(files)} notifications on {queue_url}", file=sys.stderr)
+    print(queue_url)
+
+
+if __name__ == "__main__":
+    main()
