@@ -8,7 +8,9 @@ use crate::common::{expand_inputs, human_count};
 use crate::config_args::ConfigArgs;
 
 /// Convert Parquet objects and index them into OpenSearch, without the state
-/// machine. Prints, per object, rows read, indexed, already present and
+/// machine.
+///
+/// Prints, per object, rows read, indexed, already present and
 /// rejected. Objects are always sent (also if the ledger says complete);
 /// documents that exist already are counted as "already present".
 ///

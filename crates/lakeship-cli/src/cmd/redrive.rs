@@ -5,8 +5,9 @@ use lakeship::stepfunctions::{Execution, StepFunctions, format_utc};
 
 use crate::config_args::ConfigArgs;
 
-/// Redrive a failed run of the deployed state machine. Step Functions re-runs
-/// only what failed: the failed state, and in a failed Map Run only the
+/// Redrive a failed run of the deployed state machine.
+///
+/// Step Functions re-runs only what failed: the failed state, and in a failed Map Run only the
 /// shards that did not succeed; shards that succeeded are not sent again.
 /// The run keeps its id (the execution name), so Finalize then reconciles
 /// the same objects. Fix the cause first (settings, permissions, OpenSearch

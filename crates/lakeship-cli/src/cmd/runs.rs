@@ -8,8 +8,9 @@ use crate::config_args::ConfigArgs;
 
 const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
 
-/// Recent runs of the deployed state machine (its Step Functions executions),
-/// newest first: status, duration, shards of the Map Run (succeeded / did
+/// Recent runs of the deployed state machine (its Step Functions executions).
+///
+/// Newest first: status, duration, shards of the Map Run (succeeded / did
 /// not succeed / total) and the error a failed run ended with. Redrive a
 /// failed run with `lakeship redrive EXECUTION_ARN`.
 ///

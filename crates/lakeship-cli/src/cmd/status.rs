@@ -10,11 +10,8 @@ use crate::progress::print_summary;
 
 /// Show recent objects from the ledger, and the incomplete ones with why;
 /// or, with --run, the report of one local run.
-///
-/// Examples:
-///   lakeship status --endpoint http://127.0.0.1:9200
-///   lakeship status --run 20241127T101500Z-3fa2c1
 #[derive(Debug, Args)]
+#[command(after_long_help = "Examples:\n  lakeship status --endpoint http://127.0.0.1:9200\n  lakeship status --run 20241127T101500Z-3fa2c1")]
 pub struct StatusArgs {
     /// Objects to show.
     #[arg(long, default_value_t = 20, value_name = "N")]
