@@ -291,3 +291,21 @@ pub fn sample_lake(dir: &std::path::Path, classes: &str, rows: usize, objects: u
     let generated = generate(&options, dir).expect("generate");
     (generated.iter().map(|object| object.num_rows).sum(), generated.len())
 }
+
+/// Every `.parquet` file below `dir`, sorted.
+pub fn parquet_objects(dir: &std::path::Path) -> Vec<lakeship::object::ObjectRef> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|extension| extension == "parquet") {
+                found.push(lakeship::object::ObjectRef::local(path));
+            }
+        }
+    }
+    found.sort();
+    found
+}

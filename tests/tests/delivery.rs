@@ -11,29 +11,12 @@ use lakeship::delivery::{Auth, ClientOptions, OpenSearchClient, SigV4Service};
 use lakeship::dlq::{find_parts, read_part, replay};
 use lakeship::errors::ErrorName;
 use lakeship::ledger::Status;
-use lakeship::object::{Location, ObjectRef};
+use lakeship::object::Location;
 use lakeship::pipeline::local::{LocalRunOptions, run_local};
 use lakeship::pipeline::payload::DispatchRequest;
 use lakeship_tests::*;
 use reqwest::Method;
 use serde_json::json;
-
-fn objects_in(dir: &std::path::Path) -> Vec<ObjectRef> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                found.push(ObjectRef::local(path));
-            }
-        }
-    }
-    found.sort();
-    found
-}
 
 #[tokio::test]
 async fn samples_and_generated_objects_index_exactly_once() {
@@ -44,7 +27,7 @@ async fn samples_and_generated_objects_index_exactly_once() {
     let mut context = isolated_context(&opensearch_url(), &dir.path().join("work"), &prefix);
     context.skip_complete = false;
     context.plan.target_shard_bytes = 64 * 1024; // several shards
-    let objects = objects_in(dir.path());
+    let objects = parquet_objects(dir.path());
     let expected_rows = num_samples + 20_000;
 
     let first = run_local(&context, DispatchRequest::Objects { objects: objects.clone(), run_id: None }, &LocalRunOptions::default())
@@ -73,7 +56,7 @@ async fn a_redelivered_notification_skips_complete_objects() {
     copy_fixtures(&dir.path().join("samples"));
     let prefix = unique_name("skip");
     let context = isolated_context(&opensearch_url(), &dir.path().join("work"), &prefix);
-    let objects = objects_in(dir.path());
+    let objects = parquet_objects(dir.path());
     let first = run_local(&context, DispatchRequest::Objects { objects: objects.clone(), run_id: None }, &LocalRunOptions::default())
         .await
         .expect("first run");

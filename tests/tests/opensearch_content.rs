@@ -102,7 +102,7 @@ async fn index_content() -> Content {
         .with_end_time_millis(end);
     let generated_dir = dir.path().join("generated");
     let generated = generate(&options, &generated_dir).expect("generate sample objects");
-    let mut objects = parquet_files(&dir.path().join("samples"));
+    let mut objects = parquet_objects(&dir.path().join("samples"));
     objects.extend(generated.iter().map(|object| ObjectRef::local(generated_dir.join(&object.path))));
     timings.push(("generate objects", started.elapsed()));
 
@@ -142,24 +142,6 @@ async fn index_content() -> Content {
         range,
         timings,
     }
-}
-
-/// Every `.parquet` file below `dir`, sorted.
-fn parquet_files(dir: &Path) -> Vec<ObjectRef> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|extension| extension == "parquet") {
-                found.push(ObjectRef::local(path));
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// An OCSF 1.1.0 Network Activity object whose `src_endpoint` is a string:

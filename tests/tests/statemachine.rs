@@ -153,11 +153,10 @@ fn function_binaries() -> BTreeMap<String, PathBuf> {
         let Ok(message) = serde_json::from_str::<Value>(line) else { continue };
         let name = message["target"]["name"].as_str().unwrap_or_default();
         let is_binary = message["target"]["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"));
-        if FUNCTIONS.contains(&name) && is_binary && message["profile"]["test"] == false {
-            if let Some(executable) = message["executable"].as_str() {
+        if FUNCTIONS.contains(&name) && is_binary && message["profile"]["test"] == false
+            && let Some(executable) = message["executable"].as_str() {
                 binaries.insert(name.to_string(), PathBuf::from(executable));
             }
-        }
     }
     println!("function binaries ready in {:.1}s", started.elapsed().as_secs_f64());
     assert_eq!(binaries.len(), 3, "expected the three function binaries, got {binaries:?}");

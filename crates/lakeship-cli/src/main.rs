@@ -79,10 +79,10 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => cmd::convert::run(args, file).await,
         Command::Plan(args) => cmd::plan::run(args, file).await,
-        Command::Run(args) => cmd::run::run(args, file).await,
+        Command::Run(args) => Box::pin(cmd::run::run(args, file)).await,
         Command::Status(args) => cmd::status::run(args, file).await,
-        Command::Index(args) => cmd::index::run(args, file).await,
-        Command::ReplayDlq(args) => cmd::replay::run(args, file).await,
+        Command::Index(args) => Box::pin(cmd::index::run(args, file)).await,
+        Command::ReplayDlq(args) => Box::pin(cmd::replay::run(args, file)).await,
         Command::Sample(args) => cmd::sample::run(args).await,
         Command::Templates(args) => cmd::templates::run(args, file).await,
         Command::Config(command) => cmd::config::run(command, file),

@@ -204,22 +204,7 @@ async fn bad_objects_are_named_and_everything_else_is_indexed() {
     let (rows, objects) = sample_lake(&lake, "dns", 2_000, 2, 1_000);
     let bad = lake.join("bad");
     std::fs::create_dir_all(&bad).expect("mkdir");
-    let good = std::fs::read_dir(lake.join("aws/ROUTE53"))
-        .ok()
-        .and_then(|_| {
-            let mut pending = vec![lake.join("aws")];
-            while let Some(dir) = pending.pop() {
-                for entry in std::fs::read_dir(&dir).ok()?.flatten() {
-                    if entry.path().is_dir() {
-                        pending.push(entry.path());
-                    } else {
-                        return Some(entry.path());
-                    }
-                }
-            }
-            None
-        })
-        .expect("a good object");
+    let good = parquet_objects(&lake).into_iter().next().expect("a good object").key;
     let bytes = std::fs::read(&good).expect("read");
     std::fs::write(bad.join("truncated.parquet"), &bytes[..bytes.len() / 2]).expect("write");
     std::fs::write(bad.join("not-parquet.parquet"), b"<html>not a parquet file</html>").expect("write");

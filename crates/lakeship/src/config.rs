@@ -315,11 +315,10 @@ impl TryFrom<RawConfig> for Config {
             },
             other => return Err(invalid("opensearch.auth", format!("{other:?}: expected none, basic or sigv4"))),
         };
-        if let Some(endpoint) = &opensearch.endpoint {
-            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        if let Some(endpoint) = &opensearch.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
                 return Err(invalid("opensearch.endpoint", format!("{endpoint:?} must start with http:// or https://")));
             }
-        }
         let work = Location::parse(pipeline.work.as_deref().unwrap_or("lakeship-work")).map_err(|error| invalid("pipeline.work", error.to_string()))?;
         let time_suffix = pipeline.time_suffix.as_deref().unwrap_or("month").parse().map_err(|message: String| invalid("pipeline.time_suffix", message))?;
         let index_prefix = pipeline.index_prefix.unwrap_or_else(|| "ocsf".to_string());

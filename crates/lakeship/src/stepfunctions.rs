@@ -43,7 +43,7 @@ pub enum StepFunctionsError {
 /// Result alias of this module.
 pub type Result<T, E = StepFunctionsError> = std::result::Result<T, E>;
 
-fn request_error<E, R>(operation: &'static str, target: &str, error: SdkError<E, R>) -> StepFunctionsError
+fn request_error<E, R>(operation: &'static str, target: &str, error: &SdkError<E, R>) -> StepFunctionsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
@@ -196,7 +196,7 @@ impl StepFunctions {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|error| request_error("ListExecutions", state_machine_arn, error))?;
+                .map_err(|error| request_error("ListExecutions", state_machine_arn, &error))?;
             executions.extend(page.executions().iter().map(|item| Execution {
                 arn: item.execution_arn().to_string(),
                 name: item.name().to_string(),
@@ -227,7 +227,7 @@ impl StepFunctions {
             .execution_arn(execution_arn)
             .send()
             .await
-            .map_err(|error| request_error("DescribeExecution", execution_arn, error))?;
+            .map_err(|error| request_error("DescribeExecution", execution_arn, &error))?;
         Ok(Execution {
             arn: described.execution_arn().to_string(),
             name: described.name().unwrap_or_default().to_string(),
@@ -251,7 +251,7 @@ impl StepFunctions {
             .execution_arn(execution_arn)
             .send()
             .await
-            .map_err(|error| request_error("ListMapRuns", execution_arn, error))?;
+            .map_err(|error| request_error("ListMapRuns", execution_arn, &error))?;
         let mut map_runs = Vec::new();
         for item in listed.map_runs() {
             map_runs.push(self.map_run(item.map_run_arn()).await?);
@@ -267,7 +267,7 @@ impl StepFunctions {
             .map_run_arn(map_run_arn)
             .send()
             .await
-            .map_err(|error| request_error("DescribeMapRun", map_run_arn, error))?;
+            .map_err(|error| request_error("DescribeMapRun", map_run_arn, &error))?;
         let items = described.item_counts().map_or_else(ItemCounts::default, |counts| ItemCounts {
             total: counts.total(),
             succeeded: counts.succeeded(),
@@ -299,7 +299,7 @@ impl StepFunctions {
             .max_results(100)
             .send()
             .await
-            .map_err(|error| request_error("GetExecutionHistory", execution_arn, error))?;
+            .map_err(|error| request_error("GetExecutionHistory", execution_arn, &error))?;
         Ok(history
             .events()
             .iter()
@@ -325,7 +325,7 @@ impl StepFunctions {
             .execution_arn(&execution.arn)
             .send()
             .await
-            .map_err(|error| request_error("RedriveExecution", &execution.arn, error))?;
+            .map_err(|error| request_error("RedriveExecution", &execution.arn, &error))?;
         Ok(millis(output.redrive_date()))
     }
 }

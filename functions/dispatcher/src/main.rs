@@ -18,5 +18,5 @@ async fn dispatch(context: &'static PipelineContext, payload: Value) -> Result<V
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lakeship_lambda::run(dispatch).await
+    Box::pin(lakeship_lambda::run(dispatch)).await
 }

@@ -16,5 +16,5 @@ async fn finalize(context: &'static PipelineContext, payload: Value) -> Result<V
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lakeship_lambda::run(finalize).await
+    Box::pin(lakeship_lambda::run(finalize)).await
 }

@@ -36,7 +36,7 @@ pub async fn read_basic_credentials(secret_id: &str, aws: &RawAws) -> Result<Bas
         builder = builder.endpoint_url(endpoint);
     }
     let client = aws_sdk_secretsmanager::Client::from_conf(builder.build());
-    let output = client.get_secret_value().secret_id(secret_id).send().await.map_err(|error| classify(secret_id, error))?;
+    let output = client.get_secret_value().secret_id(secret_id).send().await.map_err(|error| classify(secret_id, &error))?;
     let text = output.secret_string().ok_or_else(|| {
         NamedError::new(ErrorName::Configuration, format!("secret {secret_id} has no string value (a binary secret?)"))
     })?;
@@ -55,7 +55,7 @@ fn parse_credentials(secret_id: &str, text: &str) -> Result<BasicCredentials, Na
     Ok(credentials)
 }
 
-fn classify<E, R>(secret_id: &str, error: SdkError<E, R>) -> NamedError
+fn classify<E, R>(secret_id: &str, error: &SdkError<E, R>) -> NamedError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,

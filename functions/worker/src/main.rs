@@ -16,5 +16,5 @@ async fn work(context: &'static PipelineContext, payload: Value) -> Result<Value
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lakeship_lambda::run(work).await
+    Box::pin(lakeship_lambda::run(work)).await
 }

@@ -36,11 +36,10 @@ pub struct RunsArgs {
 pub async fn run(args: RunsArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = args.config.load(file)?;
     let status = args.status.as_deref().map(|status| status.to_ascii_uppercase());
-    if let Some(status) = &status {
-        if !STATUSES.contains(&status.as_str()) {
+    if let Some(status) = &status
+        && !STATUSES.contains(&status.as_str()) {
             anyhow::bail!("--status {status:?}: expected one of {}", STATUSES.join(", ").to_ascii_lowercase());
         }
-    }
     let sfn = StepFunctions::new(&config.s3).await;
     let listed = sfn.recent_executions(&args.state_machine_arn, status.as_deref(), args.limit).await?;
     let mut executions = Vec::with_capacity(listed.len());

@@ -21,7 +21,7 @@ pub struct TemplatesArgs {
 #[derive(Debug, Subcommand)]
 enum TemplatesCommand {
     Generate(GenerateArgs),
-    Install(InstallArgs),
+    Install(Box<InstallArgs>),
     Plan(PlanArgs),
     ImportSchema(ImportSchemaArgs),
 }

@@ -73,11 +73,10 @@ impl<'c> Compiler<'c> {
         if self.cache.slots.len() <= slot {
             self.cache.slots.resize_with(slot + 1, || None);
         }
-        if let Some((cached_values, table)) = &self.cache.slots[slot] {
-            if Arc::ptr_eq(cached_values, values) {
+        if let Some((cached_values, table)) = &self.cache.slots[slot]
+            && Arc::ptr_eq(cached_values, values) {
                 return Ok(Some(table.clone()));
             }
-        }
         // A dictionary much larger than the batch is cheaper to encode lazily.
         if values.len() > self.num_rows.max(1024) * 2 {
             return Ok(None);
@@ -271,7 +270,7 @@ impl<'a> StructEnc<'a> {
     }
 }
 
-impl<'a> Compiler<'_> {
+impl Compiler<'_> {
     /// Advances the dictionary slot counter past every dictionary of a type
     /// that is skipped in this batch, so slots stay stable between batches.
     fn skip_slots(&mut self, data_type: &DataType) {

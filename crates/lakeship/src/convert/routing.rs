@@ -226,6 +226,9 @@ fn same_text(cached: Option<&str>, current: Option<&str>) -> bool {
     }
 }
 
+/// What an index name depends on: version, class uid, class name, period.
+type RouteKey<'a> = (Option<&'a str>, Option<i64>, Option<&'a str>, Option<i64>);
+
 /// Computes the index name of each row of a batch, reusing the previous
 /// row's name when version, class and period are unchanged (the common case).
 pub(crate) struct Router<'a> {
@@ -235,7 +238,7 @@ pub(crate) struct Router<'a> {
     class_uid: Option<IntColumn<'a>>,
     class_name: Option<StrColumn<'a>>,
     time: Option<IntColumn<'a>>,
-    last_key: Option<(Option<&'a str>, Option<i64>, Option<&'a str>, Option<i64>)>,
+    last_key: Option<RouteKey<'a>>,
     last_name: String,
 }
 

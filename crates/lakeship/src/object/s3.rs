@@ -60,7 +60,7 @@ pub async fn s3_client(options: &S3Options) -> Client {
     Client::from_conf(builder.build())
 }
 
-fn classify<E, R>(location: String, error: SdkError<E, R>) -> ObjectError
+fn classify<E, R>(location: String, error: &SdkError<E, R>) -> ObjectError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + 'static,
@@ -131,7 +131,7 @@ pub(super) async fn get_tail(
     if let Some(version_id) = &object.version_id {
         request = request.version_id(version_id);
     }
-    let output = request.send().await.map_err(|error| classify(location.clone(), error))?;
+    let output = request.send().await.map_err(|error| classify(location.clone(), &error))?;
     let content_length = output.content_length().map(|length| length as u64);
     let size = total_size_from_content_range(output.content_range()).or(content_length);
     let etag = output.e_tag().map(normalize_etag);
@@ -165,7 +165,7 @@ pub(super) async fn get_range(
     let output = request
         .send()
         .await
-        .map_err(|error| changed_or(classify(location.clone(), error), object))?;
+        .map_err(|error| changed_or(classify(location.clone(), &error), object))?;
     let bytes = collect(&location, output.body).await?;
     if bytes.len() as u64 != range.end - range.start {
         return Err(ObjectError::Other {
@@ -189,7 +189,7 @@ pub(super) async fn get_whole(client: &Client, bucket: &str, key: &str) -> Resul
         .key(key)
         .send()
         .await
-        .map_err(|error| classify(location.clone(), error))?;
+        .map_err(|error| classify(location.clone(), &error))?;
     collect(&location, output.body).await
 }
 
@@ -201,7 +201,7 @@ pub(super) async fn put(client: &Client, bucket: &str, key: &str, body: Bytes) -
         .body(ByteStream::from(body))
         .send()
         .await
-        .map_err(|error| classify(format!("s3://{bucket}/{key}"), error))?;
+        .map_err(|error| classify(format!("s3://{bucket}/{key}"), &error))?;
     Ok(())
 }
 
@@ -212,7 +212,7 @@ pub(super) async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(
         .key(key)
         .send()
         .await
-        .map_err(|error| classify(format!("s3://{bucket}/{key}"), error))?;
+        .map_err(|error| classify(format!("s3://{bucket}/{key}"), &error))?;
     Ok(())
 }
 
@@ -221,7 +221,7 @@ pub(super) async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<
     let mut objects = Vec::new();
     let mut pages = client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| classify(location.clone(), error))?;
+        let page = page.map_err(|error| classify(location.clone(), &error))?;
         for entry in page.contents() {
             let Some(key) = entry.key() else { continue };
             if key.ends_with('/') {

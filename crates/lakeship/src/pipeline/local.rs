@@ -81,8 +81,8 @@ impl LocalOutcome {
         if let Some(error) = &self.finalize_error {
             return Err(NamedError::new(error.name, format!("{}; finalize again with `lakeship run --resume {run_id}`", error.message)));
         }
-        if let Some(report) = &self.report {
-            if let Err(error) = super::check_complete(report) {
+        if let Some(report) = &self.report
+            && let Err(error) = super::check_complete(report) {
                 let hint = if self.failed_shards.is_empty() {
                     String::new()
                 } else {
@@ -90,7 +90,6 @@ impl LocalOutcome {
                 };
                 return Err(NamedError::new(error.name, format!("{}{hint}", error.message)));
             }
-        }
         Ok(())
     }
 }
