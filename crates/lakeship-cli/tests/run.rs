@@ -73,20 +73,12 @@ fn stdout(output: &Output) -> String {
 
 async fn upload(s3: &aws_sdk_s3::Client, bucket: &str, root: &Path) -> Vec<(String, u64, String)> {
     let mut uploaded = Vec::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                pending.push(path);
-                continue;
-            }
-            let key = path.strip_prefix(root).expect("relative").to_string_lossy().into_owned();
-            let body = std::fs::read(&path).expect("read");
-            let size = body.len() as u64;
-            let put = s3.put_object().bucket(bucket).key(&key).body(ByteStream::from(body)).send().await.expect("put");
-            uploaded.push((key, size, put.e_tag().unwrap_or_default().trim_matches('"').to_string()));
-        }
+    for object in parquet_objects(root) {
+        let key = Path::new(&object.key).strip_prefix(root).expect("relative").to_string_lossy().into_owned();
+        let body = std::fs::read(&object.key).expect("read");
+        let size = body.len() as u64;
+        let put = s3.put_object().bucket(bucket).key(&key).body(ByteStream::from(body)).send().await.expect("put");
+        uploaded.push((key, size, put.e_tag().unwrap_or_default().trim_matches('"').to_string()));
     }
     uploaded
 }
