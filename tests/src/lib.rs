@@ -136,10 +136,8 @@ impl OwnNode {
     }
 
     fn script(&self, args: &[String]) {
-        let status = std::process::Command::new(repo_root().join("scripts/opensearch.sh"))
-            .args(args)
-            .status()
-            .expect("run scripts/opensearch.sh");
+        let status =
+            std::process::Command::new(repo_root().join("scripts/opensearch.sh")).args(args).status().expect("run scripts/opensearch.sh");
         assert!(status.success(), "scripts/opensearch.sh {} failed", args.join(" "));
     }
 
@@ -161,9 +159,7 @@ impl OwnNode {
 
 impl Drop for OwnNode {
     fn drop(&mut self) {
-        let _ = std::process::Command::new(repo_root().join("scripts/opensearch.sh"))
-            .args(["stop", "--name", &self.name])
-            .status();
+        let _ = std::process::Command::new(repo_root().join("scripts/opensearch.sh")).args(["stop", "--name", &self.name]).status();
     }
 }
 
@@ -171,14 +167,8 @@ impl Drop for OwnNode {
 pub async fn count_at(url: &str, index_pattern: &str) -> u64 {
     let client = http();
     let _ = client.post(format!("{url}/{index_pattern}/_refresh")).send().await;
-    let answer: serde_json::Value = client
-        .get(format!("{url}/{index_pattern}/_count"))
-        .send()
-        .await
-        .expect("count request")
-        .json()
-        .await
-        .expect("count answer");
+    let answer: serde_json::Value =
+        client.get(format!("{url}/{index_pattern}/_count")).send().await.expect("count request").json().await.expect("count answer");
     answer["count"].as_u64().unwrap_or(0)
 }
 

@@ -40,9 +40,8 @@ async fn samples_and_generated_objects_index_exactly_once() {
     assert!(first.summary.num_shards > 1, "the generated object spans several shards");
     assert_eq!(count(&format!("{prefix}-*")).await, expected_rows);
 
-    let second = run_local(&context, DispatchRequest::Objects { objects, run_id: None }, &LocalRunOptions::default())
-        .await
-        .expect("second run");
+    let second =
+        run_local(&context, DispatchRequest::Objects { objects, run_id: None }, &LocalRunOptions::default()).await.expect("second run");
     second.check().expect("complete again");
     let report = second.report.expect("report");
     assert!(report.objects.iter().all(|entry| entry.num_indexed == 0 && entry.num_already_present == entry.num_rows));
@@ -61,9 +60,8 @@ async fn a_redelivered_notification_skips_complete_objects() {
         .await
         .expect("first run");
     first.check().expect("complete");
-    let again = run_local(&context, DispatchRequest::Objects { objects, run_id: None }, &LocalRunOptions::default())
-        .await
-        .expect("second run");
+    let again =
+        run_local(&context, DispatchRequest::Objects { objects, run_id: None }, &LocalRunOptions::default()).await.expect("second run");
     assert_eq!(again.summary.num_skipped, 51);
     assert_eq!(again.summary.num_shards, 0);
     opensearch(Method::DELETE, &format!("{prefix}-*"), None).await;
@@ -138,9 +136,8 @@ async fn real_throttling_loses_and_doubles_nothing() {
     let collected = Arc::new(CollectResults::default());
     let options = LocalRunOptions { workers: 6, progress: collected.clone(), ..LocalRunOptions::default() };
 
-    let outcome = run_local(&context, DispatchRequest::Objects { objects: vec![object.clone()], run_id: None }, &options)
-        .await
-        .expect("run");
+    let outcome =
+        run_local(&context, DispatchRequest::Objects { objects: vec![object.clone()], run_id: None }, &options).await.expect("run");
     outcome.check().expect("complete despite throttling");
     let results = collected.0.lock().expect("results").clone();
     let throttled_items: u64 = results.iter().map(|r| r.delivery.num_throttled_items).sum();
@@ -210,9 +207,8 @@ async fn a_node_restart_in_the_middle_of_a_run_loses_and_doubles_nothing() {
         println!("first run: failures named {failures:?}");
         assert!(!failures.is_empty() && failures.iter().all(|name| name.is_retryable()), "failures are named transient: {failures:?}");
         // Resume: only the failed shards run again.
-        let again = lakeship::pipeline::local::resume_local(&context, first.summary.clone(), &LocalRunOptions::default())
-            .await
-            .expect("resume");
+        let again =
+            lakeship::pipeline::local::resume_local(&context, first.summary.clone(), &LocalRunOptions::default()).await.expect("resume");
         again.check().expect("the second run completes");
     }
     let in_index = count_at(&node.url(), &format!("{prefix}-*")).await;
@@ -223,7 +219,8 @@ async fn a_node_restart_in_the_middle_of_a_run_loses_and_doubles_nothing() {
 #[tokio::test]
 async fn signed_and_basic_requests_reach_the_node() {
     let credentials = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", Some("token".into()), None, "test");
-    let auth = Auth::SigV4 { service: SigV4Service::Es, region: "us-east-1".into(), credentials: SharedCredentialsProvider::new(credentials) };
+    let auth =
+        Auth::SigV4 { service: SigV4Service::Es, region: "us-east-1".into(), credentials: SharedCredentialsProvider::new(credentials) };
     let client = OpenSearchClient::new(ClientOptions::new(opensearch_url()).with_auth(auth).with_gzip(true)).expect("client");
     let root = client.json_ok(Method::GET, "", None).await.expect("signed GET /");
     assert_eq!(root["version"]["distribution"], "opensearch");

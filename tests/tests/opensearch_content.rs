@@ -200,7 +200,8 @@ async fn every_template_installs_and_every_sample_and_generated_object_indexes_w
     assert_eq!(count("ocsf-*").await, num_rows, "every row is a document");
 
     let indices = opensearch(Method::GET, "_cat/indices/ocsf-*?format=json&h=index", None).await;
-    let indices: Vec<String> = indices.as_array().into_iter().flatten().filter_map(|row| row["index"].as_str().map(str::to_string)).collect();
+    let indices: Vec<String> =
+        indices.as_array().into_iter().flatten().filter_map(|row| row["index"].as_str().map(str::to_string)).collect();
     let mut num_fields = 0;
     for index in &indices {
         let mapping = opensearch(Method::GET, &format!("{index}/_mapping"), None).await;
@@ -228,7 +229,11 @@ async fn every_template_installs_and_every_sample_and_generated_object_indexes_w
     );
     println!(
         "indexed {} rows from {} Security Lake samples and {} generated objects, 0 rejected; {} indices, {} mapped fields, none beyond the templates",
-        num_rows, content.num_fixture_objects, content.num_generated_objects, indices.len(), num_fields
+        num_rows,
+        content.num_fixture_objects,
+        content.num_generated_objects,
+        indices.len(),
+        num_fields
     );
     println!("sample rows with values the mapping skipped (ignore_malformed, e.g. VPC flow \"-\" addresses): {}", samples["count"]);
     for (step, took) in &content.timings {
@@ -298,7 +303,8 @@ async fn the_pipeline_health_dashboard_shows_failed_objects_and_rejected_rows() 
     let (_, reports) = verified().await;
     let by_id = |id: &str| reports.iter().find(|report| report.query.id == id).unwrap_or_else(|| panic!("no report for {id}"));
     let attention = by_id("lakeship-health-incomplete");
-    let keys: Vec<&str> = attention.aggregations["3"]["buckets"].as_array().into_iter().flatten().filter_map(|bucket| bucket["key"].as_str()).collect();
+    let keys: Vec<&str> =
+        attention.aggregations["3"]["buckets"].as_array().into_iter().flatten().filter_map(|bucket| bucket["key"].as_str()).collect();
     assert_eq!(keys, [failed[0].key.as_str()], "only the corrupt object needs attention");
     let rejected_rows: f64 = by_id("lakeship-health-rejected").aggregations["2"]["buckets"]
         .as_array()

@@ -28,12 +28,7 @@ async fn opensearch_is_real_and_indexes_and_searches() {
         .expect("bulk request");
     let bulk: serde_json::Value = response.json().await.expect("bulk answer");
     assert_eq!(bulk["errors"], false, "{bulk}");
-    let found = opensearch(
-        Method::POST,
-        &format!("{index}/_search"),
-        Some(json!({"query": {"term": {"ip": "10.0.0.0/8"}}})),
-    )
-    .await;
+    let found = opensearch(Method::POST, &format!("{index}/_search"), Some(json!({"query": {"term": {"ip": "10.0.0.0/8"}}}))).await;
     assert_eq!(found["hits"]["total"]["value"], 1, "{found}");
     assert_eq!(found["hits"]["hits"][0]["_id"], "a");
     opensearch(Method::DELETE, &index, None).await;
@@ -65,14 +60,8 @@ async fn sqs_sends_receives_and_deletes() {
     let queue_url = queue.queue_url().expect("queue url").to_string();
     sqs.send_message().queue_url(&queue_url).message_body("{\"hello\":1}").send().await.expect("send");
 
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .wait_time_seconds(1)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .expect("receive");
+    let received =
+        sqs.receive_message().queue_url(&queue_url).wait_time_seconds(1).max_number_of_messages(10).send().await.expect("receive");
     let messages = received.messages();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].body(), Some("{\"hello\":1}"));

@@ -153,10 +153,13 @@ fn function_binaries() -> BTreeMap<String, PathBuf> {
         let Ok(message) = serde_json::from_str::<Value>(line) else { continue };
         let name = message["target"]["name"].as_str().unwrap_or_default();
         let is_binary = message["target"]["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"));
-        if FUNCTIONS.contains(&name) && is_binary && message["profile"]["test"] == false
-            && let Some(executable) = message["executable"].as_str() {
-                binaries.insert(name.to_string(), PathBuf::from(executable));
-            }
+        if FUNCTIONS.contains(&name)
+            && is_binary
+            && message["profile"]["test"] == false
+            && let Some(executable) = message["executable"].as_str()
+        {
+            binaries.insert(name.to_string(), PathBuf::from(executable));
+        }
     }
     println!("function binaries ready in {:.1}s", started.elapsed().as_secs_f64());
     assert_eq!(binaries.len(), 3, "expected the three function binaries, got {binaries:?}");
@@ -355,8 +358,11 @@ impl Stack {
             .iter()
             .filter_map(|event| match event.state_entered_event_details() {
                 Some(details) => Some(details.name().to_string()),
-                None => matches!(event.r#type().as_str(), "MapRunStarted" | "MapRunSucceeded" | "MapRunFailed" | "TaskFailed" | "ExecutionFailed")
-                    .then(|| event.r#type().as_str().to_string()),
+                None => matches!(
+                    event.r#type().as_str(),
+                    "MapRunStarted" | "MapRunSucceeded" | "MapRunFailed" | "TaskFailed" | "ExecutionFailed"
+                )
+                .then(|| event.r#type().as_str().to_string()),
             })
             .collect()
     }
@@ -382,7 +388,8 @@ impl Stack {
     async fn num_documents(&self, key: &str) -> u64 {
         let pattern = format!("{}-*", self.index_prefix);
         opensearch(Method::POST, &format!("{pattern}/_refresh"), None).await;
-        let answer = opensearch(Method::POST, &format!("{pattern}/_count"), Some(json!({"query": {"match_phrase": {"lakeship.key": key}}}))).await;
+        let answer =
+            opensearch(Method::POST, &format!("{pattern}/_count"), Some(json!({"query": {"match_phrase": {"lakeship.key": key}}}))).await;
         answer["count"].as_u64().unwrap_or_default()
     }
 
@@ -417,7 +424,13 @@ struct Sample {
 }
 
 /// One object of generated Security Lake data.
-fn sample(class: lakeship::sample::SampleClass, version: lakeship::sample::OcsfVersion, rows: usize, group_rows: usize, seed: u64) -> Sample {
+fn sample(
+    class: lakeship::sample::SampleClass,
+    version: lakeship::sample::OcsfVersion,
+    rows: usize,
+    group_rows: usize,
+    seed: u64,
+) -> Sample {
     use lakeship::sample::{SampleOptions, generate};
     let dir = tempfile::tempdir().expect("tempdir");
     let options = SampleOptions::default()
@@ -480,9 +493,24 @@ fn summary_line(execution: &Execution, path: &[String]) -> String {
     let map_runs: Vec<String> = execution
         .map_runs
         .iter()
-        .map(|run| format!("{} {} (items: {} succeeded, {} failed of {})", run.label(), run.status, run.items.succeeded, run.items.failed, run.items.total))
+        .map(|run| {
+            format!(
+                "{} {} (items: {} succeeded, {} failed of {})",
+                run.label(),
+                run.status,
+                run.items.succeeded,
+                run.items.failed,
+                run.items.total
+            )
+        })
         .collect();
-    format!("{} {}: {} | map runs: {}", execution.name, execution.status, path.join(" → "), if map_runs.is_empty() { "none".to_string() } else { map_runs.join("; ") })
+    format!(
+        "{} {}: {} | map runs: {}",
+        execution.name,
+        execution.status,
+        path.join(" → "),
+        if map_runs.is_empty() { "none".to_string() } else { map_runs.join("; ") }
+    )
 }
 
 // ---- end to end ------------------------------------------------------------------------
@@ -528,10 +556,21 @@ async fn notifications_flow_through_dispatch_map_and_finalize_into_opensearch() 
         assert_eq!(entry["num_indexed"], sample.num_rows, "{entry}");
         assert_eq!(entry["run_id"], execution.name, "the run id is the execution name: {entry}");
     }
-    let output: Value = stack.sfn().await.client().describe_execution().execution_arn(&execution.arn).send().await.map(|d| {
-        serde_json::from_str(d.output().unwrap_or("null")).unwrap_or_default()
-    }).expect("describe");
-    assert_eq!((output["objects"].as_u64(), output["complete"].as_u64(), output["rows"].as_u64()), (Some(2), Some(2), Some(network.num_rows + dns.num_rows)), "{output}");
+    let output: Value = stack
+        .sfn()
+        .await
+        .client()
+        .describe_execution()
+        .execution_arn(&execution.arn)
+        .send()
+        .await
+        .map(|d| serde_json::from_str(d.output().unwrap_or("null")).unwrap_or_default())
+        .expect("describe");
+    assert_eq!(
+        (output["objects"].as_u64(), output["complete"].as_u64(), output["rows"].as_u64()),
+        (Some(2), Some(2), Some(network.num_rows + dns.num_rows)),
+        "{output}"
+    );
 
     // The same notifications again: the ledger says complete, so no shards,
     // and the Choice goes straight to Finalize.
@@ -545,7 +584,10 @@ async fn notifications_flow_through_dispatch_map_and_finalize_into_opensearch() 
     // `lakeship runs` sees both executions, newest first, with the Map Run.
     let sfn = stack.sfn().await;
     let recent = sfn.recent_executions(&state_machine, None, 10).await.expect("recent executions");
-    assert_eq!(recent.iter().map(|execution| execution.name.as_str()).collect::<BTreeSet<_>>(), BTreeSet::from([execution.name.as_str(), again.name.as_str()]));
+    assert_eq!(
+        recent.iter().map(|execution| execution.name.as_str()).collect::<BTreeSet<_>>(),
+        BTreeSet::from([execution.name.as_str(), again.name.as_str()])
+    );
     let succeeded = sfn.recent_executions(&state_machine, Some("succeeded"), 10).await.expect("filtered");
     assert_eq!(succeeded.len(), 2);
 
@@ -556,7 +598,11 @@ async fn notifications_flow_through_dispatch_map_and_finalize_into_opensearch() 
     let good = sample(SampleClass::ApiActivity, OcsfVersion::V1_1_0, 3_000, 3_000, 9);
     let corrupt_source = sample(SampleClass::NetworkActivity, OcsfVersion::V1_0_0Rc2, 45_000, 15_000, 10);
     let corrupt = Sample { bytes: corrupt_row_group(&corrupt_source.bytes, 1).await, ..corrupt_source };
-    let not_parquet = Sample { key: "aws/VPC_FLOW/2.0/region=us-east-1/accountId=1/eventDay=20250101/garbage.zstd.parquet".into(), bytes: b"this is not parquet at all, just text".repeat(40), num_rows: 0 };
+    let not_parquet = Sample {
+        key: "aws/VPC_FLOW/2.0/region=us-east-1/accountId=1/eventDay=20250101/garbage.zstd.parquet".into(),
+        bytes: b"this is not parquet at all, just text".repeat(40),
+        num_rows: 0,
+    };
     let missing_key = "aws/VPC_FLOW/2.0/region=us-east-1/accountId=1/eventDay=20250101/missing.zstd.parquet";
     let mut records = Vec::new();
     for (id, object) in [("m-good", &good), ("m-corrupt", &corrupt), ("m-not-parquet", &not_parquet)] {
@@ -593,9 +639,17 @@ async fn notifications_flow_through_dispatch_map_and_finalize_into_opensearch() 
     assert_eq!(function_error.as_deref(), Some("Unhandled"));
     assert_eq!(body["errorType"], ErrorName::InvalidInput.as_str(), "{body}");
     let (function_error, body) = stack.invoke("lakeship-dispatcher", &json!({"not": "a request"})).await;
-    assert_eq!((function_error.as_deref(), body["errorType"].as_str()), (Some("Unhandled"), Some(ErrorName::InvalidInput.as_str())), "{body}");
+    assert_eq!(
+        (function_error.as_deref(), body["errorType"].as_str()),
+        (Some("Unhandled"), Some(ErrorName::InvalidInput.as_str())),
+        "{body}"
+    );
     let (function_error, body) = stack.invoke("lakeship-finalizer", &json!({"run_id": "no-such-run"})).await;
-    assert_eq!((function_error.as_deref(), body["errorType"].as_str()), (Some("Unhandled"), Some(ErrorName::InvalidInput.as_str())), "{body}");
+    assert_eq!(
+        (function_error.as_deref(), body["errorType"].as_str()),
+        (Some("Unhandled"), Some(ErrorName::InvalidInput.as_str())),
+        "{body}"
+    );
     let task = json!({"run_id": "r", "shard_id": "s", "pieces": [{"object": {"bucket": lake, "key": good.key}, "first_row_group": 0, "num_row_groups": 1, "num_rows": 1, "num_bytes": 1}]});
     let (function_error, body) = stack.invoke("lakeship-worker-misconfigured", &task).await;
     assert_eq!(function_error.as_deref(), Some("Unhandled"));

@@ -13,9 +13,7 @@ pub async fn expand_inputs(store: &ObjectStore, inputs: &[String]) -> anyhow::Re
         match &location {
             Location::Local { path } if path.is_file() => objects.push(ObjectRef::local(path)),
             Location::Local { path } if !path.exists() => anyhow::bail!("no such file or directory: {input}"),
-            Location::S3 { key, .. } if !key.is_empty() && !key.ends_with('/') => {
-                objects.push(ObjectRef::from_location(&location))
-            }
+            Location::S3 { key, .. } if !key.is_empty() && !key.ends_with('/') => objects.push(ObjectRef::from_location(&location)),
             _ => {
                 let listed = store.list(&location).await.with_context(|| format!("listing {input} failed"))?;
                 objects.extend(listed.into_iter().filter(|object| looks_like_parquet(&object.key)));
@@ -80,4 +78,3 @@ mod tests {
         assert_eq!(human_bytes(50_440_000), "48.1 MiB");
     }
 }
-

@@ -169,10 +169,7 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
         totals.rejected += entry.num_rejected;
     }
     let seconds = elapsed.as_secs_f64().max(0.001);
-    println!(
-        "{:<18} {:<40} {:>7} {:>12} {:>12} {:>12} {:>9}",
-        "source", "class", "objects", "rows", "indexed", "present", "rejected"
-    );
+    println!("{:<18} {:<40} {:>7} {:>12} {:>12} {:>12} {:>9}", "source", "class", "objects", "rows", "indexed", "present", "rejected");
     let mut total = Totals::default();
     for ((source, class), totals) in &groups {
         let failed = if totals.not_complete > 0 { format!(" ({} not complete)", totals.not_complete) } else { String::new() };
@@ -212,11 +209,7 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
     );
     for entry in report.objects.iter().filter(|entry| entry.status != Status::Complete) {
         let location = if entry.bucket.is_empty() { entry.key.clone() } else { format!("s3://{}/{}", entry.bucket, entry.key) };
-        println!(
-            "  {} {location}: {}",
-            entry.status,
-            entry.reason.as_deref().unwrap_or("no reason recorded")
-        );
+        println!("  {} {location}: {}", entry.status, entry.reason.as_deref().unwrap_or("no reason recorded"));
     }
     for message in &report.bad_messages {
         println!("  bad message {}: {}", message.message_id, message.reason);

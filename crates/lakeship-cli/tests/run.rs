@@ -146,11 +146,8 @@ async fn an_interrupted_run_resumes_without_duplicates() {
     let lake = env.work.path().join("lake");
     // Row groups of ~240 KiB and 1 MiB shards: 3 shards per object, 12 in all.
     let (rows, _) = sample_lake(&lake, "network", 60_000, 2, 6_000);
-    let mut child = env
-        .command()
-        .args(["run", "--source", lake.to_str().expect("path"), "--workers", "1", "--quiet"])
-        .spawn()
-        .expect("spawn");
+    let mut child =
+        env.command().args(["run", "--source", lake.to_str().expect("path"), "--workers", "1", "--quiet"]).spawn().expect("spawn");
     // Kill the process once some shards have results and others are in flight.
     let deadline = Instant::now() + Duration::from_secs(300);
     let results = |work: &Path| -> usize {

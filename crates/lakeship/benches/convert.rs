@@ -25,7 +25,14 @@ fn peak_rss_bytes() -> u64 {
         .map_or(0, |kib| kib * 1024)
 }
 
-fn convert_row_group(footer: &ParquetFooter, path: &str, row_group: usize, batch_size: usize, decode_only: bool, sink: &mut std::fs::File) -> u64 {
+fn convert_row_group(
+    footer: &ParquetFooter,
+    path: &str,
+    row_group: usize,
+    batch_size: usize,
+    decode_only: bool,
+    sink: &mut std::fs::File,
+) -> u64 {
     let range = row_group_byte_range(footer.metadata.row_group(row_group));
     let file = std::fs::File::open(path).expect("open the object");
     let mut buffer = vec![0u8; (range.end - range.start) as usize];
@@ -69,9 +76,7 @@ fn main() {
         return;
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let footer = runtime
-        .block_on(read_footer(&ObjectStore::local_only(), &ObjectRef::local(&path), DEFAULT_FOOTER_HINT))
-        .expect("footer");
+    let footer = runtime.block_on(read_footer(&ObjectStore::local_only(), &ObjectRef::local(&path), DEFAULT_FOOTER_HINT)).expect("footer");
     let num_row_groups = footer.num_row_groups();
     let next = AtomicUsize::new(0);
     let started = Instant::now();

@@ -183,9 +183,7 @@ impl RawConfig {
                 section.insert(name.to_string(), typed);
             }
         }
-        toml::Value::Table(table)
-            .try_into()
-            .map_err(|error: toml::de::Error| invalid("environment", error.to_string()))
+        toml::Value::Table(table).try_into().map_err(|error: toml::de::Error| invalid("environment", error.to_string()))
     }
 
     /// `self` with every key that `other` sets replaced by `other`'s value.
@@ -230,7 +228,8 @@ impl RawConfig {
 }
 
 fn typed_value(key: &str, variable: &str, value: &str) -> Result<toml::Value, ConfigError> {
-    const NUMBERS: &[&str] = &["workers", "target_shard_mb", "max_request_mb", "max_request_docs", "requests_in_flight", "retry_budget_secs"];
+    const NUMBERS: &[&str] =
+        &["workers", "target_shard_mb", "max_request_mb", "max_request_docs", "requests_in_flight", "retry_budget_secs"];
     const BOOLEANS: &[&str] = &["insecure", "gzip"];
     let name = key.rsplit('.').next().unwrap_or(key);
     if NUMBERS.contains(&name) {
@@ -306,21 +305,37 @@ impl TryFrom<RawConfig> for Config {
         let auth = match opensearch.auth.as_deref().unwrap_or("none") {
             "none" => AuthConfig::None,
             "basic" => AuthConfig::Basic {
-                username: opensearch.username.ok_or_else(|| invalid("opensearch.username", "auth = basic needs a username (LAKESHIP_USERNAME)"))?,
-                password: opensearch.password.ok_or_else(|| invalid("opensearch.password", "auth = basic needs a password (LAKESHIP_PASSWORD)"))?,
+                username: opensearch
+                    .username
+                    .ok_or_else(|| invalid("opensearch.username", "auth = basic needs a username (LAKESHIP_USERNAME)"))?,
+                password: opensearch
+                    .password
+                    .ok_or_else(|| invalid("opensearch.password", "auth = basic needs a password (LAKESHIP_PASSWORD)"))?,
             },
             "sigv4" => AuthConfig::SigV4 {
-                service: opensearch.sigv4_service.as_deref().unwrap_or("es").parse().map_err(|message: String| invalid("opensearch.sigv4_service", message))?,
+                service: opensearch
+                    .sigv4_service
+                    .as_deref()
+                    .unwrap_or("es")
+                    .parse()
+                    .map_err(|message: String| invalid("opensearch.sigv4_service", message))?,
                 role_arn: opensearch.role_arn,
             },
             other => return Err(invalid("opensearch.auth", format!("{other:?}: expected none, basic or sigv4"))),
         };
         if let Some(endpoint) = &opensearch.endpoint
-            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-                return Err(invalid("opensearch.endpoint", format!("{endpoint:?} must start with http:// or https://")));
-            }
-        let work = Location::parse(pipeline.work.as_deref().unwrap_or("lakeship-work")).map_err(|error| invalid("pipeline.work", error.to_string()))?;
-        let time_suffix = pipeline.time_suffix.as_deref().unwrap_or("month").parse().map_err(|message: String| invalid("pipeline.time_suffix", message))?;
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(invalid("opensearch.endpoint", format!("{endpoint:?} must start with http:// or https://")));
+        }
+        let work = Location::parse(pipeline.work.as_deref().unwrap_or("lakeship-work"))
+            .map_err(|error| invalid("pipeline.work", error.to_string()))?;
+        let time_suffix = pipeline
+            .time_suffix
+            .as_deref()
+            .unwrap_or("month")
+            .parse()
+            .map_err(|message: String| invalid("pipeline.time_suffix", message))?;
         let index_prefix = pipeline.index_prefix.unwrap_or_else(|| "ocsf".to_string());
         if index_prefix.is_empty() || index_prefix != index_prefix.to_lowercase() || index_prefix.starts_with(['_', '-', '+']) {
             return Err(invalid("pipeline.index_prefix", "must be lower case and not start with _, - or +"));
@@ -348,10 +363,17 @@ impl TryFrom<RawConfig> for Config {
             ca_bundle: opensearch.ca_bundle,
             insecure: opensearch.insecure.unwrap_or(false),
             gzip: opensearch.gzip.unwrap_or(false),
-            s3: S3Options { endpoint_url: aws.endpoint, region: aws.region, assume_role_arn: aws.source_role_arn, external_id: aws.source_external_id },
+            s3: S3Options {
+                endpoint_url: aws.endpoint,
+                region: aws.region,
+                assume_role_arn: aws.source_role_arn,
+                external_id: aws.source_external_id,
+            },
             work,
             workers: positive("pipeline.workers", pipeline.workers, cores)?,
-            target_shard_bytes: positive("pipeline.target_shard_mb", pipeline.target_shard_mb.map(|v| v as usize), 64)? as u64 * 1024 * 1024,
+            target_shard_bytes: positive("pipeline.target_shard_mb", pipeline.target_shard_mb.map(|v| v as usize), 64)? as u64
+                * 1024
+                * 1024,
             time_suffix,
             index_prefix,
             delivery,
@@ -404,22 +426,30 @@ impl Config {
 
     /// The OpenSearch client; fails if no endpoint is configured.
     pub async fn client(&self) -> Result<OpenSearchClient, ConfigError> {
-        let endpoint = self.endpoint.clone().ok_or_else(|| invalid("opensearch.endpoint", "no OpenSearch endpoint: set --endpoint or LAKESHIP_ENDPOINT"))?;
+        let endpoint = self
+            .endpoint
+            .clone()
+            .ok_or_else(|| invalid("opensearch.endpoint", "no OpenSearch endpoint: set --endpoint or LAKESHIP_ENDPOINT"))?;
         let auth = match &self.auth {
             AuthConfig::None => Auth::None,
             AuthConfig::Basic { username, password } => Auth::Basic { username: username.clone(), password: password.clone() },
             AuthConfig::SigV4 { service, role_arn } => {
                 let options = S3Options { region: self.s3.region.clone(), assume_role_arn: role_arn.clone(), ..S3Options::default() };
                 let config = crate::object::aws_sdk_config(&options).await;
-                let region = config.region().map(|region| region.to_string()).ok_or_else(|| invalid("aws.region", "auth = sigv4 needs a region (AWS_REGION)"))?;
-                let credentials = config.credentials_provider().ok_or_else(|| invalid("opensearch.auth", "auth = sigv4 found no AWS credentials"))?;
+                let region = config
+                    .region()
+                    .map(|region| region.to_string())
+                    .ok_or_else(|| invalid("aws.region", "auth = sigv4 needs a region (AWS_REGION)"))?;
+                let credentials =
+                    config.credentials_provider().ok_or_else(|| invalid("opensearch.auth", "auth = sigv4 found no AWS credentials"))?;
                 Auth::SigV4 { service: *service, region, credentials }
             }
         };
         let mut options = ClientOptions::new(endpoint).with_auth(auth).with_gzip(self.gzip);
         options.insecure = self.insecure;
         if let Some(path) = &self.ca_bundle {
-            options.ca_bundle = Some(std::fs::read(path).map_err(|error| invalid("opensearch.ca_bundle", format!("{}: {error}", path.display())))?);
+            options.ca_bundle =
+                Some(std::fs::read(path).map_err(|error| invalid("opensearch.ca_bundle", format!("{}: {error}", path.display())))?);
         }
         OpenSearchClient::new(options).map_err(|error| invalid("opensearch.endpoint", error.to_string()))
     }
@@ -473,7 +503,9 @@ mod tests {
 
     #[test]
     fn flags_beat_environment_beat_file() {
-        let file = RawConfig::from_toml("f", "[opensearch]\nendpoint = \"http://file:9200\"\n[pipeline]\nworkers = 3\ntime_suffix = \"day\"\n").unwrap();
+        let file =
+            RawConfig::from_toml("f", "[opensearch]\nendpoint = \"http://file:9200\"\n[pipeline]\nworkers = 3\ntime_suffix = \"day\"\n")
+                .unwrap();
         let env = RawConfig::from_env(|name| match name {
             "LAKESHIP_ENDPOINT" => Some("http://env:9200".into()),
             "LAKESHIP_WORKERS" => Some("5".into()),

@@ -97,9 +97,7 @@ pub async fn read_part(store: &ObjectStore, location: &Location) -> Result<Vec<D
     text.lines()
         .filter(|line| !line.trim().is_empty())
         .enumerate()
-        .map(|(number, line)| {
-            serde_json::from_str(line).map_err(|error| format!("{location} line {}: {error}", number + 1))
-        })
+        .map(|(number, line)| serde_json::from_str(line).map_err(|error| format!("{location} line {}: {error}", number + 1)))
         .collect()
 }
 
@@ -143,13 +141,7 @@ pub async fn find_parts(store: &ObjectStore, source: &Location) -> Result<Vec<Lo
     if source.to_string().ends_with(".ndjson") {
         return Ok(vec![source.clone()]);
     }
-    Ok(store
-        .list(source)
-        .await?
-        .into_iter()
-        .filter(|object| object.key.ends_with(".ndjson"))
-        .map(|object| object.location())
-        .collect())
+    Ok(store.list(source).await?.into_iter().filter(|object| object.key.ends_with(".ndjson")).map(|object| object.location()).collect())
 }
 
 /// Sends dead letters again, with their original index and id (`create`, so
@@ -183,9 +175,5 @@ pub async fn replay(
         sink.send(0, docs).await?;
     }
     let report = sink.finish().await?;
-    Ok(ReplayReport {
-        num_letters,
-        counts: report.counts.get(&0).copied().unwrap_or_default(),
-        still_failing: report.dead_letter_parts,
-    })
+    Ok(ReplayReport { num_letters, counts: report.counts.get(&0).copied().unwrap_or_default(), still_failing: report.dead_letter_parts })
 }

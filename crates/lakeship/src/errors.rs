@@ -60,13 +60,8 @@ impl ErrorName {
 
     /// The names a handler may fail with (the others are recorded per object
     /// or per message and never end an invocation).
-    pub const RAISED: [ErrorName; 5] = [
-        ErrorName::Transient,
-        ErrorName::Throttled,
-        ErrorName::InvalidInput,
-        ErrorName::Configuration,
-        ErrorName::ObjectsIncomplete,
-    ];
+    pub const RAISED: [ErrorName; 5] =
+        [ErrorName::Transient, ErrorName::Throttled, ErrorName::InvalidInput, ErrorName::Configuration, ErrorName::ObjectsIncomplete];
 
     /// The name as Step Functions sees it, e.g. `Lakeship.Transient`.
     pub fn as_str(self) -> &'static str {
@@ -131,9 +126,7 @@ impl From<crate::reader::ReadError> for NamedError {
     fn from(error: crate::reader::ReadError) -> Self {
         match error {
             crate::reader::ReadError::Object(error) => error.into(),
-            invalid @ crate::reader::ReadError::InvalidObject { .. } => {
-                NamedError::new(ErrorName::InvalidObject, invalid.to_string())
-            }
+            invalid @ crate::reader::ReadError::InvalidObject { .. } => NamedError::new(ErrorName::InvalidObject, invalid.to_string()),
         }
     }
 }

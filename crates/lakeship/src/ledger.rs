@@ -115,10 +115,7 @@ pub struct LedgerEntry {
 /// Lake's layout) such as `aws/VPC_FLOW/2.0/region=…` or `ext/MY_SOURCE/…`.
 pub fn source_of_key(key: &str) -> Option<String> {
     let parts: Vec<&str> = key.split('/').filter(|part| !part.is_empty()).collect();
-    parts
-        .windows(3)
-        .find(|window| matches!(window[0], "aws" | "ext") && !window[1].contains('='))
-        .map(|window| window[1].to_string())
+    parts.windows(3).find(|window| matches!(window[0], "aws" | "ext") && !window[1].contains('=')).map(|window| window[1].to_string())
 }
 
 /// A handle on the ledger index.
@@ -148,8 +145,8 @@ impl Ledger {
 
     /// Installs the ledger's index template (idempotent).
     pub async fn install_template(&self) -> Result<(), DeliveryError> {
-        let mut template: serde_json::Value = serde_json::from_str(LEDGER_TEMPLATE)
-            .map_err(|error| DeliveryError::Protocol(format!("ledger template: {error}")))?;
+        let mut template: serde_json::Value =
+            serde_json::from_str(LEDGER_TEMPLATE).map_err(|error| DeliveryError::Protocol(format!("ledger template: {error}")))?;
         template["index_patterns"] = json!([self.index]);
         self.client.json_ok(Method::PUT, &format!("_index_template/{}", self.index), Some(&template)).await?;
         Ok(())
@@ -177,7 +174,11 @@ impl Ledger {
             .await?;
         let answer = response.json()?;
         if !response.is_success() || answer["errors"].as_bool() != Some(false) {
-            return Err(DeliveryError::Http { request: "POST /_bulk (ledger)".to_string(), status: response.status, body: response.excerpt() });
+            return Err(DeliveryError::Http {
+                request: "POST /_bulk (ledger)".to_string(),
+                status: response.status,
+                body: response.excerpt(),
+            });
         }
         Ok(())
     }
@@ -193,7 +194,11 @@ impl Ledger {
             return Ok(Vec::new()); // no ledger yet
         }
         if !response.is_success() {
-            return Err(DeliveryError::Http { request: format!("POST /{}/_mget", self.index), status: response.status, body: response.excerpt() });
+            return Err(DeliveryError::Http {
+                request: format!("POST /{}/_mget", self.index),
+                status: response.status,
+                body: response.excerpt(),
+            });
         }
         let answer = response.json()?;
         let docs = answer["docs"].as_array().cloned().unwrap_or_default();
@@ -206,30 +211,25 @@ impl Ledger {
 
     /// The object ids among `objects` that the ledger records as complete.
     pub async fn completed(&self, objects: &[ObjectRef]) -> Result<HashSet<String>, DeliveryError> {
-        Ok(self
-            .get(objects)
-            .await?
-            .into_iter()
-            .filter(|entry| entry.status == Status::Complete)
-            .map(|entry| entry.object_id)
-            .collect())
+        Ok(self.get(objects).await?.into_iter().filter(|entry| entry.status == Status::Complete).map(|entry| entry.object_id).collect())
     }
 
     /// The most recent entries (by end time), optionally only those not
     /// complete.
     pub async fn recent(&self, limit: usize, not_complete_only: bool) -> Result<Vec<LedgerEntry>, DeliveryError> {
-        let query = if not_complete_only {
-            json!({"bool": {"must_not": {"term": {"status": "complete"}}}})
-        } else {
-            json!({"match_all": {}})
-        };
+        let query =
+            if not_complete_only { json!({"bool": {"must_not": {"term": {"status": "complete"}}}}) } else { json!({"match_all": {}}) };
         let body = json!({"size": limit, "sort": [{"ended_at": "desc"}], "query": query});
         let response = self.client.json(Method::POST, &format!("{}/_search", self.index), Some(&body)).await?;
         if response.status == 404 {
             return Ok(Vec::new());
         }
         if !response.is_success() {
-            return Err(DeliveryError::Http { request: format!("POST /{}/_search", self.index), status: response.status, body: response.excerpt() });
+            return Err(DeliveryError::Http {
+                request: format!("POST /{}/_search", self.index),
+                status: response.status,
+                body: response.excerpt(),
+            });
         }
         let answer = response.json()?;
         Ok(answer["hits"]["hits"]

@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData};
 use parquet::file::reader::{ChunkReader, Length};
 use sha2::{Digest, Sha256};
@@ -214,9 +212,11 @@ impl RowGroupBytes {
 
 /// Fetches the bytes of row group `row_group` of an object.
 pub async fn fetch_row_group(store: &ObjectStore, footer: &ParquetFooter, row_group: usize) -> Result<RowGroupBytes> {
-    let metadata = footer.metadata.row_groups().get(row_group).ok_or_else(|| {
-        ReadError::invalid(&footer.object, format!("row group {row_group} does not exist"))
-    })?;
+    let metadata = footer
+        .metadata
+        .row_groups()
+        .get(row_group)
+        .ok_or_else(|| ReadError::invalid(&footer.object, format!("row group {row_group} does not exist")))?;
     let range = row_group_byte_range(metadata);
     let bytes = store.get_range(&footer.object, range.clone()).await?;
     Ok(RowGroupBytes { offset: range.start, bytes, file_len: footer.object.size.unwrap_or(range.end) })
@@ -231,14 +231,10 @@ pub fn decode_row_group(
     row_group: usize,
     batch_size: usize,
 ) -> Result<ParquetRecordBatchReader> {
-    let invalid = |error: parquet::errors::ParquetError| {
-        ReadError::invalid(&footer.object, format!("row group {row_group}: {error}"))
-    };
+    let invalid = |error: parquet::errors::ParquetError| ReadError::invalid(&footer.object, format!("row group {row_group}: {error}"));
     let plain = ArrowReaderMetadata::try_new(footer.metadata.clone(), ArrowReaderOptions::new()).map_err(invalid)?;
     let hinted = dictionary_schema(plain.schema(), footer.metadata.row_group(row_group))
-        .and_then(|schema| {
-            ArrowReaderMetadata::try_new(footer.metadata.clone(), ArrowReaderOptions::new().with_schema(schema)).ok()
-        });
+        .and_then(|schema| ArrowReaderMetadata::try_new(footer.metadata.clone(), ArrowReaderOptions::new().with_schema(schema)).ok());
     ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, hinted.unwrap_or(plain))
         .with_row_groups(vec![row_group])
         .with_batch_size(batch_size)
@@ -317,10 +313,12 @@ fn all_pages_dictionary_encoded(column: &parquet::file::metadata::ColumnChunkMet
 fn count_leaves(data_type: &DataType) -> usize {
     match data_type {
         DataType::Struct(fields) => fields.iter().map(|field| count_leaves(field.data_type())).sum(),
-        DataType::List(child) | DataType::LargeList(child) | DataType::FixedSizeList(child, _)
-        | DataType::ListView(child) | DataType::LargeListView(child) | DataType::Map(child, _) => {
-            count_leaves(child.data_type())
-        }
+        DataType::List(child)
+        | DataType::LargeList(child)
+        | DataType::FixedSizeList(child, _)
+        | DataType::ListView(child)
+        | DataType::LargeListView(child)
+        | DataType::Map(child, _) => count_leaves(child.data_type()),
         _ => 1,
     }
 }

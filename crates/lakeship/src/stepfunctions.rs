@@ -300,10 +300,7 @@ impl StepFunctions {
             .send()
             .await
             .map_err(|error| request_error("GetExecutionHistory", execution_arn, &error))?;
-        Ok(history
-            .events()
-            .iter()
-            .find_map(|event| event.state_entered_event_details().map(|details| details.name().to_string())))
+        Ok(history.events().iter().find_map(|event| event.state_entered_event_details().map(|details| details.name().to_string())))
     }
 
     /// Redrives a failed, timed-out or aborted execution; returns when the

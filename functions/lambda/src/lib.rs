@@ -13,8 +13,8 @@ use std::future::Future;
 
 use lakeship::config::{Config, RawConfig};
 use lakeship::errors::{ErrorName, NamedError};
-use lakeship::pipeline::{PipelineContext, RunReport};
 use lakeship::ledger::Status;
+use lakeship::pipeline::{PipelineContext, RunReport};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -47,8 +47,8 @@ impl From<HandlerError> for Diagnostic {
 /// `RUST_LOG`, else `info`.
 pub fn init_tracing() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".to_string());
-    let filter = tracing_subscriber::EnvFilter::try_new(level.to_ascii_lowercase())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level.to_ascii_lowercase()).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().json().flatten_event(true).with_current_span(false).with_env_filter(filter).init();
 }
 

@@ -37,9 +37,9 @@ pub async fn read_basic_credentials(secret_id: &str, aws: &RawAws) -> Result<Bas
     }
     let client = aws_sdk_secretsmanager::Client::from_conf(builder.build());
     let output = client.get_secret_value().secret_id(secret_id).send().await.map_err(|error| classify(secret_id, &error))?;
-    let text = output.secret_string().ok_or_else(|| {
-        NamedError::new(ErrorName::Configuration, format!("secret {secret_id} has no string value (a binary secret?)"))
-    })?;
+    let text = output
+        .secret_string()
+        .ok_or_else(|| NamedError::new(ErrorName::Configuration, format!("secret {secret_id} has no string value (a binary secret?)")))?;
     parse_credentials(secret_id, text)
 }
 

@@ -144,7 +144,14 @@ async fn verify(args: &VerifyArgs, file: Option<&Path>) -> anyhow::Result<()> {
     let reports = dashboards::verify::verify(&client, &files, range).await?;
     println!("{:>10} {:>8} {:>6}  visualization", "documents", "buckets", "rows");
     for report in &reports {
-        println!("{:>10} {:>8} {:>6}  {} ({})", human_count(report.num_hits), report.num_buckets, report.num_rows, report.query.title, report.query.index);
+        println!(
+            "{:>10} {:>8} {:>6}  {} ({})",
+            human_count(report.num_hits),
+            report.num_buckets,
+            report.num_rows,
+            report.query.title,
+            report.query.index
+        );
         for problem in &report.problems {
             println!("{:>27}problem: {problem}", "");
         }
@@ -177,7 +184,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     dashboards::validate(&files)?;
     if args.check {
         let existing = dashboards::read_dir(&args.out)?;
-        let same = existing.len() == files.len() && existing.iter().zip(&files).all(|(a, b)| a.name == b.name && a.to_ndjson() == b.to_ndjson());
+        let same =
+            existing.len() == files.len() && existing.iter().zip(&files).all(|(a, b)| a.name == b.name && a.to_ndjson() == b.to_ndjson());
         if !same {
             anyhow::bail!("{} is not up to date: run lakeship dashboards generate", args.out.display());
         }

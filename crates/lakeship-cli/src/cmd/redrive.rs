@@ -129,9 +129,15 @@ mod tests {
     fn without_failed_shards_the_failed_state_re_runs() {
         let mut execution = failed_execution(Vec::new());
         execution.error = Some("Lakeship.Configuration".to_string());
-        execution.cause = Some(r#"{"errorType":"Lakeship.Configuration","errorMessage":"OpenSearch answered 403 to POST /_bulk"}"#.to_string());
+        execution.cause =
+            Some(r#"{"errorType":"Lakeship.Configuration","errorMessage":"OpenSearch answered 403 to POST /_bulk"}"#.to_string());
         let plan = describe_plan(&execution, Some("Finalize"));
-        assert!(plan.starts_with("run run-a is FAILED (last state: Finalize): Lakeship.Configuration: OpenSearch answered 403 to POST /_bulk\n"), "{plan}");
+        assert!(
+            plan.starts_with(
+                "run run-a is FAILED (last state: Finalize): Lakeship.Configuration: OpenSearch answered 403 to POST /_bulk\n"
+            ),
+            "{plan}"
+        );
         assert!(plan.ends_with("re-runs: Finalize, and what follows it\n"), "{plan}");
     }
 }

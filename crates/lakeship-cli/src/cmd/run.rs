@@ -93,7 +93,8 @@ pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Resul
             .await?
             .with_context(|| format!("no run {run_id} in the work area {} (see `lakeship status`)", context.work.root()))?;
         let context = &context;
-        let outcome = execute(context, &config, &stop, quiet, |options| async move { resume_local(context, summary, &options).await }).await?;
+        let outcome =
+            execute(context, &config, &stop, quiet, |options| async move { resume_local(context, summary, &options).await }).await?;
         return finish(&outcome);
     }
     let source = args.source.as_deref().context("--source is required")?;
@@ -111,7 +112,8 @@ pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Resul
                 }
             };
             let context = &context;
-            let outcome = execute(context, &config, &stop, quiet, |options| async move { run_local(context, request, &options).await }).await?;
+            let outcome =
+                execute(context, &config, &stop, quiet, |options| async move { run_local(context, request, &options).await }).await?;
             finish(&outcome)
         }
         Source::Queue(queue_url) => run_queue(&context, &config, &args, &queue_url, &stop).await,
@@ -152,7 +154,9 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>) {
             return;
         }
         stop.store(true, Ordering::Relaxed);
-        eprintln!("\nstopping: shards in flight finish, no new ones start (Ctrl-C again to quit now; unfinished shards are left for --resume)");
+        eprintln!(
+            "\nstopping: shards in flight finish, no new ones start (Ctrl-C again to quit now; unfinished shards are left for --resume)"
+        );
         if tokio::signal::ctrl_c().await.is_ok() {
             std::process::exit(130);
         }
@@ -160,7 +164,9 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>) {
 }
 
 async fn sqs_client(config: &Config) -> aws_sdk_sqs::Client {
-    let sdk = lakeship::object::aws_sdk_config(&lakeship::object::S3Options { assume_role_arn: None, external_id: None, ..config.s3.clone() }).await;
+    let sdk =
+        lakeship::object::aws_sdk_config(&lakeship::object::S3Options { assume_role_arn: None, external_id: None, ..config.s3.clone() })
+            .await;
     let mut builder = aws_sdk_sqs::config::Builder::from(&sdk);
     if let Some(endpoint) = &config.s3.endpoint_url {
         builder = builder.endpoint_url(endpoint);
@@ -248,19 +254,21 @@ async fn run_queue(
         eprintln!("{} message(s) from {queue_url}", records.len());
         num_runs += 1;
         let request = DispatchRequest::Records(records.clone());
-        let outcome = execute(context, config, stop, args.quiet, |options| async move { run_local(context, request, &options).await }).await?;
+        let outcome =
+            execute(context, config, stop, args.quiet, |options| async move { run_local(context, request, &options).await }).await?;
         let done = settled(&records, &outcome);
         for record in &done {
             if let Some(handle) = &record.receipt_handle {
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map_err(|error| anyhow::anyhow!("deleting message {} failed: {}", record.message_id, aws_sdk_sqs::error::DisplayErrorContext(&error)))?;
+                sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.map_err(|error| {
+                    anyhow::anyhow!("deleting message {} failed: {}", record.message_id, aws_sdk_sqs::error::DisplayErrorContext(&error))
+                })?;
             }
         }
-        eprintln!("deleted {} of {} message(s); the others stay on the queue and come back after the visibility timeout", done.len(), records.len());
+        eprintln!(
+            "deleted {} of {} message(s); the others stay on the queue and come back after the visibility timeout",
+            done.len(),
+            records.len()
+        );
         if let Err(error) = outcome.check() {
             failures.push(error);
         }

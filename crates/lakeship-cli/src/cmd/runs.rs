@@ -37,9 +37,10 @@ pub async fn run(args: RunsArgs, file: Option<&std::path::Path>) -> anyhow::Resu
     let config = args.config.load(file)?;
     let status = args.status.as_deref().map(|status| status.to_ascii_uppercase());
     if let Some(status) = &status
-        && !STATUSES.contains(&status.as_str()) {
-            anyhow::bail!("--status {status:?}: expected one of {}", STATUSES.join(", ").to_ascii_lowercase());
-        }
+        && !STATUSES.contains(&status.as_str())
+    {
+        anyhow::bail!("--status {status:?}: expected one of {}", STATUSES.join(", ").to_ascii_lowercase());
+    }
     let sfn = StepFunctions::new(&config.s3).await;
     let listed = sfn.recent_executions(&args.state_machine_arn, status.as_deref(), args.limit).await?;
     let mut executions = Vec::with_capacity(listed.len());
@@ -64,9 +65,11 @@ fn shard_counts(execution: &Execution) -> Option<(i64, i64, i64)> {
     if execution.map_runs.is_empty() {
         return None;
     }
-    Some(execution.map_runs.iter().fold((0, 0, 0), |(ok, bad, total), run| {
-        (ok + run.items.succeeded, bad + run.items.num_unsuccessful(), total + run.items.total)
-    }))
+    Some(
+        execution.map_runs.iter().fold((0, 0, 0), |(ok, bad, total), run| {
+            (ok + run.items.succeeded, bad + run.items.num_unsuccessful(), total + run.items.total)
+        }),
+    )
 }
 
 fn execution_json(execution: &Execution) -> serde_json::Value {
@@ -100,13 +103,21 @@ fn render_table(executions: &[Execution]) -> String {
     for execution in executions {
         let duration = format_duration(execution.stopped_at.unwrap_or(now) - execution.started_at);
         let shards = shard_counts(execution).map_or_else(|| "-".to_string(), |(ok, bad, total)| format!("{ok}/{bad}/{total}"));
-        let status = if execution.redrive_count > 0 { format!("{} (r{})", execution.status, execution.redrive_count) } else { execution.status.clone() };
+        let status = if execution.redrive_count > 0 {
+            format!("{} (r{})", execution.status, execution.redrive_count)
+        } else {
+            execution.status.clone()
+        };
         let error = match (&execution.error, execution.reason()) {
             (Some(error), Some(reason)) => format!("{error}: {}", shorten(&reason, 100)),
             (Some(error), None) => error.clone(),
             _ => String::new(),
         };
-        out.push_str(&format!("{:<21} {status:<15} {duration:>8}  {shards:>17}  {:<36} {error}\n", format_utc(execution.started_at), execution.name));
+        out.push_str(&format!(
+            "{:<21} {status:<15} {duration:>8}  {shards:>17}  {:<36} {error}\n",
+            format_utc(execution.started_at),
+            execution.name
+        ));
     }
     out
 }
@@ -162,9 +173,15 @@ mod tests {
         let table = render_table(&[execution("run-a", "SUCCEEDED", Vec::new()), failed]);
         let lines: Vec<&str> = table.lines().collect();
         assert!(lines[0].starts_with("STARTED"), "{table}");
-        assert!(lines[1].starts_with("2024-03-14 18:02:11Z  SUCCEEDED") && lines[1].contains("3m05s") && lines[1].contains("  -  "), "{table}");
+        assert!(
+            lines[1].starts_with("2024-03-14 18:02:11Z  SUCCEEDED") && lines[1].contains("3m05s") && lines[1].contains("  -  "),
+            "{table}"
+        );
         assert!(lines[2].contains("FAILED (r1)") && lines[2].contains("118/2/120"), "{table}");
-        assert!(lines[2].ends_with("States.ExceedToleratedFailureThreshold: The specified tolerated failure threshold was exceeded"), "{table}");
+        assert!(
+            lines[2].ends_with("States.ExceedToleratedFailureThreshold: The specified tolerated failure threshold was exceeded"),
+            "{table}"
+        );
     }
 
     #[test]

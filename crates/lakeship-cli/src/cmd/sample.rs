@@ -6,8 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use clap::Args;
 use lakeship::sample::{
-    GeneratedObject, OcsfVersion, SampleClass, SampleLayout, SampleOptions, generate_with_progress,
-    parse_duration_millis, parse_rfc3339_millis,
+    GeneratedObject, OcsfVersion, SampleClass, SampleLayout, SampleOptions, generate_with_progress, parse_duration_millis,
+    parse_rfc3339_millis,
 };
 
 /// Generate realistic OCSF Parquet objects shaped like Security Lake's.

@@ -11,7 +11,9 @@ use crate::progress::print_summary;
 /// Show recent objects from the ledger, and the incomplete ones with why;
 /// or, with --run, the report of one local run.
 #[derive(Debug, Args)]
-#[command(after_long_help = "Examples:\n  lakeship status --endpoint http://127.0.0.1:9200\n  lakeship status --run 20241127T101500Z-3fa2c1")]
+#[command(
+    after_long_help = "Examples:\n  lakeship status --endpoint http://127.0.0.1:9200\n  lakeship status --run 20241127T101500Z-3fa2c1"
+)]
 pub struct StatusArgs {
     /// Objects to show.
     #[arg(long, default_value_t = 20, value_name = "N")]
@@ -59,8 +61,14 @@ pub async fn run(args: StatusArgs, file: Option<&std::path::Path>) -> anyhow::Re
     if let Some(run_id) = &args.run {
         let report: Option<RunReport> = context.work.get_json(&context.work.run_file(run_id, "report.json")).await?;
         match report {
-            Some(report) => print_summary(&report, std::time::Duration::from_millis(report.objects.iter().map(|e| e.duration_ms).max().unwrap_or(0).max(1) as u64)),
-            None => anyhow::bail!("run {run_id} has no report in {} (not finalized yet? try `lakeship run --resume {run_id}`)", context.work.root()),
+            Some(report) => print_summary(
+                &report,
+                std::time::Duration::from_millis(report.objects.iter().map(|e| e.duration_ms).max().unwrap_or(0).max(1) as u64),
+            ),
+            None => anyhow::bail!(
+                "run {run_id} has no report in {} (not finalized yet? try `lakeship run --resume {run_id}`)",
+                context.work.root()
+            ),
         }
         return Ok(());
     }
@@ -78,18 +86,13 @@ pub async fn run(args: StatusArgs, file: Option<&std::path::Path>) -> anyhow::Re
         println!("\nnot complete:");
         for entry in &incomplete {
             let name = entry.error_name.map(|name| name.to_string()).unwrap_or_default();
-            println!(
-                "  {} {} (run {}): {} {}",
-                entry.status,
-                location(entry),
-                entry.run_id,
-                name,
-                entry.reason.as_deref().unwrap_or("")
-            );
+            println!("  {} {} (run {}): {} {}", entry.status, location(entry), entry.run_id, name, entry.reason.as_deref().unwrap_or(""));
         }
         let retry = incomplete.iter().filter(|entry| entry.status == Status::Incomplete).count();
         if retry > 0 {
-            println!("  re-run incomplete local runs with `lakeship run --resume RUN_ID`; objects that failed need the object fixed and sent again");
+            println!(
+                "  re-run incomplete local runs with `lakeship run --resume RUN_ID`; objects that failed need the object fixed and sent again"
+            );
         }
     }
     Ok(())

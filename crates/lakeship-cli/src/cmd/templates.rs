@@ -122,16 +122,10 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
 }
 
 fn print_report(generated: &Generated, show_cuts: bool) {
-    println!(
-        "{:<11} {:>9}  {:<37} {:>6} {:>6} {:>5}  most cut objects",
-        "OCSF", "class_uid", "class", "fields", "limit", "cuts"
-    );
+    println!("{:<11} {:>9}  {:<37} {:>6} {:>6} {:>5}  most cut objects", "OCSF", "class_uid", "class", "fields", "limit", "cuts");
     for class in &generated.classes {
-        let most_cut: Vec<String> = templates::mapping::cuts_by_object(&class.cuts)
-            .iter()
-            .take(3)
-            .map(|(object, count)| format!("{object} x{count}"))
-            .collect();
+        let most_cut: Vec<String> =
+            templates::mapping::cuts_by_object(&class.cuts).iter().take(3).map(|(object, count)| format!("{object} x{count}")).collect();
         println!(
             "{:<11} {:>9}  {:<37} {:>6} {:>6} {:>5}  {}",
             class.version,
@@ -159,8 +153,7 @@ fn print_report(generated: &Generated, show_cuts: bool) {
 }
 
 fn plan(args: &PlanArgs) -> anyhow::Result<()> {
-    let plan = templates::install_plan(&args.dir)
-        .with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
+    let plan = templates::install_plan(&args.dir).with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
     let mut stdout = std::io::stdout().lock();
     for request in &plan {
         serde_json::to_writer(&mut stdout, request)?;
@@ -171,8 +164,7 @@ fn plan(args: &PlanArgs) -> anyhow::Result<()> {
 
 async fn install(args: &InstallArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = args.config.load(file)?;
-    let plan = templates::install_plan(&args.dir)
-        .with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
+    let plan = templates::install_plan(&args.dir).with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
     let count = |kind: InstallKind| plan.iter().filter(|request| request.kind == kind).count();
     println!(
         "install plan for {}: {} requests ({} component templates, {} index templates, \
@@ -196,8 +188,8 @@ async fn install(args: &InstallArgs, file: Option<&std::path::Path>) -> anyhow::
 fn import_schema(args: &ImportSchemaArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     for source in &args.sources {
-        let schema = SchemaSource::from_source_tree(source)
-            .with_context(|| format!("reading the OCSF schema in {} failed", source.display()))?;
+        let schema =
+            SchemaSource::from_source_tree(source).with_context(|| format!("reading the OCSF schema in {} failed", source.display()))?;
         let path = schema.write_into(&args.out)?;
         println!(
             "OCSF {}: {} classes and bases, {} objects, {} dictionary attributes -> {}",

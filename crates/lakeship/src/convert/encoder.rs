@@ -74,9 +74,10 @@ impl<'c> Compiler<'c> {
             self.cache.slots.resize_with(slot + 1, || None);
         }
         if let Some((cached_values, table)) = &self.cache.slots[slot]
-            && Arc::ptr_eq(cached_values, values) {
-                return Ok(Some(table.clone()));
-            }
+            && Arc::ptr_eq(cached_values, values)
+        {
+            return Ok(Some(table.clone()));
+        }
         // A dictionary much larger than the batch is cheaper to encode lazily.
         if values.len() > self.num_rows.max(1024) * 2 {
             return Ok(None);
@@ -186,11 +187,23 @@ pub(crate) enum Enc<'a> {
     Float16(&'a [half::f16]),
     Float32(&'a [f32]),
     Float64(&'a [f64]),
-    Utf8 { offsets: &'a [i32], data: &'a [u8] },
-    LargeUtf8 { offsets: &'a [i64], data: &'a [u8] },
+    Utf8 {
+        offsets: &'a [i32],
+        data: &'a [u8],
+    },
+    LargeUtf8 {
+        offsets: &'a [i64],
+        data: &'a [u8],
+    },
     Utf8View(&'a StringViewArray),
-    Binary { offsets: &'a [i32], data: &'a [u8] },
-    LargeBinary { offsets: &'a [i64], data: &'a [u8] },
+    Binary {
+        offsets: &'a [i32],
+        data: &'a [u8],
+    },
+    LargeBinary {
+        offsets: &'a [i64],
+        data: &'a [u8],
+    },
     BinaryView(&'a BinaryViewArray),
     FixedSizeBinary(&'a FixedSizeBinaryArray),
     Timestamp(&'a [i64], TimeUnit, DayCache),
@@ -200,13 +213,35 @@ pub(crate) enum Enc<'a> {
     Time64(&'a [i64], TimeUnit),
     Decimal128(&'a [i128], i8),
     Decimal256(&'a [i256], i8),
-    Dictionary { keys: Keys<'a>, table: Arc<PreEncoded> },
+    Dictionary {
+        keys: Keys<'a>,
+        table: Arc<PreEncoded>,
+    },
     /// A dictionary whose table entries carry the field key: `,"key":value`.
-    KeyedDictionary { keys: Keys<'a>, table: Arc<PreEncoded> },
-    LazyDictionary { keys: Keys<'a>, values: Box<Enc<'a>> },
-    List { offsets: Offsets<'a>, child: Box<Enc<'a>>, child_nulls: Option<NullBuffer> },
-    FixedSizeList { size: usize, child: Box<Enc<'a>>, child_nulls: Option<NullBuffer> },
-    Map { offsets: &'a [i32], keys: Box<Enc<'a>>, values: Box<Enc<'a>>, value_nulls: Option<NullBuffer> },
+    KeyedDictionary {
+        keys: Keys<'a>,
+        table: Arc<PreEncoded>,
+    },
+    LazyDictionary {
+        keys: Keys<'a>,
+        values: Box<Enc<'a>>,
+    },
+    List {
+        offsets: Offsets<'a>,
+        child: Box<Enc<'a>>,
+        child_nulls: Option<NullBuffer>,
+    },
+    FixedSizeList {
+        size: usize,
+        child: Box<Enc<'a>>,
+        child_nulls: Option<NullBuffer>,
+    },
+    Map {
+        offsets: &'a [i32],
+        keys: Box<Enc<'a>>,
+        values: Box<Enc<'a>>,
+        value_nulls: Option<NullBuffer>,
+    },
     Struct(StructEnc<'a>),
 }
 
@@ -225,11 +260,7 @@ pub(crate) struct StructEnc<'a> {
 
 impl<'a> StructEnc<'a> {
     /// Compiles the fields of a record batch or struct array.
-    pub(crate) fn compile(
-        compiler: &mut Compiler<'_>,
-        fields: &Fields,
-        columns: &'a [ArrayRef],
-    ) -> Result<Self, ConvertError> {
+    pub(crate) fn compile(compiler: &mut Compiler<'_>, fields: &Fields, columns: &'a [ArrayRef]) -> Result<Self, ConvertError> {
         let mut encs = Vec::with_capacity(fields.len());
         for (field, column) in fields.iter().zip(columns) {
             if column.data_type() == &DataType::Null || column.null_count() == column.len() {
@@ -279,8 +310,9 @@ impl Compiler<'_> {
                 self.next_slot += 1;
                 self.skip_slots(values);
             }
-            DataType::List(child) | DataType::LargeList(child) | DataType::FixedSizeList(child, _)
-            | DataType::Map(child, _) => self.skip_slots(child.data_type()),
+            DataType::List(child) | DataType::LargeList(child) | DataType::FixedSizeList(child, _) | DataType::Map(child, _) => {
+                self.skip_slots(child.data_type())
+            }
             DataType::Struct(fields) => {
                 for field in fields {
                     self.skip_slots(field.data_type());
@@ -347,12 +379,8 @@ impl Compiler<'_> {
                 TimeUnit::Microsecond => array.as_primitive::<DurationMicrosecondType>().values(),
                 TimeUnit::Nanosecond => array.as_primitive::<DurationNanosecondType>().values(),
             }),
-            DataType::Decimal128(_, scale) => {
-                Enc::Decimal128(array.as_primitive::<Decimal128Type>().values(), *scale)
-            }
-            DataType::Decimal256(_, scale) => {
-                Enc::Decimal256(array.as_primitive::<Decimal256Type>().values(), *scale)
-            }
+            DataType::Decimal128(_, scale) => Enc::Decimal128(array.as_primitive::<Decimal128Type>().values(), *scale),
+            DataType::Decimal256(_, scale) => Enc::Decimal256(array.as_primitive::<Decimal256Type>().values(), *scale),
             DataType::Dictionary(_, _) => self.compile_dictionary(array)?,
             DataType::List(_) => {
                 let list = array.as_list::<i32>();
@@ -438,10 +466,7 @@ fn dictionary_keys(keys: &dyn Array) -> Result<Keys<'_>, ConvertError> {
         DataType::UInt32 => Keys::UInt32(keys.as_primitive::<UInt32Type>().values()),
         DataType::UInt64 => Keys::UInt64(keys.as_primitive::<UInt64Type>().values()),
         other => {
-            return Err(ConvertError::UnsupportedType {
-                field: String::new(),
-                data_type: format!("dictionary keys of type {other}"),
-            });
+            return Err(ConvertError::UnsupportedType { field: String::new(), data_type: format!("dictionary keys of type {other}") });
         }
     })
 }
@@ -487,9 +512,7 @@ impl Enc<'_> {
     #[inline]
     pub(crate) fn write(&self, index: usize, out: &mut Vec<u8>) {
         match self {
-            Enc::Bool(values) => {
-                put(out, if values.value(index) { b"true" } else { b"false" })
-            }
+            Enc::Bool(values) => put(out, if values.value(index) { b"true" } else { b"false" }),
             Enc::Int8(values) => write_int(out, values[index]),
             Enc::Int16(values) => write_int(out, values[index]),
             Enc::Int32(values) => write_int(out, values[index]),
@@ -501,19 +524,11 @@ impl Enc<'_> {
             Enc::Float16(values) => write_float(out, values[index].to_f32()),
             Enc::Float32(values) => write_float(out, values[index]),
             Enc::Float64(values) => write_float(out, values[index]),
-            Enc::Utf8 { offsets, data } => {
-                write_str(out, &data[offsets[index] as usize..offsets[index + 1] as usize])
-            }
-            Enc::LargeUtf8 { offsets, data } => {
-                write_str(out, &data[offsets[index] as usize..offsets[index + 1] as usize])
-            }
+            Enc::Utf8 { offsets, data } => write_str(out, &data[offsets[index] as usize..offsets[index + 1] as usize]),
+            Enc::LargeUtf8 { offsets, data } => write_str(out, &data[offsets[index] as usize..offsets[index + 1] as usize]),
             Enc::Utf8View(strings) => write_str(out, strings.value(index).as_bytes()),
-            Enc::Binary { offsets, data } => {
-                write_base64(out, &data[offsets[index] as usize..offsets[index + 1] as usize])
-            }
-            Enc::LargeBinary { offsets, data } => {
-                write_base64(out, &data[offsets[index] as usize..offsets[index + 1] as usize])
-            }
+            Enc::Binary { offsets, data } => write_base64(out, &data[offsets[index] as usize..offsets[index + 1] as usize]),
+            Enc::LargeBinary { offsets, data } => write_base64(out, &data[offsets[index] as usize..offsets[index + 1] as usize]),
             Enc::BinaryView(binary) => write_base64(out, binary.value(index)),
             Enc::FixedSizeBinary(binary) => write_base64(out, binary.value(index)),
             Enc::Timestamp(values, unit, days) => {
@@ -546,9 +561,7 @@ impl Enc<'_> {
             Enc::Dictionary { keys, table } => put(out, table.get(keys.get(index))),
             Enc::KeyedDictionary { keys, table } => put(out, &table.get(keys.get(index))[1..]),
             Enc::LazyDictionary { keys, values } => values.write(keys.get(index), out),
-            Enc::List { offsets, child, child_nulls } => {
-                write_array(out, offsets.range(index), child, child_nulls.as_ref())
-            }
+            Enc::List { offsets, child, child_nulls } => write_array(out, offsets.range(index), child, child_nulls.as_ref()),
             Enc::FixedSizeList { size, child, child_nulls } => {
                 write_array(out, index * size..(index + 1) * size, child, child_nulls.as_ref())
             }
@@ -582,13 +595,7 @@ fn write_array(out: &mut Vec<u8>, range: std::ops::Range<usize>, child: &Enc<'_>
 }
 
 /// Writes a map as a JSON object; keys that are not strings are quoted.
-fn write_map(
-    out: &mut Vec<u8>,
-    range: std::ops::Range<usize>,
-    keys: &Enc<'_>,
-    values: &Enc<'_>,
-    value_nulls: Option<&NullBuffer>,
-) {
+fn write_map(out: &mut Vec<u8>, range: std::ops::Range<usize>, keys: &Enc<'_>, values: &Enc<'_>, value_nulls: Option<&NullBuffer>) {
     out.push(b'{');
     let mut first = true;
     for entry in range {

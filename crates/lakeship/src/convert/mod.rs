@@ -164,13 +164,7 @@ impl Converter {
 
     /// Appends one document per row of `batch` to `out`; `first_row` is the
     /// index, within its row group, of the batch's first row.
-    pub fn encode_batch(
-        &mut self,
-        batch: &RecordBatch,
-        source: &BatchSource,
-        first_row: u64,
-        out: &mut EncodedDocs,
-    ) -> Result<()> {
+    pub fn encode_batch(&mut self, batch: &RecordBatch, source: &BatchSource, first_row: u64, out: &mut EncodedDocs) -> Result<()> {
         let num_rows = batch.num_rows();
         let mut compiler = Compiler::new(&mut self.dictionaries, num_rows);
         let fields = StructEnc::compile(&mut compiler, batch.schema().fields(), batch.columns())?;

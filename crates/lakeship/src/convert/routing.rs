@@ -134,9 +134,7 @@ pub fn index_name(
     let class_uid = class_uid.map_or_else(|| "0".into(), |uid| uid.to_string());
     let class_name = match class_name.map(sanitize_name_part) {
         Some(name) if !name.is_empty() => name,
-        _ => crate::ocsf::class_name(&version, class_uid.parse().unwrap_or(0))
-            .map(sanitize_name_part)
-            .unwrap_or_else(|| "unknown".into()),
+        _ => crate::ocsf::class_name(&version, class_uid.parse().unwrap_or(0)).map(sanitize_name_part).unwrap_or_else(|| "unknown".into()),
     };
     let suffix = millis.map(|millis| suffix.format(millis)).unwrap_or_default();
     format!("{prefix}-{version}-{class_uid}-{class_name}{suffix}")
@@ -172,7 +170,11 @@ impl<'a> StrColumn<'a> {
             StrColumn::LargeUtf8(array) => array.is_valid(index).then(|| array.value(index)),
             StrColumn::View(array) => array.is_valid(index).then(|| array.value(index)),
             StrColumn::Dictionary { keys, values, array } => {
-                if array.is_null(index) { None } else { values.get(keys[index]) }
+                if array.is_null(index) {
+                    None
+                } else {
+                    values.get(keys[index])
+                }
             }
         }
     }
@@ -190,9 +192,7 @@ impl<'a> IntColumn<'a> {
         Some(match array.data_type() {
             DataType::Int32 => IntColumn::Int32(array.as_primitive::<Int32Type>()),
             DataType::Int64 => IntColumn::Int64(array.as_primitive::<Int64Type>()),
-            DataType::Timestamp(TimeUnit::Millisecond, _) => {
-                IntColumn::TimestampMillis(array.as_primitive::<TimestampMillisecondType>())
-            }
+            DataType::Timestamp(TimeUnit::Millisecond, _) => IntColumn::TimestampMillis(array.as_primitive::<TimestampMillisecondType>()),
             _ => return None,
         })
     }
@@ -264,9 +264,10 @@ impl<'a> Router<'a> {
         let class_name = self.class_name.as_ref().and_then(|column| column.get(index));
         let millis = self.time.as_ref().and_then(|column| column.get(index));
         let period = millis.map(|millis| self.suffix.period(millis));
-        let unchanged = self.last_key.as_ref().is_some_and(|(v, u, n, p)| {
-            *u == class_uid && *p == period && same_text(*v, version) && same_text(*n, class_name)
-        });
+        let unchanged = self
+            .last_key
+            .as_ref()
+            .is_some_and(|(v, u, n, p)| *u == class_uid && *p == period && same_text(*v, version) && same_text(*n, class_name));
         if !unchanged {
             self.last_name = index_name(self.prefix, version, class_uid, class_name, self.suffix, millis);
             self.last_key = Some((version, class_uid, class_name, period));
@@ -282,9 +283,7 @@ mod tests {
     #[test]
     fn builds_index_names() {
         let millis = Some(1_649_721_732_000);
-        let name = |suffix| {
-            index_name("ocsf", Some("1.1.0"), Some(4001), Some("Network Activity"), suffix, millis)
-        };
+        let name = |suffix| index_name("ocsf", Some("1.1.0"), Some(4001), Some("Network Activity"), suffix, millis);
         assert_eq!(name(TimeSuffix::Month), "ocsf-1.1.0-4001-network_activity-2022.04");
         assert_eq!(name(TimeSuffix::Day), "ocsf-1.1.0-4001-network_activity-2022.04.12");
         assert_eq!(name(TimeSuffix::Year), "ocsf-1.1.0-4001-network_activity-2022");

@@ -45,14 +45,8 @@ fn writes_action_lines_with_routing_and_ids() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4);
     let id = object_id(&ObjectRef::s3("lake", "a/b.parquet").with_etag(Some("e")));
-    assert_eq!(
-        lines[0],
-        format!(r#"{{"create":{{"_index":"ocsf-1.1.0-4001-network_activity-2022.04","_id":"{id}-3-100"}}}}"#)
-    );
-    assert_eq!(
-        lines[2],
-        format!(r#"{{"create":{{"_index":"ocsf-1.1.0-4001-network_activity-2022.05","_id":"{id}-3-101"}}}}"#)
-    );
+    assert_eq!(lines[0], format!(r#"{{"create":{{"_index":"ocsf-1.1.0-4001-network_activity-2022.04","_id":"{id}-3-100"}}}}"#));
+    assert_eq!(lines[2], format!(r#"{{"create":{{"_index":"ocsf-1.1.0-4001-network_activity-2022.05","_id":"{id}-3-101"}}}}"#));
     assert_eq!(
         docs[0],
         json!({
@@ -74,8 +68,7 @@ fn writes_documents_only_without_action_lines() {
 #[test]
 fn writes_every_type() {
     let strings = StringArray::from(vec![Some("a\"b"), None, Some("ü\n")]);
-    let dictionary: DictionaryArray<arrow_array::types::Int32Type> =
-        vec![Some("x"), Some("y"), None].into_iter().collect();
+    let dictionary: DictionaryArray<arrow_array::types::Int32Type> = vec![Some("x"), Some("y"), None].into_iter().collect();
     let list = ListArray::new(
         Arc::new(Field::new("item", DataType::Utf8, true)),
         OffsetBuffer::from_lengths([2, 0, 1]),
@@ -93,10 +86,7 @@ fn writes_every_type() {
     let map = map.finish();
     let inner = StructArray::new(
         Fields::from(vec![Field::new("port", DataType::Int32, true), Field::new("ok", DataType::Boolean, true)]),
-        vec![
-            Arc::new(Int32Array::from(vec![Some(443), Some(1), None])),
-            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None])),
-        ],
+        vec![Arc::new(Int32Array::from(vec![Some(443), Some(1), None])), Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]))],
         Some(NullBuffer::from(vec![true, false, true])),
     );
     let columns: Vec<(&str, ArrayRef)> = vec![

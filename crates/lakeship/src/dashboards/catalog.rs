@@ -37,10 +37,7 @@ pub fn dashboards() -> Vec<Dashboard> {
 
 /// The saved-objects files of every dashboard (what `dashboards/` holds).
 pub fn files() -> Vec<SavedObjectFile> {
-    dashboards()
-        .iter()
-        .map(|dashboard| SavedObjectFile { name: dashboard.file.to_string(), objects: dashboard.saved_objects() })
-        .collect()
+    dashboards().iter().map(|dashboard| SavedObjectFile { name: dashboard.file.to_string(), objects: dashboard.saved_objects() }).collect()
 }
 
 fn panel(vis: Vis, width: u32, height: u32) -> Panel {
@@ -118,8 +115,16 @@ pub fn network_activity() -> Dashboard {
         .metric(Metric::count().label("Flow records"))
         .x(Bucket::terms("cloud.account.uid", 10).label("Account"))
         .series(Bucket::terms("disposition", 5).label("Disposition"));
-    let egress = flow_table("lakeship-network-egress", "Network: egress bytes by account, source and destination", "connection_info.direction:Outbound");
-    let ingress = flow_table("lakeship-network-ingress", "Network: ingress bytes by account, source and destination", "connection_info.direction:Inbound");
+    let egress = flow_table(
+        "lakeship-network-egress",
+        "Network: egress bytes by account, source and destination",
+        "connection_info.direction:Outbound",
+    );
+    let ingress = flow_table(
+        "lakeship-network-ingress",
+        "Network: ingress bytes by account, source and destination",
+        "connection_info.direction:Inbound",
+    );
     let text = "**VPC flow logs** (OCSF Network Activity, class 4001, both versions; index pattern \
                 `ocsf-*-4001-network_activity*`, time field `time`).\n\n\
                 Drill down by account: click an account id in a table or chart to filter every panel on it. \

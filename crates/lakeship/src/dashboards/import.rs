@@ -120,8 +120,11 @@ pub fn parse_import_response(status: u16, body: &[u8]) -> Result<ImportOutcome> 
         };
         return Err(DashboardError::Refused { status, hint, body: excerpt() });
     }
-    let answer: Value = serde_json::from_slice(body)
-        .map_err(|error| DashboardError::Refused { status, hint: " (the answer is not JSON)", body: format!("{error}: {}", excerpt()) })?;
+    let answer: Value = serde_json::from_slice(body).map_err(|error| DashboardError::Refused {
+        status,
+        hint: " (the answer is not JSON)",
+        body: format!("{error}: {}", excerpt()),
+    })?;
     let failures = answer["errors"]
         .as_array()
         .into_iter()
@@ -160,7 +163,9 @@ impl DashboardsClient {
         }
         let mut builder = reqwest::Client::builder().timeout(options.timeout);
         if let Some(bundle) = &options.ca_bundle {
-            for certificate in reqwest::Certificate::from_pem_bundle(bundle).map_err(|error| configuration(format!("invalid CA bundle: {error}")))? {
+            for certificate in
+                reqwest::Certificate::from_pem_bundle(bundle).map_err(|error| configuration(format!("invalid CA bundle: {error}")))?
+            {
                 builder = builder.add_root_certificate(certificate);
             }
         }
@@ -183,7 +188,8 @@ impl DashboardsClient {
             AuthConfig::SigV4 { role_arn, .. } => {
                 let options = S3Options { region: config.s3.region.clone(), assume_role_arn: role_arn.clone(), ..S3Options::default() };
                 let sdk = crate::object::aws_sdk_config(&options).await;
-                let region = sdk.region().map(ToString::to_string).ok_or_else(|| configuration("auth = sigv4 needs a region (AWS_REGION)"))?;
+                let region =
+                    sdk.region().map(ToString::to_string).ok_or_else(|| configuration("auth = sigv4 needs a region (AWS_REGION)"))?;
                 let credentials = sdk.credentials_provider().ok_or_else(|| configuration("auth = sigv4 found no AWS credentials"))?;
                 Auth::SigV4 { service: crate::delivery::SigV4Service::Es, region, credentials }
             }

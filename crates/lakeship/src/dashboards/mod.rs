@@ -186,8 +186,8 @@ impl SavedObjectFile {
             if line.trim().is_empty() {
                 continue;
             }
-            let object: SavedObject = serde_json::from_str(line)
-                .map_err(|error| DashboardError::invalid(name, format!("line {}: {error}", number + 1)))?;
+            let object: SavedObject =
+                serde_json::from_str(line).map_err(|error| DashboardError::invalid(name, format!("line {}: {error}", number + 1)))?;
             objects.push(object);
         }
         Ok(SavedObjectFile { name: name.to_string(), objects })
@@ -261,15 +261,8 @@ const REQUIRED_ATTRIBUTES: &[(&str, &[&str])] = &[
 ];
 
 /// Attributes that hold JSON documents as strings.
-const JSON_ATTRIBUTES: &[&str] = &[
-    "visState",
-    "uiStateJSON",
-    "panelsJSON",
-    "optionsJSON",
-    "fieldFormatMap",
-    "fields",
-    "kibanaSavedObjectMeta.searchSourceJSON",
-];
+const JSON_ATTRIBUTES: &[&str] =
+    &["visState", "uiStateJSON", "panelsJSON", "optionsJSON", "fieldFormatMap", "fields", "kibanaSavedObjectMeta.searchSourceJSON"];
 
 /// Checks that every file imports on its own: ids and titles (per type)
 /// are unique across the files, every object has an importable type and its attributes, every
@@ -287,7 +280,10 @@ pub fn validate(files: &[SavedObjectFile]) -> Result<()> {
             }
             let title = (object.kind.clone(), object.title().to_string());
             if let Some(other) = titles.insert(title, object.id.clone()) {
-                return Err(DashboardError::invalid(&file.name, format!("{} has the title of {other}: {:?}", object.describe(), object.title())));
+                return Err(DashboardError::invalid(
+                    &file.name,
+                    format!("{} has the title of {other}: {:?}", object.describe(), object.title()),
+                ));
             }
             validate_object(file, object)?;
         }
@@ -313,7 +309,10 @@ fn validate_object(file: &SavedObjectFile, object: &SavedObject) -> Result<()> {
     }
     for reference in &object.references {
         if file.find(&reference.kind, &reference.id).is_none() {
-            return fail(format!("reference {} points to {} {}, which the file does not hold", reference.name, reference.kind, reference.id));
+            return fail(format!(
+                "reference {} points to {} {}, which the file does not hold",
+                reference.name, reference.kind, reference.id
+            ));
         }
     }
     let names: HashSet<&str> = object.references.iter().map(|reference| reference.name.as_str()).collect();

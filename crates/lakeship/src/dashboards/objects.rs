@@ -453,10 +453,8 @@ fn bucket_params(bucket: &Bucket) -> (&'static str, Value) {
             ("terms", params)
         }
         Bucket::Filters(filters) => {
-            let filters: Vec<Value> = filters
-                .iter()
-                .map(|(label, query)| json!({"input": {"query": query, "language": "lucene"}, "label": label}))
-                .collect();
+            let filters: Vec<Value> =
+                filters.iter().map(|(label, query)| json!({"input": {"query": query, "language": "lucene"}, "label": label})).collect();
             ("filters", json!({"filters": filters}))
         }
     }

@@ -140,7 +140,9 @@ pub fn vis_query(file: &SavedObjectFile, object: &SavedObject, range: Option<Tim
     for agg in &aggs {
         fields.extend(agg.field().map(|field| (field.to_string(), FieldUse::Aggregation)));
         for input in agg.params["filters"].as_array().into_iter().flatten() {
-            fields.extend(query_fields(input["input"]["query"].as_str().unwrap_or_default()).into_iter().map(|field| (field, FieldUse::Query)));
+            fields.extend(
+                query_fields(input["input"]["query"].as_str().unwrap_or_default()).into_iter().map(|field| (field, FieldUse::Query)),
+            );
         }
     }
     fields.sort();
@@ -371,11 +373,7 @@ pub fn num_rows(answer: &Value) -> usize {
                 Value::Object(map) => map.values().collect(),
                 _ => continue,
             };
-            return buckets
-                .iter()
-                .filter(|bucket| bucket["doc_count"].as_u64().unwrap_or(0) > 0)
-                .map(|bucket| rows(bucket).max(1))
-                .sum();
+            return buckets.iter().filter(|bucket| bucket["doc_count"].as_u64().unwrap_or(0) > 0).map(|bucket| rows(bucket).max(1)).sum();
         }
         0
     }

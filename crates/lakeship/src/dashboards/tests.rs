@@ -82,9 +82,7 @@ fn a_table_nests_its_rows_with_metrics_in_every_ordered_level() {
     let query = vis_query(&file, object, Some(TimeRange { from: 1000, to: 2000 })).expect("query");
     assert_eq!(query.index, "ocsf-*-4001-network_activity*");
     let sums = json!({"1": {"sum": {"field": "traffic.bytes"}}, "2": {"sum": {"field": "traffic.packets"}}});
-    let terms = |id: &str, field: &str, size: u64, aggs: serde_json::Value| {
-        json!({id: {"terms": {"field": field, "size": size, "order": {"1": "desc"}}, "aggs": aggs}})
-    };
+    let terms = |id: &str, field: &str, size: u64, aggs: serde_json::Value| json!({id: {"terms": {"field": field, "size": size, "order": {"1": "desc"}}, "aggs": aggs}});
     let mut innermost = terms("5", "dst_endpoint.ip", 10, sums.clone());
     let mut middle_aggs = innermost.take();
     middle_aggs["1"] = sums["1"].clone();

@@ -103,7 +103,9 @@ pub fn check_fields(query: &VisQuery, capabilities: &Value) -> Vec<String> {
         match usage {
             FieldUse::Aggregation if !all("aggregatable") => problems.push(format!("field {field} is not aggregatable")),
             FieldUse::Query if !all("searchable") => problems.push(format!("field {field} is not searchable")),
-            FieldUse::Time if mapped.iter().any(|(kind, _)| kind.as_str() != "date") => problems.push(format!("time field {field} is not a date")),
+            FieldUse::Time if mapped.iter().any(|(kind, _)| kind.as_str() != "date") => {
+                problems.push(format!("time field {field} is not a date"))
+            }
             _ => {}
         }
         if *usage == FieldUse::Aggregation && !compatible(mapped.iter().map(|(kind, _)| kind.as_str())) {

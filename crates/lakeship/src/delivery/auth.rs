@@ -129,8 +129,7 @@ pub fn sigv4_headers(
         .into();
     let signable = SignableRequest::new(method, url, headers.iter().copied(), SignableBody::Bytes(body))
         .map_err(|error| AuthError::Signing(error.to_string()))?;
-    let (instructions, _signature) =
-        sign(signable, &params).map_err(|error| AuthError::Signing(error.to_string()))?.into_parts();
+    let (instructions, _signature) = sign(signable, &params).map_err(|error| AuthError::Signing(error.to_string()))?.into_parts();
     Ok(instructions.headers().map(|(name, value)| (name.to_string(), value.to_string())).collect())
 }
 
@@ -152,12 +151,18 @@ mod tests {
         let credentials = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", None, None, "test");
         let time = UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 20150830T123600Z
         let headers = [("host", "example.amazonaws.com"), ("x-amz-date", "20150830T123600Z")];
-        let signed = sigv4_headers("GET", "https://example.amazonaws.com/", &headers, b"", &credentials, "us-east-1", SigV4Service::Es, time)
-            .unwrap();
+        let signed =
+            sigv4_headers("GET", "https://example.amazonaws.com/", &headers, b"", &credentials, "us-east-1", SigV4Service::Es, time)
+                .unwrap();
         let authorization = signed.iter().find(|(name, _)| name == "authorization").map(|(_, v)| v.as_str()).unwrap();
         // With service "service" the suite's signature is 5fa00fa3…; the
         // canonical request is the same, only the scope's service differs.
-        assert!(authorization.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/es/aws4_request, SignedHeaders=host;x-amz-date, Signature="), "{authorization}");
+        assert!(
+            authorization.starts_with(
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/es/aws4_request, SignedHeaders=host;x-amz-date, Signature="
+            ),
+            "{authorization}"
+        );
         let service_signed = {
             let identity = credentials.clone().into();
             let params = v4::SigningParams::builder()
@@ -169,7 +174,8 @@ mod tests {
                 .build()
                 .unwrap()
                 .into();
-            let signable = SignableRequest::new("GET", "https://example.amazonaws.com/", headers.iter().copied(), SignableBody::Bytes(b"")).unwrap();
+            let signable =
+                SignableRequest::new("GET", "https://example.amazonaws.com/", headers.iter().copied(), SignableBody::Bytes(b"")).unwrap();
             sign(signable, &params).unwrap().into_parts().1
         };
         assert_eq!(service_signed, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
@@ -178,8 +184,17 @@ mod tests {
     #[test]
     fn aoss_signs_the_payload_hash_header() {
         let credentials = Credentials::new("AKID", "SECRET", Some("TOKEN".into()), None, "test");
-        let signed = sigv4_headers("POST", "https://x.aoss.amazonaws.com/_bulk", &[("host", "x.aoss.amazonaws.com")], b"{}\n", &credentials, "eu-west-1", SigV4Service::Aoss, SystemTime::now())
-            .unwrap();
+        let signed = sigv4_headers(
+            "POST",
+            "https://x.aoss.amazonaws.com/_bulk",
+            &[("host", "x.aoss.amazonaws.com")],
+            b"{}\n",
+            &credentials,
+            "eu-west-1",
+            SigV4Service::Aoss,
+            SystemTime::now(),
+        )
+        .unwrap();
         let names: Vec<&str> = signed.iter().map(|(name, _)| name.as_str()).collect();
         assert!(names.contains(&"x-amz-content-sha256"), "{names:?}");
         assert!(names.contains(&"x-amz-security-token"), "{names:?}");

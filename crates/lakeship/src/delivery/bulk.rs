@@ -62,10 +62,7 @@ pub fn split_into_chunks(piece: usize, docs: EncodedDocs, max_bytes: usize, max_
     while first < docs.docs.len() {
         let start = docs.docs[first].start;
         let mut last = first;
-        while last + 1 < docs.docs.len()
-            && last + 1 - first < max_docs
-            && (docs.docs[last + 1].end - start) as usize <= max_bytes
-        {
+        while last + 1 < docs.docs.len() && last + 1 - first < max_docs && (docs.docs[last + 1].end - start) as usize <= max_bytes {
             last += 1;
         }
         let end = docs.docs[last].end;
@@ -131,11 +128,7 @@ struct ItemError {
 
 impl ItemError {
     fn describe(&self) -> String {
-        let mut text = format!(
-            "{}: {}",
-            self.kind.as_deref().unwrap_or("error"),
-            self.reason.as_deref().unwrap_or("no reason given")
-        );
+        let mut text = format!("{}: {}", self.kind.as_deref().unwrap_or("error"), self.reason.as_deref().unwrap_or("no reason given"));
         if let Some(cause) = &self.caused_by {
             text.push_str(" (caused by ");
             text.push_str(&cause.describe());
@@ -160,10 +153,9 @@ fn classify(item: BulkItem) -> ItemOutcome {
         200..=299 => ItemOutcome::Indexed,
         409 => ItemOutcome::AlreadyPresent,
         429 | 500..=599 => ItemOutcome::Retry { status: item.status },
-        status => ItemOutcome::Rejected {
-            status,
-            reason: item.error.map(|error| error.describe()).unwrap_or_else(|| format!("status {status}")),
-        },
+        status => {
+            ItemOutcome::Rejected { status, reason: item.error.map(|error| error.describe()).unwrap_or_else(|| format!("status {status}")) }
+        }
     }
 }
 

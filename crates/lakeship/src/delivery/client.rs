@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use super::auth::{Auth, basic_header, load_credentials, sigv4_headers};
 use super::DeliveryError;
+use super::auth::{Auth, basic_header, load_credentials, sigv4_headers};
 
 /// How to reach OpenSearch.
 #[derive(Debug, Clone)]
@@ -73,11 +73,13 @@ impl Response {
 
     /// The body parsed as JSON.
     pub fn json(&self) -> Result<serde_json::Value, DeliveryError> {
-        serde_json::from_slice(&self.body).map_err(|error| DeliveryError::Protocol(format!(
-            "answer ({}) is not JSON: {error}: {}",
-            self.status,
-            String::from_utf8_lossy(&self.body[..self.body.len().min(300)])
-        )))
+        serde_json::from_slice(&self.body).map_err(|error| {
+            DeliveryError::Protocol(format!(
+                "answer ({}) is not JSON: {error}: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body[..self.body.len().min(300)])
+            ))
+        })
     }
 
     /// A short excerpt of the body for error messages.
@@ -135,12 +137,7 @@ impl OpenSearchClient {
     }
 
     /// Sends a request with a JSON body (or none).
-    pub async fn json(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-    ) -> Result<Response, DeliveryError> {
+    pub async fn json(&self, method: reqwest::Method, path: &str, body: Option<&serde_json::Value>) -> Result<Response, DeliveryError> {
         let body = match body {
             Some(value) => Bytes::from(serde_json::to_vec(value).map_err(|e| DeliveryError::Protocol(e.to_string()))?),
             None => Bytes::new(),
@@ -150,13 +147,7 @@ impl OpenSearchClient {
 
     /// Sends a request; connection failures are `DeliveryError::Connection`,
     /// any HTTP answer (also 4xx/5xx) is a `Response`.
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        content_type: &str,
-        body: Bytes,
-    ) -> Result<Response, DeliveryError> {
+    pub async fn send(&self, method: reqwest::Method, path: &str, content_type: &str, body: Bytes) -> Result<Response, DeliveryError> {
         let url = self.url(path)?;
         let mut headers = HeaderMap::new();
         let compress = self.options.gzip && !body.is_empty();
@@ -177,11 +168,7 @@ impl OpenSearchClient {
             .await
             .map_err(|error| DeliveryError::Connection(format!("{method} {}: {}", redact(&url), error_chain(&error))))?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_string);
+        let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|value| value.to_str().ok()).map(str::to_string);
         let body = response
             .bytes()
             .await
@@ -189,13 +176,7 @@ impl OpenSearchClient {
         Ok(Response { status, retry_after, body })
     }
 
-    async fn authenticate(
-        &self,
-        method: &str,
-        url: &reqwest::Url,
-        body: &[u8],
-        headers: &mut HeaderMap,
-    ) -> Result<(), DeliveryError> {
+    async fn authenticate(&self, method: &str, url: &reqwest::Url, body: &[u8], headers: &mut HeaderMap) -> Result<(), DeliveryError> {
         match &self.options.auth {
             Auth::None => {}
             Auth::Basic { username, password } => {
@@ -204,9 +185,7 @@ impl OpenSearchClient {
                 headers.insert(reqwest::header::AUTHORIZATION, value);
             }
             Auth::SigV4 { service, region, credentials } => {
-                let credentials = load_credentials(credentials)
-                    .await
-                    .map_err(|error| DeliveryError::Configuration(error.to_string()))?;
+                let credentials = load_credentials(credentials).await.map_err(|error| DeliveryError::Configuration(error.to_string()))?;
                 let host = match url.port() {
                     Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
                     None => url.host_str().unwrap_or_default().to_string(),

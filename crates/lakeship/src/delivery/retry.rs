@@ -101,7 +101,8 @@ mod tests {
 
     #[test]
     fn backoff_grows_within_full_jitter_bounds() {
-        let policy = RetryPolicy { initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), ..RetryPolicy::default() };
+        let policy =
+            RetryPolicy { initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(1), ..RetryPolicy::default() };
         for attempt in 1..10 {
             let ceiling = Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_secs(1));
             for _ in 0..50 {
@@ -122,7 +123,12 @@ mod tests {
         state.attempt();
         assert!(state.next_backoff(None).is_none());
 
-        let tight = RetryPolicy { time_budget: Duration::from_millis(1), initial_backoff: Duration::from_secs(5), max_backoff: Duration::from_secs(5), ..RetryPolicy::default() };
+        let tight = RetryPolicy {
+            time_budget: Duration::from_millis(1),
+            initial_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        };
         let mut state = RetryState::new(tight);
         state.attempt();
         assert!(state.next_backoff(Some(Duration::from_secs(5))).is_none());

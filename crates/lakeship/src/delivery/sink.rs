@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
+use super::DeliveryError;
 use super::bulk::{BULK_PATH, Chunk, ItemOutcome, parse_bulk_answer, split_into_chunks};
 use super::client::OpenSearchClient;
 use super::retry::{RetryPolicy, RetryState, Sleeper, parse_retry_after, tokio_sleeper};
-use super::DeliveryError;
 use crate::convert::EncodedDocs;
 use crate::dlq::{DeadLetterWriter, write_dead_letter};
 
@@ -128,7 +128,15 @@ impl std::fmt::Debug for BulkSink {
 impl BulkSink {
     /// A sink that writes dead letters through `dead_letters`.
     pub fn new(client: OpenSearchClient, options: DeliveryOptions, dead_letters: DeadLetterWriter) -> Self {
-        BulkSink { client, options, sleeper: tokio_sleeper(), tasks: JoinSet::new(), dead_letters, report: SinkReport::default(), live: None }
+        BulkSink {
+            client,
+            options,
+            sleeper: tokio_sleeper(),
+            tasks: JoinSet::new(),
+            dead_letters,
+            report: SinkReport::default(),
+            live: None,
+        }
     }
 
     /// Also adds outcomes to live counters as requests complete.
@@ -188,8 +196,7 @@ impl BulkSink {
         while !self.tasks.is_empty() {
             self.collect_one().await?;
         }
-        let (num_dead_letters, parts) =
-            self.dead_letters.finish().await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
+        let (num_dead_letters, parts) = self.dead_letters.finish().await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
         self.report.num_dead_letters = num_dead_letters;
         self.report.dead_letter_parts = parts;
         Ok(self.report)
@@ -209,7 +216,8 @@ async fn deliver_chunk(
     policy: RetryPolicy,
     sleeper: &Sleeper,
 ) -> Result<ChunkReport, DeliveryError> {
-    let mut report = ChunkReport { piece: chunk.piece, counts: ItemCounts::default(), stats: DeliveryStats::default(), dead_letters: Vec::new() };
+    let mut report =
+        ChunkReport { piece: chunk.piece, counts: ItemCounts::default(), stats: DeliveryStats::default(), dead_letters: Vec::new() };
     let mut pending: Vec<usize> = (0..chunk.docs.len()).collect();
     let mut state = RetryState::new(policy);
     loop {

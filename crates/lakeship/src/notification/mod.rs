@@ -69,7 +69,10 @@ pub fn parse_batch(records: &[SqsRecord]) -> BatchObjects {
         match parse_message(&record.message_id, &record.body) {
             Ok(Parsed::Objects(objects)) => {
                 for object in objects {
-                    let seen = batch.objects.iter().any(|(_, known)| known.bucket == object.bucket && known.key == object.key && known.etag == object.etag);
+                    let seen = batch
+                        .objects
+                        .iter()
+                        .any(|(_, known)| known.bucket == object.bucket && known.key == object.key && known.etag == object.etag);
                     if !seen {
                         batch.objects.push((record.message_id.clone(), object));
                     }

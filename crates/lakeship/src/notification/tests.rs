@@ -17,10 +17,7 @@ fn parses_the_security_lake_eventbridge_envelope() {
     let found = objects(parse_message("m1", &fixture("eventbridge-object-created.json")).unwrap());
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].bucket, "aws-security-data-lake-us-east-1-abcdefghij");
-    assert_eq!(
-        found[0].key,
-        "aws/VPC_FLOW/2.0/region=us-east-1/accountId=111122223333/eventDay=20240314/a1b2c3d4.zstd.parquet"
-    );
+    assert_eq!(found[0].key, "aws/VPC_FLOW/2.0/region=us-east-1/accountId=111122223333/eventDay=20240314/a1b2c3d4.zstd.parquet");
     assert_eq!(found[0].size, Some(48_123_456));
     assert_eq!(found[0].etag.as_deref(), Some("8e2a5b2c0d0b5f7e6a1c9d3e4f5a6b7c-6"));
 }
@@ -29,10 +26,7 @@ fn parses_the_security_lake_eventbridge_envelope() {
 fn parses_s3_event_notifications_with_url_encoded_keys() {
     let found = objects(parse_message("m2", &fixture("s3-event.json")).unwrap());
     assert_eq!(found.len(), 1, "the deletion is skipped");
-    assert_eq!(
-        found[0].key,
-        "aws/ROUTE53/1.0/region=us-east-1/accountId=111122223333/eventHour=2024031418/my file+1.gz.parquet"
-    );
+    assert_eq!(found[0].key, "aws/ROUTE53/1.0/region=us-east-1/accountId=111122223333/eventHour=2024031418/my file+1.gz.parquet");
     assert_eq!(found[0].version_id.as_deref(), Some("096fKKXTRTtl3on89fVO.nfljtsv6qko"));
     assert_eq!(found[0].etag.as_deref(), Some("d41d8cd98f00b204e9800998ecf8427e"));
 }
@@ -67,7 +61,10 @@ fn names_the_message_of_malformed_bodies() {
         ("{\"detail-type\":\"Object Created\",\"detail\":{}}", "without detail.bucket.name"),
         ("{\"objects\":[{\"bucket\":\"b\"}]}", "objects[0] without key"),
         ("{\"Type\":\"Notification\",\"Message\":\"{oops\"}", "SNS Message is not JSON"),
-        ("{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"%FF.parquet\"}}}]}", "not valid URL-encoded UTF-8"),
+        (
+            "{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"%FF.parquet\"}}}]}",
+            "not valid URL-encoded UTF-8",
+        ),
     ];
     for (body, expected) in cases {
         let error = parse_message("bad-1", body).expect_err(body);

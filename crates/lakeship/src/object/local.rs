@@ -14,24 +14,16 @@ fn io_error(path: &Path, error: &std::io::Error) -> ObjectError {
     let location = path.display().to_string();
     match error.kind() {
         ErrorKind::NotFound => ObjectError::NotFound { location },
-        ErrorKind::PermissionDenied => {
-            ObjectError::AccessDenied { location, message: error.to_string() }
-        }
+        ErrorKind::PermissionDenied => ObjectError::AccessDenied { location, message: error.to_string() },
         _ => ObjectError::Other { location, message: error.to_string() },
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    path: &Path,
-    work: impl FnOnce(PathBuf) -> std::io::Result<T> + Send + 'static,
-) -> Result<T> {
+async fn blocking<T: Send + 'static>(path: &Path, work: impl FnOnce(PathBuf) -> std::io::Result<T> + Send + 'static) -> Result<T> {
     let owned = path.to_path_buf();
     tokio::task::spawn_blocking(move || work(owned))
         .await
-        .map_err(|error| ObjectError::Other {
-            location: path.display().to_string(),
-            message: format!("file task failed: {error}"),
-        })?
+        .map_err(|error| ObjectError::Other { location: path.display().to_string(), message: format!("file task failed: {error}") })?
         .map_err(|error| io_error(path, &error))
 }
 

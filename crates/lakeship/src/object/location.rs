@@ -46,10 +46,7 @@ impl Location {
         }
         let path = text.strip_prefix("file://").unwrap_or(text);
         if path.is_empty() {
-            return Err(ObjectError::InvalidLocation {
-                location: text.to_string(),
-                message: "empty path".to_string(),
-            });
+            return Err(ObjectError::InvalidLocation { location: text.to_string(), message: "empty path".to_string() });
         }
         Ok(Location::Local { path: PathBuf::from(path) })
     }
@@ -58,11 +55,7 @@ impl Location {
     pub fn join(&self, child: &str) -> Location {
         match self {
             Location::S3 { bucket, key } => {
-                let key = if key.is_empty() || key.ends_with('/') {
-                    format!("{key}{child}")
-                } else {
-                    format!("{key}/{child}")
-                };
+                let key = if key.is_empty() || key.ends_with('/') { format!("{key}{child}") } else { format!("{key}/{child}") };
                 Location::S3 { bucket: bucket.clone(), key }
             }
             Location::Local { path } => Location::Local { path: path.join(child) },
@@ -111,13 +104,7 @@ pub struct ObjectRef {
 impl ObjectRef {
     /// An S3 object.
     pub fn s3(bucket: impl Into<String>, key: impl Into<String>) -> Self {
-        ObjectRef {
-            bucket: bucket.into(),
-            key: key.into(),
-            etag: None,
-            version_id: None,
-            size: None,
-        }
+        ObjectRef { bucket: bucket.into(), key: key.into(), etag: None, version_id: None, size: None }
     }
 
     /// A local file.
@@ -169,11 +156,7 @@ impl ObjectRef {
 
 impl fmt::Display for ObjectRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_local() {
-            write!(f, "{}", self.key)
-        } else {
-            write!(f, "s3://{}/{}", self.bucket, self.key)
-        }
+        if self.is_local() { write!(f, "{}", self.key) } else { write!(f, "s3://{}/{}", self.bucket, self.key) }
     }
 }
 
@@ -192,14 +175,8 @@ mod tests {
             Location::parse("s3://bucket/a/b.parquet").unwrap(),
             Location::S3 { bucket: "bucket".into(), key: "a/b.parquet".into() }
         );
-        assert_eq!(
-            Location::parse("s3://bucket").unwrap(),
-            Location::S3 { bucket: "bucket".into(), key: "".into() }
-        );
-        assert_eq!(
-            Location::parse("file:///tmp/x").unwrap(),
-            Location::Local { path: "/tmp/x".into() }
-        );
+        assert_eq!(Location::parse("s3://bucket").unwrap(), Location::S3 { bucket: "bucket".into(), key: "".into() });
+        assert_eq!(Location::parse("file:///tmp/x").unwrap(), Location::Local { path: "/tmp/x".into() });
         assert!(Location::parse("s3:///key").is_err());
         assert!(Location::parse("http://x/y").is_err());
     }

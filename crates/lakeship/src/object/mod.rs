@@ -144,10 +144,7 @@ impl ObjectStore {
             return Ok(client);
         }
         let Some(options) = &self.s3_options else {
-            return Err(ObjectError::Other {
-                location: location.to_string(),
-                message: "no S3 client configured".to_string(),
-            });
+            return Err(ObjectError::Other { location: location.to_string(), message: "no S3 client configured".to_string() });
         };
         Ok(self.s3.get_or_init(|| s3_client(options)).await)
     }
@@ -157,8 +154,7 @@ impl ObjectStore {
     pub async fn get_tail(&self, object: &ObjectRef, num_bytes: u64) -> Result<ObjectTail> {
         let tail = match &object.location() {
             Location::S3 { bucket, key } => {
-                s3::get_tail(self.s3_client(&object.to_string()).await?, bucket, key, object, num_bytes)
-                    .await?
+                s3::get_tail(self.s3_client(&object.to_string()).await?, bucket, key, object, num_bytes).await?
             }
             Location::Local { path } => local::get_tail(path, num_bytes).await?,
         };
@@ -170,10 +166,7 @@ impl ObjectStore {
     /// known the read is conditional on it, so a changed object is detected.
     pub async fn get_range(&self, object: &ObjectRef, range: Range<u64>) -> Result<Bytes> {
         let bytes = match &object.location() {
-            Location::S3 { bucket, key } => {
-                s3::get_range(self.s3_client(&object.to_string()).await?, bucket, key, object, range)
-                    .await?
-            }
+            Location::S3 { bucket, key } => s3::get_range(self.s3_client(&object.to_string()).await?, bucket, key, object, range).await?,
             Location::Local { path } => local::get_range(path, range).await?,
         };
         self.counters.record_read(bytes.len());
@@ -184,9 +177,7 @@ impl ObjectStore {
     /// Never used for Parquet objects.
     pub async fn get_small(&self, location: &Location) -> Result<Bytes> {
         let bytes = match location {
-            Location::S3 { bucket, key } => {
-                s3::get_whole(self.s3_client(&location.to_string()).await?, bucket, key).await?
-            }
+            Location::S3 { bucket, key } => s3::get_whole(self.s3_client(&location.to_string()).await?, bucket, key).await?,
             Location::Local { path } => local::get_whole(path).await?,
         };
         self.counters.record_read(bytes.len());
@@ -197,9 +188,7 @@ impl ObjectStore {
     pub async fn put(&self, location: &Location, body: Bytes) -> Result<()> {
         self.counters.num_put_requests.fetch_add(1, Ordering::Relaxed);
         match location {
-            Location::S3 { bucket, key } => {
-                s3::put(self.s3_client(&location.to_string()).await?, bucket, key, body).await
-            }
+            Location::S3 { bucket, key } => s3::put(self.s3_client(&location.to_string()).await?, bucket, key, body).await,
             Location::Local { path } => local::put(path, body).await,
         }
     }
@@ -209,9 +198,7 @@ impl ObjectStore {
     pub async fn list(&self, prefix: &Location) -> Result<Vec<ObjectRef>> {
         self.counters.num_list_requests.fetch_add(1, Ordering::Relaxed);
         match prefix {
-            Location::S3 { bucket, key } => {
-                s3::list(self.s3_client(&prefix.to_string()).await?, bucket, key).await
-            }
+            Location::S3 { bucket, key } => s3::list(self.s3_client(&prefix.to_string()).await?, bucket, key).await,
             Location::Local { path } => local::list(path).await,
         }
     }
@@ -219,9 +206,7 @@ impl ObjectStore {
     /// Deletes an object; deleting a missing object is not an error.
     pub async fn delete(&self, location: &Location) -> Result<()> {
         match location {
-            Location::S3 { bucket, key } => {
-                s3::delete(self.s3_client(&location.to_string()).await?, bucket, key).await
-            }
+            Location::S3 { bucket, key } => s3::delete(self.s3_client(&location.to_string()).await?, bucket, key).await,
             Location::Local { path } => local::delete(path).await,
         }
     }

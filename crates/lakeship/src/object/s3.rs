@@ -36,18 +36,12 @@ pub async fn aws_sdk_config(options: &S3Options) -> aws_config::SdkConfig {
     let Some(role_arn) = &options.assume_role_arn else {
         return base;
     };
-    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
-        .session_name("lakeship")
-        .configure(&base);
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn).session_name("lakeship").configure(&base);
     if let Some(external_id) = &options.external_id {
         provider = provider.external_id(external_id);
     }
     let provider = provider.build().await;
-    base.into_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            provider,
-        ))
-        .build()
+    base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build()
 }
 
 /// An S3 client for `options`.
@@ -68,8 +62,7 @@ where
     let status = match &error {
         SdkError::ServiceError(service) => {
             let raw: &dyn std::any::Any = service.raw();
-            raw.downcast_ref::<aws_smithy_runtime_api::http::Response>()
-                .map(|response| response.status().as_u16())
+            raw.downcast_ref::<aws_smithy_runtime_api::http::Response>().map(|response| response.status().as_u16())
         }
         _ => None,
     };
@@ -80,17 +73,11 @@ where
         None => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
     };
     match (&error, status, code.as_str()) {
-        (_, Some(404), _) | (_, _, "NoSuchKey" | "NotFound" | "NoSuchBucket") => {
-            ObjectError::NotFound { location }
-        }
-        (_, Some(403), _) | (_, _, "AccessDenied") => {
-            ObjectError::AccessDenied { location, message }
-        }
+        (_, Some(404), _) | (_, _, "NoSuchKey" | "NotFound" | "NoSuchBucket") => ObjectError::NotFound { location },
+        (_, Some(403), _) | (_, _, "AccessDenied") => ObjectError::AccessDenied { location, message },
         (SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_), ..)
         | (_, Some(429 | 500..=599), _)
-        | (_, _, "SlowDown" | "Throttling" | "ThrottlingException" | "RequestTimeout") => {
-            ObjectError::Transient { location, message }
-        }
+        | (_, _, "SlowDown" | "Throttling" | "ThrottlingException" | "RequestTimeout") => ObjectError::Transient { location, message },
         _ => ObjectError::Other { location, message },
     }
 }
@@ -99,10 +86,7 @@ fn changed_or(error: ObjectError, object: &ObjectRef) -> ObjectError {
     let precondition_failed = matches!(&error, ObjectError::Other { message, .. }
         if message.starts_with("PreconditionFailed"));
     match (precondition_failed, &object.etag) {
-        (true, Some(etag)) => ObjectError::Changed {
-            location: object.to_string(),
-            expected_etag: etag.clone(),
-        },
+        (true, Some(etag)) => ObjectError::Changed { location: object.to_string(), expected_etag: etag.clone() },
         _ => error,
     }
 }
@@ -119,13 +103,7 @@ fn total_size_from_content_range(content_range: Option<&str>) -> Option<u64> {
     content_range?.rsplit_once('/')?.1.parse().ok()
 }
 
-pub(super) async fn get_tail(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-    object: &ObjectRef,
-    num_bytes: u64,
-) -> Result<ObjectTail> {
+pub(super) async fn get_tail(client: &Client, bucket: &str, key: &str, object: &ObjectRef, num_bytes: u64) -> Result<ObjectTail> {
     let location = object.to_string();
     let mut request = client.get_object().bucket(bucket).key(key).range(format!("bytes=-{num_bytes}"));
     if let Some(version_id) = &object.version_id {
@@ -141,41 +119,23 @@ pub(super) async fn get_tail(
     Ok(ObjectTail { bytes, size, etag, version_id })
 }
 
-pub(super) async fn get_range(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-    object: &ObjectRef,
-    range: Range<u64>,
-) -> Result<Bytes> {
+pub(super) async fn get_range(client: &Client, bucket: &str, key: &str, object: &ObjectRef, range: Range<u64>) -> Result<Bytes> {
     let location = object.to_string();
     if range.is_empty() {
         return Ok(Bytes::new());
     }
-    let mut request = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .range(format!("bytes={}-{}", range.start, range.end - 1));
+    let mut request = client.get_object().bucket(bucket).key(key).range(format!("bytes={}-{}", range.start, range.end - 1));
     if let Some(version_id) = &object.version_id {
         request = request.version_id(version_id);
     } else if let Some(etag) = &object.etag {
         request = request.if_match(format!("\"{etag}\""));
     }
-    let output = request
-        .send()
-        .await
-        .map_err(|error| changed_or(classify(location.clone(), &error), object))?;
+    let output = request.send().await.map_err(|error| changed_or(classify(location.clone(), &error), object))?;
     let bytes = collect(&location, output.body).await?;
     if bytes.len() as u64 != range.end - range.start {
         return Err(ObjectError::Other {
             location,
-            message: format!(
-                "asked for bytes {}..{} and received {} bytes",
-                range.start,
-                range.end,
-                bytes.len()
-            ),
+            message: format!("asked for bytes {}..{} and received {} bytes", range.start, range.end, bytes.len()),
         });
     }
     Ok(bytes)
@@ -183,13 +143,7 @@ pub(super) async fn get_range(
 
 pub(super) async fn get_whole(client: &Client, bucket: &str, key: &str) -> Result<Bytes> {
     let location = format!("s3://{bucket}/{key}");
-    let output = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|error| classify(location.clone(), &error))?;
+    let output = client.get_object().bucket(bucket).key(key).send().await.map_err(|error| classify(location.clone(), &error))?;
     collect(&location, output.body).await
 }
 
@@ -206,13 +160,7 @@ pub(super) async fn put(client: &Client, bucket: &str, key: &str, body: Bytes) -
 }
 
 pub(super) async fn delete(client: &Client, bucket: &str, key: &str) -> Result<()> {
-    client
-        .delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|error| classify(format!("s3://{bucket}/{key}"), &error))?;
+    client.delete_object().bucket(bucket).key(key).send().await.map_err(|error| classify(format!("s3://{bucket}/{key}"), &error))?;
     Ok(())
 }
 
@@ -227,11 +175,7 @@ pub(super) async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<
             if key.ends_with('/') {
                 continue;
             }
-            objects.push(
-                ObjectRef::s3(bucket, key)
-                    .with_etag(entry.e_tag())
-                    .with_size(entry.size().map(|size| size as u64)),
-            );
+            objects.push(ObjectRef::s3(bucket, key).with_etag(entry.e_tag()).with_size(entry.size().map(|size| size as u64)));
         }
     }
     objects.sort();

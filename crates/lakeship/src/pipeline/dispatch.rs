@@ -62,9 +62,8 @@ pub async fn resolve_request(context: &PipelineContext, request: DispatchRequest
 /// The day (`YYYYMMDD`) of a Security Lake partition in a key
 /// (`eventDay=20240314` or `eventHour=2024031418`), if any.
 pub fn partition_day(key: &str) -> Option<&str> {
-    key.split('/').find_map(|part| {
-        part.strip_prefix("eventDay=").or_else(|| part.strip_prefix("eventHour=")).and_then(|value| value.get(..8))
-    })
+    key.split('/')
+        .find_map(|part| part.strip_prefix("eventDay=").or_else(|| part.strip_prefix("eventHour=")).and_then(|value| value.get(..8)))
 }
 
 /// Lists the Parquet objects under a prefix, keeping only the partitions
@@ -147,10 +146,7 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
 
 /// Reads footers with bounded concurrency, in order. Bad objects are
 /// returned as failures; a transient failure fails the dispatch.
-async fn read_footers(
-    context: &PipelineContext,
-    objects: &[ObjectRef],
-) -> Result<(Vec<ParquetFooter>, Vec<FailedObject>), NamedError> {
+async fn read_footers(context: &PipelineContext, objects: &[ObjectRef]) -> Result<(Vec<ParquetFooter>, Vec<FailedObject>), NamedError> {
     let results: Vec<(ObjectRef, Result<ParquetFooter, NamedError>)> = stream::iter(objects.iter().cloned())
         .map(|object| async move {
             let footer = read_footer(&context.source, &object, DEFAULT_FOOTER_HINT)

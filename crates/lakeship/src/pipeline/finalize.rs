@@ -170,7 +170,13 @@ pub async fn reconcile_run(context: &PipelineContext, run_id: &str) -> Result<Ru
     for failed in &manifest.failed {
         objects.push(failed_entry(run_id, manifest.created_at, failed));
     }
-    Ok(RunReport { run_id: run_id.to_string(), objects, skipped: manifest.skipped.clone(), bad_messages: manifest.bad_messages, missing_shards })
+    Ok(RunReport {
+        run_id: run_id.to_string(),
+        objects,
+        skipped: manifest.skipped.clone(),
+        bad_messages: manifest.bad_messages,
+        missing_shards,
+    })
 }
 
 fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) -> LedgerEntry {

@@ -76,47 +76,46 @@ impl LocalOutcome {
     pub fn check(&self) -> Result<(), NamedError> {
         let run_id = &self.summary.run_id;
         if self.stopped {
-            return Err(NamedError::new(ErrorName::Transient, format!("stopped before every shard ran; continue with `lakeship run --resume {run_id}`")));
+            return Err(NamedError::new(
+                ErrorName::Transient,
+                format!("stopped before every shard ran; continue with `lakeship run --resume {run_id}`"),
+            ));
         }
         if let Some(error) = &self.finalize_error {
             return Err(NamedError::new(error.name, format!("{}; finalize again with `lakeship run --resume {run_id}`", error.message)));
         }
         if let Some(report) = &self.report
-            && let Err(error) = super::check_complete(report) {
-                let hint = if self.failed_shards.is_empty() {
-                    String::new()
-                } else {
-                    format!("; {} shard(s) failed (first: {}); re-run them with `lakeship run --resume {run_id}`", self.failed_shards.len(), self.failed_shards[0].1)
-                };
-                return Err(NamedError::new(error.name, format!("{}{hint}", error.message)));
-            }
+            && let Err(error) = super::check_complete(report)
+        {
+            let hint = if self.failed_shards.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} shard(s) failed (first: {}); re-run them with `lakeship run --resume {run_id}`",
+                    self.failed_shards.len(),
+                    self.failed_shards[0].1
+                )
+            };
+            return Err(NamedError::new(error.name, format!("{}{hint}", error.message)));
+        }
         Ok(())
     }
 }
 
 /// Dispatches, works every shard, and finalizes.
-pub async fn run_local(
-    context: &PipelineContext,
-    request: DispatchRequest,
-    options: &LocalRunOptions,
-) -> Result<LocalOutcome, NamedError> {
+pub async fn run_local(context: &PipelineContext, request: DispatchRequest, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
     let summary = dispatch(context, request).await?;
     resume_local(context, summary, options).await
 }
 
 /// Works the shards of a dispatched run that have no result yet, then
 /// finalizes (the local counterpart of a redrive).
-pub async fn resume_local(
-    context: &PipelineContext,
-    summary: RunSummary,
-    options: &LocalRunOptions,
-) -> Result<LocalOutcome, NamedError> {
+pub async fn resume_local(context: &PipelineContext, summary: RunSummary, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
     let run_id = summary.run_id.clone();
-    let shards: Vec<ShardTask> = context
-        .work
-        .get_json(&context.work.run_file(&run_id, "shards.json"))
-        .await?
-        .ok_or_else(|| NamedError::new(ErrorName::InvalidInput, format!("run {run_id} has no shard list in {}", context.work.root())))?;
+    let shards: Vec<ShardTask> =
+        context.work.get_json(&context.work.run_file(&run_id, "shards.json")).await?.ok_or_else(|| {
+            NamedError::new(ErrorName::InvalidInput, format!("run {run_id} has no shard list in {}", context.work.root()))
+        })?;
     let mut pending = Vec::new();
     for shard in &shards {
         let done: Option<ShardResult> = context.work.get_json(&context.work.result_file(&run_id, &shard.shard_id)).await?;

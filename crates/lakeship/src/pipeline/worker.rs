@@ -32,12 +32,8 @@ pub async fn run_shard(context: &PipelineContext, task: &ShardTask) -> Result<Sh
     }
     let started_at = now_millis();
     let source = context.source.with_fresh_counters();
-    let dead_letters = DeadLetterWriter::new(
-        context.work.store().clone(),
-        context.work.dead_letter_prefix(&task.run_id, &task.shard_id),
-    );
-    let mut sink = BulkSink::new(context.client.clone(), context.delivery.clone(), dead_letters)
-        .with_live_counters(context.live.clone());
+    let dead_letters = DeadLetterWriter::new(context.work.store().clone(), context.work.dead_letter_prefix(&task.run_id, &task.shard_id));
+    let mut sink = BulkSink::new(context.client.clone(), context.delivery.clone(), dead_letters).with_live_counters(context.live.clone());
     let mut pieces = Vec::with_capacity(task.pieces.len());
     for (index, piece) in task.pieces.iter().enumerate() {
         let mut num_rows_read = 0;
@@ -123,7 +119,13 @@ async fn scan_piece(
     if *num_rows_read != piece.num_rows {
         return Err(PieceFailure::Object(NamedError::new(
             ErrorName::InvalidObject,
-            format!("{}: read {} rows from row groups {:?}, the footer gives {}", piece.object, num_rows_read, piece.row_groups(), piece.num_rows),
+            format!(
+                "{}: read {} rows from row groups {:?}, the footer gives {}",
+                piece.object,
+                num_rows_read,
+                piece.row_groups(),
+                piece.num_rows
+            ),
         )));
     }
     Ok(())

@@ -147,7 +147,8 @@ pub fn row_group_infos(footer: &ParquetFooter) -> Vec<RowGroupInfo> {
 
 /// Packs the row groups of `footers`, in order, into shards.
 pub fn plan_shards(run_id: &str, footers: &[ParquetFooter], options: PlanOptions) -> (Vec<ShardTask>, Vec<PlannedObject>) {
-    let mut builder = ShardBuilder { run_id, target: options.target_shard_bytes.max(1), shards: Vec::new(), open: Vec::new(), open_bytes: 0 };
+    let mut builder =
+        ShardBuilder { run_id, target: options.target_shard_bytes.max(1), shards: Vec::new(), open: Vec::new(), open_bytes: 0 };
     let mut objects = Vec::with_capacity(footers.len());
     for footer in footers {
         let row_groups = row_group_infos(footer);

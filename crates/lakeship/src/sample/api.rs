@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use arrow_array::RecordBatch;
 
 use super::columns::{
-    Col, batch, boolean, element_name, int32, int64, list, push_ipv4, push_uuid, string_map, structure,
-    structure_where, timestamp_ms, utf8, utf8_with,
+    Col, batch, boolean, element_name, int32, int64, list, push_ipv4, push_uuid, string_map, structure, structure_where, timestamp_ms,
+    utf8, utf8_with,
 };
 use super::common::{constant, constant_i32, observables, partition_columns, profiles, severity_name, type_uid};
 use super::context::ObjectContext;
@@ -363,8 +363,7 @@ impl ApiGenerator {
             Target::Secret => Some(rng.below(self.secrets.len()) as u8),
         };
         let num_accounts = context.home.accounts.len();
-        let cross_account =
-            (num_accounts > 1 && target.is_some() && rng.chance(0.05)).then(|| rng.below(num_accounts) as u16);
+        let cross_account = (num_accounts > 1 && target.is_some() && rng.chance(0.05)).then(|| rng.below(num_accounts) as u16);
         let failure_rate = if actor.origin == Origin::Anywhere || actor.origin == Origin::Office { 0.12 } else { 0.03 };
         let failure = rng.chance(failure_rate).then(|| match rng.below(10) {
             0..=5 => Failure::AccessDenied,
@@ -407,9 +406,7 @@ impl ApiGenerator {
         let prefix = service.split('.').next().unwrap_or(service);
         match call.failure {
             None => return false,
-            Some(Failure::AccessDenied) if prefix == "ec2" => {
-                out.push_str("You are not authorized to perform this operation.")
-            }
+            Some(Failure::AccessDenied) if prefix == "ec2" => out.push_str("You are not authorized to perform this operation."),
             Some(Failure::AccessDenied) => {
                 let who = self.actor(call).arn.as_deref().unwrap_or(service);
                 let _ = write!(out, "User: {who} is not authorized to perform: {prefix}:{operation}");
@@ -461,11 +458,7 @@ impl ApiGenerator {
             columns.push(timestamp_ms("time_dt", true, calls, |c| Some(c.time)));
         }
         columns.extend([
-            structure(
-                "cloud",
-                v11,
-                vec![constant("region", true, calls, region), constant("provider", false, calls, "AWS")],
-            ),
+            structure("cloud", v11, vec![constant("region", true, calls, region), constant("provider", false, calls, "AWS")]),
             self.api(calls, v11),
             self.resources(calls, v11, &context.home.accounts, account),
             self.actor_column(calls, v11),
@@ -476,9 +469,7 @@ impl ApiGenerator {
                 vec![
                     utf8("uid", true, calls, |c| c.vpc_endpoint.map(|i| self.vpc_endpoints[usize::from(i)].as_str())),
                     super::columns::ipv4("ip", true, calls, |c| c.source_ip),
-                    utf8("domain", true, calls, |c| {
-                        if self.actor(c).origin == Origin::Service { self.actor(c).invoked_by } else { None }
-                    }),
+                    utf8("domain", true, calls, |c| if self.actor(c).origin == Origin::Service { self.actor(c).invoked_by } else { None }),
                 ],
             ),
             constant("class_name", false, calls, "API Activity"),
@@ -545,10 +536,8 @@ impl ApiGenerator {
     }
 
     fn api(&self, calls: &[Call], v11: bool) -> Col {
-        let response_children = vec![
-            utf8("error", true, calls, error_code),
-            utf8_with("message", true, calls, |c, out| self.write_error_message(c, out)),
-        ];
+        let response_children =
+            vec![utf8("error", true, calls, error_code), utf8_with("message", true, calls, |c, out| self.write_error_message(c, out))];
         let response = if v11 {
             structure_where("response", calls, |c| c.failure.is_some(), response_children)
         } else {
@@ -561,11 +550,7 @@ impl ApiGenerator {
                 response,
                 utf8("operation", true, calls, |c| Some(OPERATIONS[usize::from(c.operation)].1)),
                 utf8("version", true, calls, |c| OPERATIONS[usize::from(c.operation)].3),
-                structure(
-                    "service",
-                    v11,
-                    vec![utf8("name", true, calls, |c| Some(OPERATIONS[usize::from(c.operation)].0))],
-                ),
+                structure("service", v11, vec![utf8("name", true, calls, |c| Some(OPERATIONS[usize::from(c.operation)].0))]),
                 structure(
                     "request",
                     v11,
@@ -588,11 +573,7 @@ impl ApiGenerator {
                 let uid = utf8("uid", true, elements, |(c, _)| self.target(c).map(|(uid, _)| uid));
                 let resource_type = utf8("type", true, elements, |(c, _)| self.target(c).map(|(_, kind)| kind));
                 let owner_column = if v11 {
-                    structure(
-                        "owner",
-                        true,
-                        vec![structure("account", true, vec![utf8("uid", true, elements, |(c, _)| Some(owner(c)))])],
-                    )
+                    structure("owner", true, vec![structure("account", true, vec![utf8("uid", true, elements, |(c, _)| Some(owner(c)))])])
                 } else {
                     utf8("account_uid", true, elements, |(c, _)| Some(owner(c)))
                 };
@@ -634,11 +615,7 @@ impl ApiGenerator {
         let has_session = |c: &Call| actor(c).issuer.is_some();
         let created = |c: &Call| has_session(c).then(|| c.time - c.session_age);
         let session_children = vec![
-            if v11 {
-                timestamp_ms("created_time_dt", true, calls, created)
-            } else {
-                int64("created_time", true, calls, created)
-            },
+            if v11 { timestamp_ms("created_time_dt", true, calls, created) } else { int64("created_time", true, calls, created) },
             boolean(if v11 { "is_mfa" } else { "mfa" }, true, calls, |c| has_session(c).then_some(actor(c).mfa)),
             utf8("issuer", true, calls, |c| actor(c).issuer.as_deref()),
         ];
@@ -655,8 +632,7 @@ impl ApiGenerator {
     }
 
     fn unmapped(&self, calls: &[Call], v11: bool, account: &str) -> Col {
-        let read_only =
-            |c: &Call| if activity_of(OPERATIONS[usize::from(c.operation)].1) == 2 { "true" } else { "false" };
+        let read_only = |c: &Call| if activity_of(OPERATIONS[usize::from(c.operation)].1) == 2 { "true" } else { "false" };
         let count = |c: &Call| Some(if v11 { 3 } else { 4 } + usize::from(self.actor(c).role_name.is_some()));
         string_map("unmapped", calls, count, move |c, position| {
             let fixed = if v11 { 3 } else { 4 };
@@ -665,10 +641,9 @@ impl ApiGenerator {
                 1 => ("readOnly", read_only(c)),
                 2 => ("managementEvent", "true"),
                 3 if !v11 => ("eventType", "AwsApiCall"),
-                _ if position == fixed => (
-                    "userIdentity.sessionContext.sessionIssuer.userName",
-                    self.actor(c).role_name.as_deref().unwrap_or_default(),
-                ),
+                _ if position == fixed => {
+                    ("userIdentity.sessionContext.sessionIssuer.userName", self.actor(c).role_name.as_deref().unwrap_or_default())
+                }
                 _ => ("", ""),
             }
         })

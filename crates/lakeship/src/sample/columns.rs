@@ -37,8 +37,7 @@ impl Col {
 /// The record batch of top-level columns.
 pub(crate) fn batch(columns: Vec<Col>) -> RecordBatch {
     let (fields, arrays): (Vec<FieldRef>, Vec<ArrayRef>) = columns.into_iter().map(|c| (c.field, c.array)).unzip();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
-        .expect("a generator produced a null in a non-nullable column")
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("a generator produced a null in a non-nullable column")
 }
 
 /// A string column; `value` returns `None` for null.
@@ -52,12 +51,7 @@ pub(crate) fn utf8<'a, T>(name: &str, nullable: bool, items: &'a [T], value: imp
 
 /// A string column whose values are formatted into a scratch buffer;
 /// `write` returns false for null. No allocation per value.
-pub(crate) fn utf8_with<T>(
-    name: &str,
-    nullable: bool,
-    items: &[T],
-    mut write: impl FnMut(&T, &mut String) -> bool,
-) -> Col {
+pub(crate) fn utf8_with<T>(name: &str, nullable: bool, items: &[T], mut write: impl FnMut(&T, &mut String) -> bool) -> Col {
     let mut builder = StringBuilder::with_capacity(items.len(), items.len() * 16);
     let mut scratch = String::with_capacity(64);
     for item in items {
@@ -156,18 +150,14 @@ pub(crate) fn structure_where<T>(name: &str, items: &[T], valid: impl Fn(&T) -> 
 
 fn structure_with_nulls(name: &str, nullable: bool, nulls: Option<NullBuffer>, children: Vec<Col>) -> Col {
     let (fields, arrays): (Vec<FieldRef>, Vec<ArrayRef>) = children.into_iter().map(|c| (c.field, c.array)).unzip();
-    let array = StructArray::try_new(Fields::from(fields), arrays, nulls)
-        .unwrap_or_else(|error| panic!("struct {name}: {error}"));
+    let array = StructArray::try_new(Fields::from(fields), arrays, nulls).unwrap_or_else(|error| panic!("struct {name}: {error}"));
     Col::new(name, nullable, Arc::new(array))
 }
 
 /// The elements of list columns: `(item, position within the item's list)`.
 pub(crate) type Elements<'a, T> = Vec<(&'a T, usize)>;
 
-fn flatten<'a, T>(
-    items: &'a [T],
-    count: impl Fn(&'a T) -> Option<usize>,
-) -> (Elements<'a, T>, OffsetBuffer<i32>, Option<NullBuffer>) {
+fn flatten<'a, T>(items: &'a [T], count: impl Fn(&'a T) -> Option<usize>) -> (Elements<'a, T>, OffsetBuffer<i32>, Option<NullBuffer>) {
     let mut elements = Vec::new();
     let mut lengths = Vec::with_capacity(items.len());
     let mut valid = Vec::with_capacity(items.len());
@@ -192,8 +182,7 @@ pub(crate) fn list<'a, T>(
 ) -> Col {
     let (elements, offsets, nulls) = flatten(items, count);
     let element = element(&elements);
-    let array = ListArray::try_new(element.field, offsets, element.array, nulls)
-        .unwrap_or_else(|error| panic!("list {name}: {error}"));
+    let array = ListArray::try_new(element.field, offsets, element.array, nulls).unwrap_or_else(|error| panic!("list {name}: {error}"));
     Col::new(name, true, Arc::new(array))
 }
 
@@ -225,8 +214,8 @@ pub(crate) fn string_map<'a, T>(
     let values = utf8("value", false, &elements, |(item, position)| Some(entry(item, *position).1));
     let entries = structure("key_value", false, vec![keys, values]);
     let entries_array = entries.array.as_any().downcast_ref::<StructArray>().cloned().expect("entries are a struct");
-    let array = MapArray::try_new(entries.field, offsets, entries_array, nulls, false)
-        .unwrap_or_else(|error| panic!("map {name}: {error}"));
+    let array =
+        MapArray::try_new(entries.field, offsets, entries_array, nulls, false).unwrap_or_else(|error| panic!("map {name}: {error}"));
     Col::new(name, true, Arc::new(array))
 }
 

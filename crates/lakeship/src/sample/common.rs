@@ -88,11 +88,7 @@ pub(crate) fn cloud<'a, T>(
 /// the Security Lake partition the object sits in (`asl_version` is left
 /// null, as in Security Lake's samples).
 pub(crate) fn partition_columns<'a, T>(items: &'a [T], account: &'a str, region: &'a str) -> [Col; 3] {
-    [
-        constant("accountid", true, items, account),
-        constant("region", true, items, region),
-        null_utf8("asl_version", items),
-    ]
+    [constant("accountid", true, items, account), constant("region", true, items, region), null_utf8("asl_version", items)]
 }
 
 /// `observables`: a list of `{name, value, type, type_id}` structs.

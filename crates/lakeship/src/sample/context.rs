@@ -92,12 +92,9 @@ impl ObjectContext {
     /// The context of object `object_index` of `class` in `version`.
     pub(crate) fn new(class: SampleClass, version: OcsfVersion, options: &SampleOptions, object_index: usize) -> Self {
         let home = ObjectHome::new(options, object_index);
-        let seed = derive_seed(
-            options.seed,
-            &[stream::OBJECT, hash_str(&class.to_string()), hash_str(version.as_str()), object_index as u64],
-        );
-        let clock =
-            Clock { start: home.start_millis, span: home.span_millis, num_rows: options.rows_per_object as u64 };
+        let seed =
+            derive_seed(options.seed, &[stream::OBJECT, hash_str(&class.to_string()), hash_str(version.as_str()), object_index as u64]);
+        let clock = Clock { start: home.start_millis, span: home.span_millis, num_rows: options.rows_per_object as u64 };
         ObjectContext {
             version,
             rng: SampleRng::new(seed),

@@ -8,8 +8,7 @@ use std::fmt::Write as _;
 use arrow_array::RecordBatch;
 
 use super::columns::{
-    Col, batch, element_name, int32, int64, ipv4, list, push_ipv4, string_map, structure, structure_where,
-    timestamp_ms, utf8, utf8_with,
+    Col, batch, element_name, int32, int64, ipv4, list, push_ipv4, string_map, structure, structure_where, timestamp_ms, utf8, utf8_with,
 };
 use super::common::{cloud, constant, constant_i32, observables, partition_columns, profiles, severity_name, type_uid};
 use super::context::ObjectContext;
@@ -223,11 +222,7 @@ impl DnsGenerator {
         match query.name {
             Name::Reverse(address) => {
                 let [a, b, c, d] = address.to_be_bytes();
-                let zone = if region == "us-east-1" {
-                    "ec2.internal".to_string()
-                } else {
-                    format!("{region}.compute.internal")
-                };
+                let zone = if region == "us-east-1" { "ec2.internal".to_string() } else { format!("{region}.compute.internal") };
                 let _ = write!(out, "ip-{a}-{b}-{c}-{d}.{zone}.");
                 "PTR"
             }
@@ -243,13 +238,7 @@ impl DnsGenerator {
                 }
                 let mut rng = SampleRng::new(derive_seed(domain.seed, &[position as u64]));
                 if query.query_type == "AAAA" {
-                    let _ = write!(
-                        out,
-                        "2600:1f18:{:x}:{:x}::{:x}",
-                        rng.below(0xffff),
-                        rng.below(0xffff),
-                        rng.below(0xffff)
-                    );
+                    let _ = write!(out, "2600:1f18:{:x}:{:x}::{:x}", rng.below(0xffff), rng.below(0xffff), rng.below(0xffff));
                 } else if domain.internal {
                     push_ipv4(out, (10 << 24) | (rng.below(1 << 16) as u32) << 8 | (4 + rng.below(250) as u32));
                 } else {
@@ -464,9 +453,7 @@ impl DnsGenerator {
                 "unmapped",
                 queries,
                 |q| (q.firewall != Firewall::None).then_some(2),
-                |_, position| {
-                    [("firewall_rule_group_id", rule_group), ("firewall_domain_list_id", domain_list)][position]
-                },
+                |_, position| [("firewall_rule_group_id", rule_group), ("firewall_domain_list_id", domain_list)][position],
             ));
         }
     }
@@ -486,9 +473,5 @@ fn metadata(queries: &[Query], version: OcsfVersion) -> Col {
     );
     let profile_names: &'static [&'static str] =
         if v11 { &["cloud", "security_control", "datetime"] } else { &["cloud", "security_control"] };
-    structure(
-        "metadata",
-        v11,
-        vec![product, profiles(queries, profile_names), constant("version", false, queries, version.as_str())],
-    )
+    structure("metadata", v11, vec![product, profiles(queries, profile_names), constant("version", false, queries, version.as_str())])
 }

@@ -295,21 +295,10 @@ impl Iterator for SampleBatches {
 /// The batches of object `object_index` of `class` in `version`. Objects of
 /// one class and version differ by index: each has its own account, region,
 /// slice of the time window and random stream.
-pub fn record_batches(
-    class: SampleClass,
-    version: OcsfVersion,
-    options: &SampleOptions,
-    object_index: usize,
-) -> Result<SampleBatches> {
+pub fn record_batches(class: SampleClass, version: OcsfVersion, options: &SampleOptions, object_index: usize) -> Result<SampleBatches> {
     options.validate()?;
     let mut context = ObjectContext::new(class, version, options, object_index);
     let mut generator = class_generator(class, &context);
     let schema = generator.next_batch(&mut context, 0).schema();
-    Ok(SampleBatches {
-        context,
-        generator,
-        schema,
-        num_rows_left: options.rows_per_object as u64,
-        batch_rows: options.batch_rows,
-    })
+    Ok(SampleBatches { context, generator, schema, num_rows_left: options.rows_per_object as u64, batch_rows: options.batch_rows })
 }

@@ -5,9 +5,7 @@
 
 use arrow_array::RecordBatch;
 
-use super::columns::{
-    Col, batch, int32, int64, ipv4, push_ipv4, string_list, string_map, structure, timestamp_ms, utf8,
-};
+use super::columns::{Col, batch, int32, int64, ipv4, push_ipv4, string_list, string_map, structure, timestamp_ms, utf8};
 use super::common::{cloud, constant, constant_i32, observables, partition_columns, profiles, severity_name, type_uid};
 use super::context::ObjectContext;
 use super::rng::{SampleRng, Weighted};
@@ -69,9 +67,8 @@ impl NetworkGenerator {
     /// A generator for the object of `context`.
     pub(crate) fn new(context: &ObjectContext) -> Self {
         let estate = &context.estate;
-        let clients = (0..estate.interfaces.len())
-            .filter(|&i| matches!(estate.interfaces[i].role, Role::Web | Role::LoadBalancer))
-            .collect();
+        let clients =
+            (0..estate.interfaces.len()).filter(|&i| matches!(estate.interfaces[i].role, Role::Web | Role::LoadBalancer)).collect();
         NetworkGenerator {
             flows: Vec::new(),
             kinds: Weighted::from_static(&[
@@ -110,17 +107,7 @@ impl NetworkGenerator {
                 ((5060, 17), 2),
                 ((0, 1), 4),
             ]),
-            tcp_flags: Weighted::from_static(&[
-                (19, 35),
-                (3, 20),
-                (18, 15),
-                (2, 8),
-                (27, 8),
-                (1, 5),
-                (16, 5),
-                (4, 2),
-                (20, 2),
-            ]),
+            tcp_flags: Weighted::from_static(&[(19, 35), (3, 20), (18, 15), (2, 8), (27, 8), (1, 5), (16, 5), (4, 2), (20, 2)]),
             instances: estate.instance_interfaces(),
             clients,
         }
@@ -218,16 +205,7 @@ fn east_west(time: i64, estate: &Estate, instances: &[usize], rng: &mut SampleRn
     let port = pick_port(estate.interfaces[server].role, rng);
     let outbound = rng.chance(0.5);
     let (interface, remote) = if outbound { (client, server) } else { (server, client) };
-    let mut flow = new_flow(
-        time,
-        outbound,
-        interface,
-        estate.interfaces[remote].ip,
-        6,
-        ephemeral_port(rng),
-        port,
-        rng.chance(0.99),
-    );
+    let mut flow = new_flow(time, outbound, interface, estate.interfaces[remote].ip, 6, ephemeral_port(rng), port, rng.chance(0.99));
     if outbound {
         flow.boundary_id = 4;
     }
@@ -291,11 +269,7 @@ fn build(flows: &[Flow], context: &ObjectContext) -> RecordBatch {
         endpoint("src_endpoint", v11, flows, estate, true),
         endpoint("dst_endpoint", v11, flows, estate, false),
         connection_info(flows, v11),
-        structure(
-            "traffic",
-            v11,
-            vec![int64("packets", true, flows, |f| Some(f.packets)), int64("bytes", true, flows, |f| Some(f.bytes))],
-        ),
+        structure("traffic", v11, vec![int64("packets", true, flows, |f| Some(f.packets)), int64("bytes", true, flows, |f| Some(f.bytes))]),
         int64("time", false, flows, |f| Some(f.time)),
     ];
     if v11 {
@@ -331,12 +305,7 @@ fn build(flows: &[Flow], context: &ObjectContext) -> RecordBatch {
     if v11 {
         columns.extend(partition_columns(flows, account, region));
     }
-    columns.push(string_map(
-        "unmapped",
-        flows,
-        |_| Some(2),
-        |_, position| [("sublocation_id", "-"), ("sublocation_type", "-")][position],
-    ));
+    columns.push(string_map("unmapped", flows, |_| Some(2), |_, position| [("sublocation_id", "-"), ("sublocation_type", "-")][position]));
     if v11 {
         let address = |flow: &Flow, position: usize| {
             let local = estate.interfaces[usize::from(flow.interface)].ip;
@@ -366,19 +335,14 @@ fn metadata(flows: &[Flow], version: OcsfVersion) -> Col {
     );
     let profile_names: &'static [&'static str] =
         if v11 { &["cloud", "security_control", "datetime"] } else { &["cloud", "security_control"] };
-    structure(
-        "metadata",
-        v11,
-        vec![product, profiles(flows, profile_names), constant("version", false, flows, version.as_str())],
-    )
+    structure("metadata", v11, vec![product, profiles(flows, profile_names), constant("version", false, flows, version.as_str())])
 }
 
 /// `src_endpoint` or `dst_endpoint`: the logging interface's ids on its own
 /// side, only the address (and AWS service) on the remote side.
 fn endpoint(name: &str, nullable: bool, flows: &[Flow], estate: &Estate, source: bool) -> Col {
-    let local = move |flow: &Flow| -> Option<&Interface> {
-        (flow.outbound == source).then(|| &estate.interfaces[usize::from(flow.interface)])
-    };
+    let local =
+        move |flow: &Flow| -> Option<&Interface> { (flow.outbound == source).then(|| &estate.interfaces[usize::from(flow.interface)]) };
     structure(
         name,
         nullable,

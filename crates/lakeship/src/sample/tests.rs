@@ -22,16 +22,10 @@ fn fixture(class: SampleClass, version: OcsfVersion) -> PathBuf {
         (SampleClass::NetworkActivity, OcsfVersion::V1_1_0) => "1.1.0/VPC_FLOW/tests_vpc_flow-input0.test.parquet",
         (SampleClass::DnsActivity, OcsfVersion::V1_0_0Rc2) => "1.0.0-rc.2/ROUTE53/example0.json.gz.parquet",
         (SampleClass::DnsActivity, OcsfVersion::V1_1_0) => "1.1.0/ROUTE53/tests_example0.test.parquet",
-        (SampleClass::ApiActivity, OcsfVersion::V1_0_0Rc2) => {
-            "1.0.0-rc.2/CLOUD_TRAIL/api_activity/CreateLoadBalancer.test.gz.parquet"
-        }
-        (SampleClass::ApiActivity, OcsfVersion::V1_1_0) => {
-            "1.1.0/CLOUD_TRAIL/api_activity/tests_CreateLoadBalancer.test.parquet"
-        }
+        (SampleClass::ApiActivity, OcsfVersion::V1_0_0Rc2) => "1.0.0-rc.2/CLOUD_TRAIL/api_activity/CreateLoadBalancer.test.gz.parquet",
+        (SampleClass::ApiActivity, OcsfVersion::V1_1_0) => "1.1.0/CLOUD_TRAIL/api_activity/tests_CreateLoadBalancer.test.parquet",
         (SampleClass::Findings, OcsfVersion::V1_0_0Rc2) => "1.0.0-rc.2/SH_FINDINGS/example0.json.gz.parquet",
-        (SampleClass::Findings, OcsfVersion::V1_1_0) => {
-            "1.1.0/SH_FINDINGS/detection_findings/tests_macie_discovery.test.parquet"
-        }
+        (SampleClass::Findings, OcsfVersion::V1_1_0) => "1.1.0/SH_FINDINGS/detection_findings/tests_macie_discovery.test.parquet",
     };
     Path::new(FIXTURES).join(relative)
 }
@@ -176,11 +170,7 @@ fn rows_are_consistent_ocsf() {
             let activity = ints(&batch, "activity_id");
             let type_uid = ints(&batch, "type_uid");
             for (row, (&activity, &type_uid)) in activity.iter().zip(&type_uid).enumerate() {
-                assert_eq!(
-                    type_uid,
-                    i64::from(class.class_uid(version)) * 100 + activity,
-                    "{class} {version} row {row}"
-                );
+                assert_eq!(type_uid, i64::from(class.class_uid(version)) * 100 + activity, "{class} {version} row {row}");
             }
             let severity_id = ints(&batch, "severity_id");
             let severity = strings(&batch, "severity");
@@ -225,10 +215,7 @@ fn addresses_are_valid_ip_strings() {
 #[test]
 fn network_activity_mixes_actions_directions_and_accounts_keys() {
     let options = small_options().with_rows_per_object(5000).with_batch_rows(5000);
-    let batch = record_batches(SampleClass::NetworkActivity, OcsfVersion::V1_1_0, &options, 0)
-        .expect("options")
-        .next()
-        .expect("batch");
+    let batch = record_batches(SampleClass::NetworkActivity, OcsfVersion::V1_1_0, &options, 0).expect("options").next().expect("batch");
     let actions = strings(&batch, "action");
     let denied = actions.iter().filter(|a| a.as_deref() == Some("Denied")).count();
     assert!((500..2500).contains(&denied), "{denied} denied of 5000");

@@ -14,10 +14,7 @@ use parquet::file::properties::WriterProperties;
 use super::context::ObjectHome;
 use super::rng::{derive_seed, hash_str};
 use super::values::stream;
-use super::{
-    GeneratedObject, OcsfVersion, Result, SampleClass, SampleError, SampleLayout, SampleOptions, event_day,
-    record_batches,
-};
+use super::{GeneratedObject, OcsfVersion, Result, SampleClass, SampleError, SampleLayout, SampleOptions, event_day, record_batches};
 
 /// What [`write_object`] wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,10 +57,7 @@ pub fn write_object<W: Write + Send>(
         parquet.write(&batch).map_err(failed)?;
     }
     let metadata = parquet.close().map_err(failed)?;
-    Ok(WrittenObject {
-        num_rows: metadata.file_metadata().num_rows().max(0) as u64,
-        num_row_groups: metadata.num_row_groups(),
-    })
+    Ok(WrittenObject { num_rows: metadata.file_metadata().num_rows().max(0) as u64, num_row_groups: metadata.num_row_groups() })
 }
 
 /// The key of object `object_index` of `class` in `version`, relative to

@@ -62,13 +62,8 @@ pub enum AliasOutcome {
 /// Adds `alias` to `own` (the index template's own properties) when the
 /// class's composed properties `composed` map its target; `composed` gets it
 /// too, so later aliases see it.
-pub fn apply_alias(
-    alias: &AliasSpec,
-    composed: &mut Map<String, Value>,
-    own: &mut Map<String, Value>,
-) -> Result<AliasOutcome> {
-    let error =
-        |message: String| TemplateError::Alias { version: alias.version.clone(), path: alias.path.clone(), message };
+pub fn apply_alias(alias: &AliasSpec, composed: &mut Map<String, Value>, own: &mut Map<String, Value>) -> Result<AliasOutcome> {
+    let error = |message: String| TemplateError::Alias { version: alias.version.clone(), path: alias.path.clone(), message };
     match lookup(composed, &alias.target) {
         Lookup::Field(mapping) if is_alias_target(mapping) => {}
         Lookup::Field(mapping) => return Err(error(format!("target {} cannot be aliased: {mapping}", alias.target))),

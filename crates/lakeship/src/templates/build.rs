@@ -201,9 +201,8 @@ pub fn generate_version(
     if options.depth == 0 {
         return Err(TemplateError::InvalidOptions("the depth must be at least 1".to_string()));
     }
-    let base_event = schema
-        .base_event()
-        .ok_or_else(|| TemplateError::Resolve { version: version.clone(), message: "no base_event".to_string() })?;
+    let base_event =
+        schema.base_event().ok_or_else(|| TemplateError::Resolve { version: version.clone(), message: "no base_event".to_string() })?;
     let base = base_component(schema, base_event, options)?;
     let objects = object_components(schema, options);
     let mut used_aliases = BTreeSet::new();
@@ -211,9 +210,7 @@ pub fn generate_version(
     for class in &schema.classes {
         let (template, report) = index_template(schema, class, &base, &objects, aliases, options)?;
         used_aliases.extend(report.aliases.iter().cloned());
-        generated
-            .files
-            .push(GeneratedFile::json(format!("{dir}/{INDEX_DIR}/{}.json", report.index_template), &template));
+        generated.files.push(GeneratedFile::json(format!("{dir}/{INDEX_DIR}/{}.json", report.index_template), &template));
         generated.classes.push(report);
     }
     for alias in aliases.iter().filter(|alias| &alias.version == version) {
@@ -226,9 +223,7 @@ pub fn generate_version(
         }
     }
     for component in std::iter::once(&base).chain(objects.values()) {
-        generated
-            .files
-            .push(GeneratedFile::json(format!("{dir}/{COMPONENT_DIR}/{}.json", component.name), &component.body()));
+        generated.files.push(GeneratedFile::json(format!("{dir}/{COMPONENT_DIR}/{}.json", component.name), &component.body()));
         generated.components.push(ComponentReport {
             version: version.clone(),
             name: component.name.clone(),
@@ -344,8 +339,7 @@ fn index_template(
     options: &GenerateOptions,
 ) -> Result<(Value, ClassReport)> {
     let version = sanitize_name_part(&schema.version);
-    let index_template =
-        format!("{}-{version}-{}-{}", options.index_prefix, class.class_uid, sanitize_name_part(&class.caption));
+    let index_template = format!("{}-{version}-{}-{}", options.index_prefix, class.class_uid, sanitize_name_part(&class.caption));
     let index_pattern = format!("{}-{version}-{}-*", options.index_prefix, class.class_uid);
     let mut composed_of = vec![base.name.clone()];
     let mut composed = base.properties.clone();

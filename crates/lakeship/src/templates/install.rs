@@ -105,10 +105,7 @@ fn request(path: &Path, kind: InstallKind) -> Result<InstallRequest> {
     let body: Value = serde_json::from_str(&text)
         .map_err(|error| TemplateError::InvalidTemplate { path: path.to_path_buf(), message: error.to_string() })?;
     if !body.is_object() {
-        return Err(TemplateError::InvalidTemplate {
-            path: path.to_path_buf(),
-            message: "not a JSON object".to_string(),
-        });
+        return Err(TemplateError::InvalidTemplate { path: path.to_path_buf(), message: "not a JSON object".to_string() });
     }
     let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
     let (path, condition) = match kind {
@@ -123,8 +120,7 @@ fn request(path: &Path, kind: InstallKind) -> Result<InstallRequest> {
 
 /// Every `composed_of` entry names a component template of the plan.
 fn check_composition(components: &[InstallRequest], index_templates: &[InstallRequest]) -> Result<()> {
-    let names: Vec<&str> =
-        components.iter().filter_map(|request| request.path.strip_prefix("_component_template/")).collect();
+    let names: Vec<&str> = components.iter().filter_map(|request| request.path.strip_prefix("_component_template/")).collect();
     for template in index_templates {
         let composed_of = template.body["composed_of"].as_array().map(Vec::as_slice).unwrap_or_default();
         for component in composed_of {
@@ -165,16 +161,13 @@ pub async fn apply_plan(
     let mut report = InstallReport::default();
     for kind in [InstallKind::ComponentTemplate, InstallKind::IndexTemplate, InstallKind::IsmPolicy] {
         let phase: Vec<&InstallRequest> = plan.iter().filter(|request| request.kind == kind).collect();
-        let (applicable, skipped): (Vec<&InstallRequest>, Vec<&InstallRequest>) = phase.into_iter().partition(|request| match &request.condition {
-            Some(InstallCondition::RequiresPlugin(plugin)) => plugins.iter().any(|installed| installed == plugin),
-            None => true,
-        });
+        let (applicable, skipped): (Vec<&InstallRequest>, Vec<&InstallRequest>) =
+            phase.into_iter().partition(|request| match &request.condition {
+                Some(InstallCondition::RequiresPlugin(plugin)) => plugins.iter().any(|installed| installed == plugin),
+                None => true,
+            });
         report.num_skipped += skipped.len();
-        let outcomes: Vec<bool> = stream::iter(applicable)
-            .map(|request| send(client, request))
-            .buffer_unordered(4)
-            .try_collect()
-            .await?;
+        let outcomes: Vec<bool> = stream::iter(applicable).map(|request| send(client, request)).buffer_unordered(4).try_collect().await?;
         report.num_acknowledged += outcomes.iter().filter(|created| **created).count();
         report.num_already_present += outcomes.iter().filter(|created| !**created).count();
     }
@@ -194,7 +187,11 @@ async fn send(
         return Ok(false);
     }
     if !response.is_success() {
-        return Err(DeliveryError::Http { request: format!("{} /{}", request.method, request.path), status: response.status, body: response.excerpt() });
+        return Err(DeliveryError::Http {
+            request: format!("{} /{}", request.method, request.path),
+            status: response.status,
+            body: response.excerpt(),
+        });
     }
     let answer = response.json()?;
     let acknowledged = answer["acknowledged"].as_bool().unwrap_or(true);
@@ -205,9 +202,7 @@ async fn send(
 }
 
 /// The plugin component names `GET _cat/plugins` lists.
-async fn installed_plugins(
-    client: &crate::delivery::OpenSearchClient,
-) -> std::result::Result<Vec<String>, crate::delivery::DeliveryError> {
+async fn installed_plugins(client: &crate::delivery::OpenSearchClient) -> std::result::Result<Vec<String>, crate::delivery::DeliveryError> {
     let answer = client.json_ok(reqwest::Method::GET, "_cat/plugins?format=json", None).await?;
     Ok(answer
         .as_array()

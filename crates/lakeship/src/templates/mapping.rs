@@ -33,19 +33,8 @@ use serde_json::{Map, Value, json};
 use super::resolve::{Attribute, Attributes, ResolvedSchema, UNTYPED_OBJECT};
 
 /// String attributes that also get a `text` sub-field for full-text search.
-pub const FULL_TEXT_ATTRIBUTES: &[&str] = &[
-    "cmd_line",
-    "comment",
-    "desc",
-    "description",
-    "message",
-    "raw_data",
-    "status_detail",
-    "subject",
-    "summary",
-    "title",
-    "user_agent",
-];
+pub const FULL_TEXT_ATTRIBUTES: &[&str] =
+    &["cmd_line", "comment", "desc", "description", "message", "raw_data", "status_detail", "subject", "summary", "title", "user_agent"];
 
 /// Data types whose strings are full-text searchable (besides the names above).
 pub const FULL_TEXT_TYPES: &[&str] = &["url_t"];
@@ -251,8 +240,7 @@ pub fn cuts_by_object(cuts: &[Cut]) -> Vec<(String, usize)> {
     for cut in cuts {
         *counts.entry(cut.object.as_str()).or_default() += 1;
     }
-    let mut counts: Vec<(String, usize)> =
-        counts.into_iter().map(|(object, count)| (object.to_string(), count)).collect();
+    let mut counts: Vec<(String, usize)> = counts.into_iter().map(|(object, count)| (object.to_string(), count)).collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     counts
 }

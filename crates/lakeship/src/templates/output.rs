@@ -139,8 +139,7 @@ fn collect_files(root: &Path, dir: &Path, files: &mut Vec<GeneratedFile>) -> Res
         }
         let bytes = std::fs::read(&path).map_err(|error| TemplateError::io(&path, error))?;
         let relative = path.strip_prefix(root).unwrap_or(&path);
-        let relative =
-            relative.components().map(|part| part.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let relative = relative.components().map(|part| part.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
         files.push(GeneratedFile { path: relative, bytes });
     }
     Ok(())

@@ -103,8 +103,7 @@ pub fn resolve(source: &SchemaSource) -> Result<ResolvedSchema> {
     classes.sort_by(|a, b| a.class_uid.cmp(&b.class_uid).then_with(|| a.name.cmp(&b.name)));
     for pair in classes.windows(2) {
         if pair[0].class_uid == pair[1].class_uid {
-            let message =
-                format!("classes {} and {} share class_uid {}", pair[0].name, pair[1].name, pair[0].class_uid);
+            let message = format!("classes {} and {} share class_uid {}", pair[0].name, pair[1].name, pair[0].class_uid);
             return Err(resolver.error(message));
         }
     }
@@ -175,11 +174,7 @@ impl Resolver<'_> {
         }
         let mut attributes = PartialAttributes::new();
         for path in files {
-            let file = self
-                .source
-                .includes
-                .get(&path)
-                .ok_or_else(|| self.error(format!("{label} includes missing {path}")))?;
+            let file = self.source.includes.get(&path).ok_or_else(|| self.error(format!("{label} includes missing {path}")))?;
             if stack.contains(&path) {
                 return Err(self.error(format!("$include cycle: {} -> {path}", stack.join(" -> "))));
             }
@@ -197,10 +192,11 @@ impl Resolver<'_> {
         let mut attributes = Attributes::new();
         for (name, source) in partial {
             let entry = self.source.dictionary.get(name);
-            let type_name =
-                source.type_name.clone().or_else(|| entry.and_then(|entry| entry.type_name.clone())).ok_or_else(
-                    || self.error(format!("attribute {unit}.{name} has no type (not in the dictionary?)")),
-                )?;
+            let type_name = source
+                .type_name
+                .clone()
+                .or_else(|| entry.and_then(|entry| entry.type_name.clone()))
+                .ok_or_else(|| self.error(format!("attribute {unit}.{name} has no type (not in the dictionary?)")))?;
             let is_array = source.is_array.or_else(|| entry.and_then(|entry| entry.is_array)).unwrap_or(false);
             attributes.insert(name.clone(), Attribute { type_name, is_array });
         }
@@ -231,11 +227,8 @@ impl Resolver<'_> {
             }
             num_steps += 1;
         };
-        let category_uid = self
-            .source
-            .categories
-            .get(category)
-            .ok_or_else(|| self.error(format!("class {name}: unknown category {category}")))?;
+        let category_uid =
+            self.source.categories.get(category).ok_or_else(|| self.error(format!("class {name}: unknown category {category}")))?;
         Ok(category_uid * 1000 + uid)
     }
 }
@@ -263,9 +256,7 @@ fn check_types(schema: &ResolvedSchema) -> Result<()> {
     for (unit, attributes) in units {
         for (name, attribute) in attributes {
             let type_name = attribute.type_name.as_str();
-            let known = type_name == UNTYPED_OBJECT
-                || schema.types.contains_key(type_name)
-                || schema.objects.contains_key(type_name);
+            let known = type_name == UNTYPED_OBJECT || schema.types.contains_key(type_name) || schema.objects.contains_key(type_name);
             if !known {
                 return Err(TemplateError::Resolve {
                     version: schema.version.clone(),

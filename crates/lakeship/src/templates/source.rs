@@ -144,8 +144,7 @@ impl SchemaSource {
     /// Writes the compact form into `dir` as `ocsf-<version>.json`.
     pub fn write_into(&self, dir: &Path) -> Result<PathBuf> {
         let path = dir.join(self.file_name());
-        let value =
-            serde_json::to_value(self).map_err(|error| TemplateError::invalid_schema(&path, error.to_string()))?;
+        let value = serde_json::to_value(self).map_err(|error| TemplateError::invalid_schema(&path, error.to_string()))?;
         super::output::write_json_file(&path, &value)?;
         Ok(path)
     }
@@ -200,10 +199,7 @@ fn attributes_of<'v>(value: &'v Value, path: &Path) -> Result<&'v serde_json::Ma
 }
 
 fn attribute_source(attribute: &Value) -> AttributeSource {
-    AttributeSource {
-        type_name: attribute["type"].as_str().map(str::to_string),
-        is_array: attribute["is_array"].as_bool(),
-    }
+    AttributeSource { type_name: attribute["type"].as_str().map(str::to_string), is_array: attribute["is_array"].as_bool() }
 }
 
 /// A string or a list of strings (the two forms of `$include`).
@@ -242,8 +238,7 @@ fn read_units(root: &Path, folder: &str, keep_caption: bool) -> Result<BTreeMap<
     let mut units = BTreeMap::new();
     for path in json_files(&root.join(folder))? {
         let value = read_json(&path)?;
-        let name =
-            value["name"].as_str().ok_or_else(|| TemplateError::invalid_schema(&path, "no \"name\""))?.to_string();
+        let name = value["name"].as_str().ok_or_else(|| TemplateError::invalid_schema(&path, "no \"name\""))?.to_string();
         if units.insert(name.clone(), unit_source(&value, &path, keep_caption)?).is_some() {
             return Err(TemplateError::invalid_schema(&path, format!("{folder} unit {name} defined twice")));
         }
@@ -261,8 +256,7 @@ fn read_include_files(root: &Path) -> Result<BTreeMap<String, UnitSource>> {
         }
         for path in json_files(&dir)? {
             let relative = path.strip_prefix(root).unwrap_or(&path);
-            let key =
-                relative.components().map(|part| part.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let key = relative.components().map(|part| part.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             includes.insert(key, unit_source(&read_json(&path)?, &path, false)?);
         }
     }

@@ -140,10 +140,7 @@ fn cuts_recursive_objects_at_the_depth() {
     assert_eq!(parent["properties"]["name"], json!({"type": "keyword", "ignore_above": 256}));
     assert!(parent["properties"].get("parent").is_none(), "level 3 is cut");
     let cut_paths: Vec<&str> = expander.cuts.iter().map(|cut| cut.path.as_str()).collect();
-    assert_eq!(
-        cut_paths,
-        ["node.children.children", "node.children.parent", "node.parent.children", "node.parent.parent"]
-    );
+    assert_eq!(cut_paths, ["node.children.children", "node.children.parent", "node.parent.children", "node.parent.parent"]);
     // node and its 3 leaves, parent and children with 3 leaves each, and
     // url_string.text three times.
     let properties = json!({"node": mapping});
@@ -174,16 +171,10 @@ fn generates_components_and_index_templates() {
     );
     let template: Value = serde_json::from_slice(&generated.files[6].bytes).expect("json");
     assert_eq!(template["index_patterns"], json!(["ocsf-9.9.9-4001-*"]));
-    assert_eq!(
-        template["composed_of"],
-        json!(["ocsf-9.9.9-base_event", "ocsf-9.9.9-object-device", "ocsf-9.9.9-object-node"])
-    );
+    assert_eq!(template["composed_of"], json!(["ocsf-9.9.9-base_event", "ocsf-9.9.9-object-device", "ocsf-9.9.9-object-node"]));
     let own = &template["template"]["mappings"]["properties"];
     assert_eq!(own["count"], json!({"type": "long"}), "a class's refined base attribute is its own");
-    assert_eq!(
-        own["device"]["properties"]["owner"]["properties"]["name"],
-        json!({"type": "alias", "path": "device.name"})
-    );
+    assert_eq!(own["device"]["properties"]["owner"]["properties"]["name"], json!({"type": "alias", "path": "device.name"}));
     assert!(own.get("message").is_none(), "base attributes come from the base component");
     let base: Value = serde_json::from_slice(&generated.files[2].bytes).expect("json");
     let base_properties = &base["template"]["mappings"]["properties"];
@@ -297,10 +288,7 @@ fn committed_templates_are_up_to_date() {
     let committed = read_generated(&root.join("templates")).expect("read committed");
     let fresh_paths: Vec<&str> = fresh.iter().map(|file| file.path.as_str()).collect();
     let committed_paths: Vec<&str> = committed.iter().map(|file| file.path.as_str()).collect();
-    assert_eq!(
-        committed_paths, fresh_paths,
-        "templates/ holds other files than a generation: run lakeship templates generate"
-    );
+    assert_eq!(committed_paths, fresh_paths, "templates/ holds other files than a generation: run lakeship templates generate");
     for (fresh, committed) in fresh.iter().zip(&committed) {
         assert!(fresh.bytes == committed.bytes, "templates/{} is stale: run lakeship templates generate", fresh.path);
     }
@@ -324,10 +312,8 @@ fn committed_schema_classes_match_ocsf_class_names() {
 /// every index name the converter writes matches its class's pattern.
 #[test]
 fn index_patterns_never_overlap() {
-    let generated =
-        generate_from_dir(&repo_root().join("schema"), None, &GenerateOptions::default()).expect("generates");
-    let prefixes: Vec<&str> =
-        generated.classes.iter().map(|class| class.index_pattern.strip_suffix('*').expect("trailing *")).collect();
+    let generated = generate_from_dir(&repo_root().join("schema"), None, &GenerateOptions::default()).expect("generates");
+    let prefixes: Vec<&str> = generated.classes.iter().map(|class| class.index_pattern.strip_suffix('*').expect("trailing *")).collect();
     for (index, a) in prefixes.iter().enumerate() {
         for b in &prefixes[index + 1..] {
             assert!(!a.starts_with(b) && !b.starts_with(a), "{a}* and {b}* overlap");
@@ -335,14 +321,7 @@ fn index_patterns_never_overlap() {
     }
     for class in &generated.classes {
         let suffix = crate::convert::TimeSuffix::Month;
-        let name = crate::convert::index_name(
-            "ocsf",
-            Some(&class.version),
-            Some(class.class_uid),
-            Some(&class.caption),
-            suffix,
-            Some(0),
-        );
+        let name = crate::convert::index_name("ocsf", Some(&class.version), Some(class.class_uid), Some(&class.caption), suffix, Some(0));
         assert!(name.starts_with(class.index_pattern.trim_end_matches('*')), "{name} vs {}", class.index_pattern);
         assert_eq!(name, format!("{}-1970.01", class.index_template));
     }

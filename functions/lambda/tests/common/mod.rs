@@ -77,9 +77,10 @@ async fn connection(stream: TcpStream, payload: &str, handed_out: &mut bool) -> 
                 break;
             }
             if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().unwrap_or(0);
-                }
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                content_length = value.trim().parse().unwrap_or(0);
+            }
         }
         let mut body = vec![0; content_length];
         stream.read_exact(&mut body).await.ok()?;

@@ -6,12 +6,10 @@ use std::fmt::Write as _;
 use arrow_array::RecordBatch;
 
 use super::super::columns::{
-    Col, batch, element_name, int32, int64, list, push_ipv4, string_list, string_map, structure, structure_where,
-    timestamp_ms, utf8, utf8_with,
+    Col, batch, element_name, int32, int64, list, push_ipv4, string_list, string_map, structure, structure_where, timestamp_ms, utf8,
+    utf8_with,
 };
-use super::super::common::{
-    cloud, constant, constant_i32, null_utf8, observables, partition_columns, profiles, severity_name, type_uid,
-};
+use super::super::common::{cloud, constant, constant_i32, null_utf8, observables, partition_columns, profiles, severity_name, type_uid};
 use super::super::context::ObjectContext;
 use super::details::{evidences, malware, process, vulnerabilities};
 use super::templates::{Evidence, Product};
@@ -38,11 +36,7 @@ fn security_finding(view: &View<'_>, rows: &[Row], context: &ObjectContext) -> R
                     utf8_with("uid", true, rows, |r, out| {
                         match view.product(r) {
                             Product::SecurityHub => {
-                                let _ = write!(
-                                    out,
-                                    "aws-foundational-security-best-practices/v/1.0.0/{}",
-                                    view.spec(r).template().code
-                                );
+                                let _ = write!(out, "aws-foundational-security-best-practices/v/1.0.0/{}", view.spec(r).template().code);
                             }
                             other => out.push_str(other.feature_uid()),
                         }
@@ -79,11 +73,7 @@ fn security_finding(view: &View<'_>, rows: &[Row], context: &ObjectContext) -> R
         ],
     );
     let columns = vec![
-        structure(
-            "metadata",
-            false,
-            vec![product, profiles(rows, &["cloud"]), constant("version", false, rows, version.as_str())],
-        ),
+        structure("metadata", false, vec![product, profiles(rows, &["cloud"]), constant("version", false, rows, version.as_str())]),
         int64("time", false, rows, time),
         int32("confidence", true, rows, |_| None),
         cloud(version, rows, account, region, None),
@@ -130,11 +120,7 @@ fn detection_finding(view: &View<'_>, rows: &[Row], context: &ObjectContext) -> 
                     utf8_with("uid", true, rows, |r, out| {
                         match view.product(r) {
                             Product::SecurityHub => {
-                                let _ = write!(
-                                    out,
-                                    "aws-foundational-security-best-practices/v/1.0.0/{}",
-                                    view.spec(r).template().code
-                                );
+                                let _ = write!(out, "aws-foundational-security-best-practices/v/1.0.0/{}", view.spec(r).template().code);
                             }
                             other => out.push_str(other.feature_uid()),
                         }
@@ -243,9 +229,7 @@ fn related_events(rows: &[Row]) -> Col {
         "related_events",
         rows,
         |_| None,
-        |elements| {
-            structure(element_name(), false, vec![null_utf8("product_uid", elements), null_utf8("uid", elements)])
-        },
+        |elements| structure(element_name(), false, vec![null_utf8("product_uid", elements), null_utf8("uid", elements)]),
     )
 }
 

@@ -24,9 +24,7 @@ pub(super) fn malware(view: &View<'_>, rows: &[Row]) -> Col {
                 element_name(),
                 false,
                 vec![
-                    utf8("name", true, elements, |(r, _)| {
-                        Some(if mining(r) { "Coinminer:Linux/XMRig" } else { "Trojan:Linux/Kworkerds" })
-                    }),
+                    utf8("name", true, elements, |(r, _)| Some(if mining(r) { "Coinminer:Linux/XMRig" } else { "Trojan:Linux/Kworkerds" })),
                     utf8("path", true, elements, |(r, _)| Some(PROCESSES[usize::from(view.spec(r).process)].1)),
                     list(
                         "classification_ids",
@@ -118,12 +116,7 @@ pub(super) fn vulnerabilities(view: &View<'_>, rows: &[Row]) -> Col {
                             })
                         },
                     ),
-                    list(
-                        "related_vulnerabilities",
-                        elements,
-                        |_| None,
-                        |related| utf8(element_name(), false, related, |_| None),
-                    ),
+                    list("related_vulnerabilities", elements, |_| None, |related| utf8(element_name(), false, related, |_| None)),
                     constant("vendor_name", true, elements, "NVD"),
                     list("kb_articles", elements, |_| None, |articles| utf8(element_name(), false, articles, |_| None)),
                     list("packages", elements, |_| Some(1), |packages| packages_struct(packages, cve)),
@@ -151,12 +144,7 @@ fn packages_struct(packages: &[(&(&Row, usize), usize)], cve: impl Fn(&Row) -> &
 /// GuardDuty's evidence (1.1.0): the inbound connection, DNS query or API
 /// call the finding is about.
 pub(super) fn evidences(view: &View<'_>, rows: &[Row]) -> Col {
-    list(
-        "evidences",
-        rows,
-        |r| (view.product(r) == Product::GuardDuty).then_some(1),
-        |elements| evidence_struct(view, elements),
-    )
+    list("evidences", rows, |r| (view.product(r) == Product::GuardDuty).then_some(1), |elements| evidence_struct(view, elements))
 }
 
 fn evidence_struct(view: &View<'_>, elements: &[(&Row, usize)]) -> Col {
@@ -212,10 +200,7 @@ fn evidence_struct(view: &View<'_>, elements: &[(&Row, usize)]) -> Col {
                 "file",
                 elements,
                 |e| is_dns(e),
-                vec![
-                    utf8("path", true, elements, |e| process(e).map(|p| p.1)),
-                    utf8("name", true, elements, |e| process(e).map(|p| p.0)),
-                ],
+                vec![utf8("path", true, elements, |e| process(e).map(|p| p.1)), utf8("name", true, elements, |e| process(e).map(|p| p.0))],
             ),
         ],
     );
@@ -231,12 +216,7 @@ fn evidence_struct(view: &View<'_>, elements: &[(&Row, usize)]) -> Col {
                 |e| api(e).is_some(),
                 vec![null_utf8("error", elements), int32("code", true, elements, |e| api(e).map(|_| 200))],
             ),
-            structure_where(
-                "service",
-                elements,
-                |e| api(e).is_some(),
-                vec![utf8("name", true, elements, |e| api(e).map(|a| a.1))],
-            ),
+            structure_where("service", elements, |e| api(e).is_some(), vec![utf8("name", true, elements, |e| api(e).map(|a| a.1))]),
         ],
     );
     let src_endpoint = structure_where(
@@ -265,12 +245,7 @@ fn evidence_struct(view: &View<'_>, elements: &[(&Row, usize)]) -> Col {
         vec![
             utf8("protocol_name", true, elements, |e| if is_dns(e) { Some("UDP") } else { inbound(e).map(|_| "TCP") }),
             int32("direction_id", true, elements, |e| if is_dns(e) { Some(2) } else { inbound(e).map(|_| 1) }),
-            utf8(
-                "direction",
-                true,
-                elements,
-                |e| if is_dns(e) { Some("Outbound") } else { inbound(e).map(|_| "Inbound") },
-            ),
+            utf8("direction", true, elements, |e| if is_dns(e) { Some("Outbound") } else { inbound(e).map(|_| "Inbound") }),
         ],
     );
     let target_ip = |e: &(&Row, usize)| view.resource(e.0).ip;
@@ -279,19 +254,13 @@ fn evidence_struct(view: &View<'_>, elements: &[(&Row, usize)]) -> Col {
         elements,
         |e| inbound(e).is_some(),
         vec![
-            utf8_with("ip", true, elements, |e, out| {
-                inbound(e).and(target_ip(e)).map(|ip| push_ipv4(out, ip)).is_some()
-            }),
+            utf8_with("ip", true, elements, |e, out| inbound(e).and(target_ip(e)).map(|ip| push_ipv4(out, ip)).is_some()),
             int32("port", true, elements, |e| inbound(e).map(i32::from)),
             structure_where(
                 "location",
                 elements,
                 |_| false,
-                vec![
-                    null_utf8("city", elements),
-                    null_utf8("country", elements),
-                    coordinates("coordinates", &|_| false),
-                ],
+                vec![null_utf8("city", elements), null_utf8("country", elements), coordinates("coordinates", &|_| false)],
             ),
         ],
     );
@@ -305,9 +274,5 @@ fn evidence_struct(view: &View<'_>, elements: &[(&Row, usize)]) -> Col {
         let _ = write!(out, r#"{{"count":{},"archived":false}}"#, 1 + spec(e).pid % 40);
         true
     });
-    structure(
-        element_name(),
-        false,
-        vec![data, process_column, api_column, src_endpoint, connection_info, dst_endpoint, query],
-    )
+    structure(element_name(), false, vec![data, process_column, api_column, src_endpoint, connection_info, dst_endpoint, query])
 }

@@ -177,37 +177,17 @@ fn resources(context: &ObjectContext, rng: &mut SampleRng) -> Vec<Resource> {
     for _ in 0..6 {
         let group = resource_id("sg", rng);
         let details = format!(r#"{{"AwsEc2SecurityGroup":{{"GroupId":"{group}","VpcId":"{}"}}}}"#, estate.vpcs[0].uid);
-        add(
-            ResourceKind::SecurityGroup,
-            format!("arn:aws:ec2:{region}:{account}:security-group/{group}"),
-            &[],
-            details,
-        );
+        add(ResourceKind::SecurityGroup, format!("arn:aws:ec2:{region}:{account}:security-group/{group}"), &[], details);
     }
     for bucket in ["prod-orders-assets", "cloudtrail-logs", "terraform-state", "data-exports"] {
         let details = format!(r#"{{"AwsS3Bucket":{{"OwnerAccountId":"{account}","Name":"{bucket}-{account}"}}}}"#);
-        add(
-            ResourceKind::Bucket,
-            format!("arn:aws:s3:::{bucket}-{account}"),
-            &["DataClassification=internal"],
-            details,
-        );
+        add(ResourceKind::Bucket, format!("arn:aws:s3:::{bucket}-{account}"), &["DataClassification=internal"], details);
     }
     for role in ["app-orders-task-role", "eks-node-role", "OrganizationAccountAccessRole", "GitHubActionsDeploy"] {
-        add(
-            ResourceKind::Role,
-            format!("arn:aws:iam::{account}:role/{role}"),
-            &[],
-            format!(r#"{{"AwsIamRole":{{"RoleName":"{role}"}}}}"#),
-        );
+        add(ResourceKind::Role, format!("arn:aws:iam::{account}:role/{role}"), &[], format!(r#"{{"AwsIamRole":{{"RoleName":"{role}"}}}}"#));
     }
     for user in ["ci-deploy", "terraform", "carol"] {
-        add(
-            ResourceKind::User,
-            format!("arn:aws:iam::{account}:user/{user}"),
-            &[],
-            format!(r#"{{"AwsIamUser":{{"UserName":"{user}"}}}}"#),
-        );
+        add(ResourceKind::User, format!("arn:aws:iam::{account}:user/{user}"), &[], format!(r#"{{"AwsIamUser":{{"UserName":"{user}"}}}}"#));
     }
     let mut uuid = String::new();
     for _ in 0..2 {
@@ -229,17 +209,8 @@ fn resources(context: &ObjectContext, rng: &mut SampleRng) -> Vec<Resource> {
         add(ResourceKind::Database, format!("arn:aws:rds:{region}:{account}:db:{database}"), TAGS, details);
     }
     for repository in ["orders-api", "web-frontend", "batch-worker"] {
-        let uid = format!(
-            "arn:aws:ecr:{region}:{account}:repository/{repository}/sha256:{:016x}{:016x}",
-            rng.bits64(),
-            rng.bits64()
-        );
-        add(
-            ResourceKind::Image,
-            uid,
-            &[],
-            format!(r#"{{"AwsEcrContainerImage":{{"RepositoryName":"{repository}"}}}}"#),
-        );
+        let uid = format!("arn:aws:ecr:{region}:{account}:repository/{repository}/sha256:{:016x}{:016x}", rng.bits64(), rng.bits64());
+        add(ResourceKind::Image, uid, &[], format!(r#"{{"AwsEcrContainerImage":{{"RepositoryName":"{repository}"}}}}"#));
     }
     add(ResourceKind::Account, format!("AWS::::Account:{account}"), &[], String::new());
     for (resource, ip) in resources.iter_mut().zip(instance_ips) {
@@ -248,18 +219,11 @@ fn resources(context: &ObjectContext, rng: &mut SampleRng) -> Vec<Resource> {
     resources
 }
 
-fn spec(
-    template_index: u16,
-    resources: &[Resource],
-    detector: &str,
-    context: &ObjectContext,
-    rng: &mut SampleRng,
-) -> Spec {
+fn spec(template_index: u16, resources: &[Resource], detector: &str, context: &ObjectContext, rng: &mut SampleRng) -> Spec {
     let template = &TEMPLATES[usize::from(template_index)];
     let (account, region) = (context.home.account.as_str(), context.home.region.name);
     let cve = rng.skewed(CVES.len(), 2) as u8;
-    let kind =
-        if template.product == Product::Inspector && rng.chance(0.3) { ResourceKind::Image } else { template.resource };
+    let kind = if template.product == Product::Inspector && rng.chance(0.3) { ResourceKind::Image } else { template.resource };
     let candidates: Vec<usize> = (0..resources.len()).filter(|&i| resources[i].kind == kind).collect();
     let resource = candidates[rng.below(candidates.len())] as u16;
     let mut uid = String::new();
@@ -273,16 +237,11 @@ fn spec(
             push_uuid(&mut uid, rng.bits128());
         }
         Product::GuardDuty => {
-            let _ = write!(
-                uid,
-                "arn:aws:guardduty:{region}:{account}:detector/{detector}/finding/{:016x}{:016x}",
-                rng.bits64(),
-                rng.bits64()
-            );
+            let _ =
+                write!(uid, "arn:aws:guardduty:{region}:{account}:detector/{detector}/finding/{:016x}{:016x}", rng.bits64(), rng.bits64());
         }
         Product::Inspector => {
-            let _ =
-                write!(uid, "arn:aws:inspector2:{region}:{account}:finding/{:016x}{:016x}", rng.bits64(), rng.bits64());
+            let _ = write!(uid, "arn:aws:inspector2:{region}:{account}:finding/{:016x}{:016x}", rng.bits64(), rng.bits64());
         }
         Product::Macie => {
             let _ = write!(uid, "arn:aws:macie2:{region}:{account}:finding/{:016x}{:016x}", rng.bits64(), rng.bits64());
@@ -292,9 +251,8 @@ fn spec(
             push_uuid(&mut uid, rng.bits128());
         }
     }
-    let object_uid = (template.product == Product::Macie).then(|| {
-        format!("{}/exports/2024/customers-{:05}.csv", resources[usize::from(resource)].uid, rng.below(100_000))
-    });
+    let object_uid = (template.product == Product::Macie)
+        .then(|| format!("{}/exports/2024/customers-{:05}.csv", resources[usize::from(resource)].uid, rng.below(100_000)));
     let age = rng.between(3_600_000, 30 * 86_400_000) as i64;
     Spec {
         template: template_index,

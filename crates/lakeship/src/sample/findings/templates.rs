@@ -118,16 +118,9 @@ pub(super) struct Template {
     pub weight: u32,
 }
 
-const FSBP: &str =
-    "Software and Configuration Checks/Industry and Regulatory Standards/AWS-Foundational-Security-Best-Practices";
+const FSBP: &str = "Software and Configuration Checks/Industry and Regulatory Standards/AWS-Foundational-Security-Best-Practices";
 
-const fn control(
-    code: &'static str,
-    title: &'static str,
-    severity_id: i32,
-    resource: ResourceKind,
-    weight: u32,
-) -> Template {
+const fn control(code: &'static str, title: &'static str, severity_id: i32, resource: ResourceKind, weight: u32) -> Template {
     Template {
         product: Product::SecurityHub,
         code,
@@ -165,27 +158,9 @@ const fn threat(
 
 /// Every template, with weights.
 pub(super) const TEMPLATES: &[Template] = &[
-    control(
-        "EC2.19",
-        "Security groups should not allow unrestricted access to ports with high risk",
-        5,
-        ResourceKind::SecurityGroup,
-        30,
-    ),
-    control(
-        "EC2.2",
-        "VPC default security groups should not allow inbound or outbound traffic",
-        4,
-        ResourceKind::SecurityGroup,
-        25,
-    ),
-    control(
-        "EC2.8",
-        "EC2 instances should use Instance Metadata Service Version 2 (IMDSv2)",
-        4,
-        ResourceKind::Instance,
-        40,
-    ),
+    control("EC2.19", "Security groups should not allow unrestricted access to ports with high risk", 5, ResourceKind::SecurityGroup, 30),
+    control("EC2.2", "VPC default security groups should not allow inbound or outbound traffic", 4, ResourceKind::SecurityGroup, 25),
+    control("EC2.8", "EC2 instances should use Instance Metadata Service Version 2 (IMDSv2)", 4, ResourceKind::Instance, 40),
     control("S3.8", "S3 general purpose buckets should block public access", 4, ResourceKind::Bucket, 20),
     control("S3.5", "S3 general purpose buckets should require requests to use SSL", 3, ResourceKind::Bucket, 20),
     control("IAM.6", "Hardware MFA should be enabled for the root user", 5, ResourceKind::Account, 5),

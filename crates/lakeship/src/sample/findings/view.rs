@@ -30,16 +30,10 @@ impl<'g> View<'g> {
     }
 
     /// Resource `position` of a row: type, uid, labels, details.
-    pub(super) fn resource_at(
-        &self,
-        row: &Row,
-        position: usize,
-    ) -> (&'static str, &'g str, &'static [&'static str], &'g str) {
+    pub(super) fn resource_at(&self, row: &Row, position: usize) -> (&'static str, &'g str, &'static [&'static str], &'g str) {
         let spec = self.spec(row);
         match (&spec.object_uid, position) {
-            (Some(object), 1) => {
-                ("AwsS3Object", object.as_str(), &[], r#"{"AwsS3Object":{"ServerSideEncryption":"aws:kms"}}"#)
-            }
+            (Some(object), 1) => ("AwsS3Object", object.as_str(), &[], r#"{"AwsS3Object":{"ServerSideEncryption":"aws:kms"}}"#),
             _ => {
                 let resource = self.resource(row);
                 (resource.kind.type_name(), resource.uid.as_str(), resource.labels, resource.details.as_str())
@@ -69,10 +63,8 @@ impl<'g> View<'g> {
         match spec.template().product {
             Product::GuardDuty => {
                 let id = spec.uid.rsplit('/').next().unwrap_or_default();
-                let _ = write!(
-                    out,
-                    "https://{region}.console.aws.amazon.com/guardduty/home?region={region}#/findings?macros=current&fId={id}"
-                );
+                let _ =
+                    write!(out, "https://{region}.console.aws.amazon.com/guardduty/home?region={region}#/findings?macros=current&fId={id}");
             }
             Product::AccessAnalyzer => {
                 let _ = write!(out, "https://console.aws.amazon.com/access-analyzer/home?region={region}#/findings");
@@ -85,23 +77,14 @@ impl<'g> View<'g> {
     pub(super) fn remediation(&self, row: &Row) -> (Option<&'static str>, Option<Reference>) {
         match self.product(row) {
             Product::SecurityHub => (
-                Some(
-                    "For information on how to correct this issue, consult the AWS Security Hub controls documentation.",
-                ),
+                Some("For information on how to correct this issue, consult the AWS Security Hub controls documentation."),
                 Some(Reference::Control),
             ),
-            Product::Inspector => {
-                (Some("Update the affected package to a version that fixes the vulnerability."), Some(Reference::Nvd))
+            Product::Inspector => (Some("Update the affected package to a version that fixes the vulnerability."), Some(Reference::Nvd)),
+            Product::GuardDuty => (Some("Follow the GuardDuty remediation guidance for this finding type."), Some(Reference::GuardDuty)),
+            Product::AccessAnalyzer => {
+                (Some("If the access isn't intended, modify or remove the policy that grants it, then rescan to confirm."), None)
             }
-            Product::GuardDuty => {
-                (Some("Follow the GuardDuty remediation guidance for this finding type."), Some(Reference::GuardDuty))
-            }
-            Product::AccessAnalyzer => (
-                Some(
-                    "If the access isn't intended, modify or remove the policy that grants it, then rescan to confirm.",
-                ),
-                None,
-            ),
             Product::Macie => (None, None),
         }
     }
@@ -110,15 +93,12 @@ impl<'g> View<'g> {
         let spec = self.spec(row);
         match self.remediation(row).1 {
             Some(Reference::Control) => {
-                let _ =
-                    write!(out, "https://docs.aws.amazon.com/console/securityhub/{}/remediation", spec.template().code);
+                let _ = write!(out, "https://docs.aws.amazon.com/console/securityhub/{}/remediation", spec.template().code);
             }
             Some(Reference::Nvd) => {
                 let _ = write!(out, "https://nvd.nist.gov/vuln/detail/{}", CVES[usize::from(spec.cve)].id);
             }
-            Some(Reference::GuardDuty) => {
-                out.push_str("https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_remediate.html")
-            }
+            Some(Reference::GuardDuty) => out.push_str("https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_remediate.html"),
             None => {}
         }
     }
