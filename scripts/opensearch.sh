@@ -9,13 +9,14 @@ LAKESHIP_SCRIPT=opensearch.sh
 
 usage() {
     cat <<EOF
-usage: scripts/opensearch.sh start|stop|wait|status [--port N] [--name NAME] [-E key=value ...]
+usage: scripts/opensearch.sh start|stop|wait|status|install [--port N] [--name NAME] [-E key=value ...]
 
   start    build the launcher if needed, start a fresh node, wait for green/yellow health
   stop     stop the node (SIGTERM, SIGKILL after \$OPENSEARCH_STOP_TIMEOUT s) and delete its data;
            succeeds when nothing is running
   wait     wait until a started node reports green/yellow health
   status   print whether the node is running (exit 0) or not (exit 3)
+  install  only build the node launcher (tests/opensearch-node) with Maven if needed
 
 options:
   --port N       HTTP port (default 9200); the transport port is N+100
@@ -45,7 +46,7 @@ MAIN_CLASS=org.lakeship.testnode.Main
 COMMAND=$1
 shift
 case "$COMMAND" in
-    start|stop|wait|status) ;;
+    start|stop|wait|status|install) ;;
     -h|--help|help) usage; exit 0 ;;
     *) usage >&2; die "unknown command '$COMMAND'" ;;
 esac
@@ -272,6 +273,10 @@ cmd_wait() {
     port=$(cat "$PORT_FILE" 2>/dev/null || echo "$PORT")
     wait_healthy "$port" "$START_TIMEOUT" "$pid" || { show_log_tail "$LOG_FILE"; exit 1; }
     banner "$port"
+}
+
+cmd_install() {
+    ensure_built
 }
 
 cmd_status() {

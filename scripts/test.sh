@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The one test command (`make test`, `.ci/run`): installs what is missing, starts
 # the real services the tests talk to (OpenSearch on 127.0.0.1:9200, moto's S3/SQS/
-# Step Functions endpoint on 127.0.0.1:5000), runs the whole Rust test suite, and
-# always stops the services again. Exits non-zero on any failure.
+# Step Functions endpoint on 127.0.0.1:5000), lints (rustfmt, clippy), checks the
+# state machine and the stack, runs the whole Rust test suite, and always stops the
+# services again. Exits non-zero on any failure. At the end it prints where the
+# time went: tool installs, services, lint, the workspace build, each test binary.
 #
-# Extra arguments go to `cargo test`, e.g. `scripts/test.sh -p lakeship-tests --test smoke`.
+# Extra arguments go to `cargo test`, e.g. `scripts/test.sh -p lakeship-tests --test smoke`
+# (then lint and the static checks are skipped: only what you asked for runs).
 set -euo pipefail
 
 LAKESHIP_SCRIPT=test.sh
@@ -17,8 +20,23 @@ command -v java >/dev/null || die "java not found: install a Java 17 JDK first"
 command -v mvn >/dev/null || die "mvn not found: install Maven first"
 command -v python3 >/dev/null || die "python3 not found: install Python 3.9+ first"
 
+TIMINGS="$LAKESHIP_ROOT/target/test-timings.tsv"
+mkdir -p "$LAKESHIP_ROOT/target"
+: >"$TIMINGS"
+
+# step NAME CMD...: run CMD, record how long it took and whether it passed.
+step() {
+    local name=$1 started status=0
+    shift
+    started=$(date +%s.%N)
+    "$@" || status=$?
+    scripts/timing.py record "$TIMINGS" "$name" "$started" "$(date +%s.%N)" "$( ((status == 0)) && echo ok || echo "FAILED (exit $status)")"
+    return "$status"
+}
+
 stop_services() {
-    local status=$? dir
+    local status=$? dir started
+    started=$(date +%s.%N)
     # Also nodes that tests started for themselves (throttling, restarts).
     for dir in "$LAKESHIP_SERVICES"/opensearch-*/; do
         [[ -d "$dir" ]] || continue
@@ -35,23 +53,45 @@ stop_services() {
     done
     # ---- end scripts/lambda ----
     scripts/moto.sh stop || status=1
+    scripts/timing.py record "$TIMINGS" "services: stop" "$started" "$(date +%s.%N)" ok
+    scripts/timing.py report "$TIMINGS"
+    if ((status == 0)); then echo "test.sh: all passed"; else echo "test.sh: FAILED (exit $status)"; fi
     exit "$status"
 }
 trap stop_services EXIT
 trap 'exit 130' INT TERM
 
-started=$(date +%s)
-# Start both services at once; each script installs what it needs first.
-scripts/moto.sh start &
-moto_pid=$!
-scripts/opensearch.sh start
-wait "$moto_pid" || die "moto did not start"
-echo "test.sh: services up in $(( $(date +%s) - started ))s"
+# ---- tools (each a no-op when already installed) ----
+step "install: moto + cfn-lint (.venv)" scripts/moto.sh install
+step "install: OpenSearch node launcher (Maven)" scripts/opensearch.sh install
+step "install: asl-validator (npm)" scripts/lambda/validate.sh --install
+
+# ---- services start in the background while the workspace is linted and built ----
+services_started=$(date +%s.%N)
+(
+    scripts/moto.sh start &
+    moto_pid=$!
+    scripts/opensearch.sh start
+    wait "$moto_pid"
+) >"$LAKESHIP_ROOT/target/services-start.log" 2>&1 &
+services_pid=$!
+
+if [[ $# -eq 0 ]]; then
+    step "lint: cargo fmt --check &" cargo fmt --all --check
+    step "lint: cargo clippy -D warnings &" cargo clippy --workspace --all-targets --locked --quiet -- -D warnings
+    step "check: asl-validator, cfn-lint &" scripts/lambda/validate.sh
+fi
+step "build: cargo test --no-run &" cargo test --workspace --locked --no-run "$@"
+
+services_status=0
+wait "$services_pid" || services_status=$?
+cat "$LAKESHIP_ROOT/target/services-start.log"
+scripts/timing.py record "$TIMINGS" "services: start OpenSearch + moto &" "$services_started" "$(date +%s.%N)" \
+    "$( ((services_status == 0)) && echo ok || echo FAILED)"
+((services_status == 0)) || die "the services did not start"
 curl -sf http://127.0.0.1:9200/ | python3 -c 'import json,sys; v=json.load(sys.stdin)["version"]; print("test.sh: OpenSearch reports distribution", v["distribution"], "version", v["number"])'
 
 export LAKESHIP_TEST_OPENSEARCH=${LAKESHIP_TEST_OPENSEARCH:-http://127.0.0.1:9200}
 export LAKESHIP_TEST_AWS_ENDPOINT=${LAKESHIP_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}
-# ---- scripts/lambda: static checks of the deployable parts (asl-validator, cfn-lint) ----
-scripts/lambda/validate.sh
-# ---- end scripts/lambda ----
-cargo test --workspace --locked "$@"
+# --no-fail-fast: every test binary runs, so one failure does not hide another.
+cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | scripts/timing.py tests "$TIMINGS"

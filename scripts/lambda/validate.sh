@@ -5,6 +5,7 @@
 # installed into .venv/ by scripts/moto.sh). Fails on any error or warning.
 #
 # usage: scripts/lambda/validate.sh            (`make validate`; also run by `make test`)
+#        scripts/lambda/validate.sh --install  (only install the two tools)
 set -euo pipefail
 
 LAKESHIP_SCRIPT=validate.sh
@@ -33,6 +34,7 @@ fi
 if [[ ! -x "$CFN_LINT" ]]; then
     scripts/moto.sh install
 fi
+[[ "${1:-}" == --install ]] && exit 0
 
 status=0
 log "asl-validator $ASL_VALIDATOR_VERSION: ${DEFINITIONS[*]}"

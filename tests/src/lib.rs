@@ -123,10 +123,12 @@ pub struct OwnNode {
 }
 
 impl OwnNode {
-    /// Starts a fresh node with extra `-E` settings.
-    pub fn start(name: &str, port: u16, settings: &[&str]) -> OwnNode {
-        let node = OwnNode { name: name.to_string(), port };
-        let mut args = vec!["start".to_string(), "--name".into(), name.into(), "--port".into(), port.to_string()];
+    /// Starts a fresh node with extra `-E` settings, on a free HTTP port
+    /// (and its transport port, HTTP + 100), so test beds of several
+    /// checkouts on one machine do not collide.
+    pub fn start(name: &str, settings: &[&str]) -> OwnNode {
+        let node = OwnNode { name: name.to_string(), port: free_port_pair() };
+        let mut args = vec!["start".to_string(), "--name".into(), name.into(), "--port".into(), node.port.to_string()];
         for setting in settings {
             args.push("-E".into());
             args.push(setting.to_string());
@@ -155,6 +157,19 @@ impl OwnNode {
     pub fn restart_on_kept_data(&self) {
         self.script(&["start".into(), "--name".into(), self.name.clone(), "--port".into(), self.port.to_string(), "--keep-data".into()]);
     }
+}
+
+/// A free loopback port `p` whose transport port `p + 100` is free too.
+fn free_port_pair() -> u16 {
+    let bind = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).ok();
+    for _ in 0..200 {
+        let Some(listener) = bind(0) else { continue };
+        let Ok(port) = listener.local_addr().map(|address| address.port()) else { continue };
+        if port <= u16::MAX - 100 && bind(port + 100).is_some() {
+            return port;
+        }
+    }
+    panic!("no free pair of loopback ports (p, p + 100) found")
 }
 
 impl Drop for OwnNode {

@@ -121,7 +121,7 @@ async fn mapping_rejections_go_to_the_dead_letter_store_and_replay() {
 
 #[tokio::test]
 async fn real_throttling_loses_and_doubles_nothing() {
-    let node = OwnNode::start("throttle", 9250, &["thread_pool.write.queue_size=2"]);
+    let node = OwnNode::start("throttle", &["thread_pool.write.queue_size=2"]);
     let dir = tempfile::tempdir().expect("tempdir");
     let num_rows = 40_000;
     let object = write_network_object(&dir.path().join("net.parquet"), num_rows, 5_000);
@@ -161,7 +161,7 @@ async fn real_throttling_loses_and_doubles_nothing() {
 
 #[tokio::test]
 async fn a_node_restart_in_the_middle_of_a_run_loses_and_doubles_nothing() {
-    let node = OwnNode::start("restart", 9260, &[]);
+    let node = OwnNode::start("restart", &[]);
     let dir = tempfile::tempdir().expect("tempdir");
     let num_rows = 120_000;
     let object = write_network_object(&dir.path().join("net.parquet"), num_rows, 10_000);

@@ -7,7 +7,7 @@
 //!   with `MOTO_PORT` pointing at `scripts/lambda/emulator.py`, because moto's
 //!   interpreter sends its Lambda invokes to `http://localhost:$MOTO_PORT`.
 //! * The emulator answers those invokes by running the function binaries
-//!   (`lakeship-dispatcher`, `-worker`, `-finalizer`, built here with cargo)
+//!   (`lakeship-dispatcher`, `-worker`, `-finalizer`, from the workspace build)
 //!   under the Lambda Runtime API, and forwards every other request (the
 //!   ItemReader's S3 GetObject) to moto.
 //! * S3 and Secrets Manager are that moto; OpenSearch is the real node.
@@ -133,37 +133,59 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|address| address.port()).expect("free port")
 }
 
-/// The function binaries, by name, as `cargo test --workspace` builds them
-/// (the function crates have tests of their own, so cargo builds their
-/// binaries with the features of the whole test build). After a full
-/// `cargo test --workspace` this is a no-op; run alone, this test builds the
-/// workspace's tests first.
+/// The function binaries, by name: the ones the workspace build put next to
+/// this test's own executable (`cargo test --workspace` builds them, because
+/// the function crates have integration tests), so under `make test` the test
+/// builds nothing itself. Run alone (`cargo test -p lakeship-tests --test
+/// statemachine`), cargo does not rebuild them: when one is missing or older
+/// than a source file of the workspace, the workspace's tests are built here
+/// first, as `cargo test --workspace` would.
 fn function_binaries() -> BTreeMap<String, PathBuf> {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/statemachine-<hash> -> target/<profile>/
+    let profile_dir = exe.parent().and_then(std::path::Path::parent).expect("target/<profile>").to_path_buf();
+    let binaries: BTreeMap<String, PathBuf> =
+        FUNCTIONS.iter().map(|name| (name.to_string(), profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))).collect();
+    let newest_source =
+        ["crates", "functions", "Cargo.toml", "Cargo.lock"].iter().filter_map(|path| newest_mtime(&repo_root().join(path))).max();
+    let fresh = |path: &PathBuf| {
+        let built = std::fs::metadata(path).and_then(|metadata| metadata.modified()).ok();
+        built.is_some_and(|built| newest_source.is_none_or(|source| built >= source))
+    };
+    if binaries.values().all(fresh) {
+        return binaries;
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let started = Instant::now();
-    let output = Command::new(cargo)
-        .current_dir(repo_root())
-        .args(["test", "--workspace", "--no-run", "--message-format=json-render-diagnostics"])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run cargo test --no-run");
-    assert!(output.status.success(), "building the function binaries failed");
-    let mut binaries = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
-        let Ok(message) = serde_json::from_str::<Value>(line) else { continue };
-        let name = message["target"]["name"].as_str().unwrap_or_default();
-        let is_binary = message["target"]["kind"].as_array().is_some_and(|kinds| kinds.iter().any(|kind| kind == "bin"));
-        if FUNCTIONS.contains(&name)
-            && is_binary
-            && message["profile"]["test"] == false
-            && let Some(executable) = message["executable"].as_str()
-        {
-            binaries.insert(name.to_string(), PathBuf::from(executable));
-        }
+    let mut command = Command::new(cargo);
+    command.current_dir(repo_root()).args(["test", "--workspace", "--no-run"]);
+    if profile_dir.file_name().is_some_and(|name| name == "release") {
+        command.arg("--release");
     }
-    println!("function binaries ready in {:.1}s", started.elapsed().as_secs_f64());
-    assert_eq!(binaries.len(), 3, "expected the three function binaries, got {binaries:?}");
+    let status = command.status().expect("run cargo test --no-run");
+    assert!(status.success(), "building the function binaries failed");
+    println!("function binaries built in {:.1}s", started.elapsed().as_secs_f64());
+    for (name, path) in &binaries {
+        assert!(path.is_file(), "{name}: no binary at {}", path.display());
+    }
     binaries
+}
+
+/// The newest modification time of the `.rs` and `.toml` files at or below
+/// `path` (skipping `target` directories).
+fn newest_mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    let metadata = std::fs::metadata(path).ok()?;
+    if metadata.is_file() {
+        return metadata.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.file_name().is_none_or(|name| name != "target"))
+        .filter(|path| path.is_dir() || path.extension().is_some_and(|extension| extension == "rs" || extension == "toml"))
+        .filter_map(|path| newest_mtime(&path))
+        .max()
 }
 
 /// A moto server of the test's own (Step Functions execution on) and the
