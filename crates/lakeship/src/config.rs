@@ -473,7 +473,7 @@ impl Config {
             client,
             scan,
             delivery: self.delivery.clone(),
-            plan: crate::plan::PlanOptions { target_shard_bytes: self.target_shard_bytes },
+            plan: crate::plan::PlanOptions::default().with_target_shard_bytes(self.target_shard_bytes),
             footer_concurrency: 16,
             skip_complete: true,
             live: Default::default(),

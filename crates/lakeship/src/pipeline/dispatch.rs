@@ -10,8 +10,8 @@ use futures::stream::{self, StreamExt};
 use crate::errors::{ErrorName, NamedError};
 use crate::notification::{NotificationError, parse_batch};
 use crate::object::{Location, ObjectRef};
-use crate::plan::plan_shards;
-use crate::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, check_ocsf_shape, read_footer};
+use crate::plan::{PlannedObject, plan_objects};
+use crate::reader::{DEFAULT_FOOTER_HINT, check_ocsf_shape, read_footer};
 
 use super::payload::{DispatchRequest, FailedObject, RunManifest, RunSummary};
 use super::{PipelineContext, new_run_id, now_millis, valid_run_id};
@@ -103,12 +103,12 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
     } else {
         Default::default()
     };
-    let (skipped, footers): (Vec<ParquetFooter>, Vec<ParquetFooter>) =
+    let (skipped, footers): (Vec<PlannedObject>, Vec<PlannedObject>) =
         footers.into_iter().partition(|footer| completed.contains(&crate::convert::object_id(&footer.object)));
     for footer in &skipped {
         tracing::info!(object = %footer.object, "already complete in the ledger; skipped");
     }
-    let (shards, objects) = plan_shards(&run_id, &footers, context.plan);
+    let (shards, objects) = plan_objects(&run_id, footers, context.plan);
     let manifest = RunManifest {
         run_id: run_id.clone(),
         created_at: now_millis(),
@@ -144,14 +144,17 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
     Ok(summary)
 }
 
-/// Reads footers with bounded concurrency, in order. Bad objects are
-/// returned as failures; a transient failure fails the dispatch.
-async fn read_footers(context: &PipelineContext, objects: &[ObjectRef]) -> Result<(Vec<ParquetFooter>, Vec<FailedObject>), NamedError> {
-    let results: Vec<(ObjectRef, Result<ParquetFooter, NamedError>)> = stream::iter(objects.iter().cloned())
+/// Reads footers with bounded concurrency, in order, keeping of each only
+/// what planning needs (a footer of an OCSF object decodes to ~50 KB per row
+/// group; its planning facts are a few hundred bytes, so a page of thousands
+/// of objects stays small). Bad objects are returned as failures; a transient
+/// failure fails the dispatch.
+async fn read_footers(context: &PipelineContext, objects: &[ObjectRef]) -> Result<(Vec<PlannedObject>, Vec<FailedObject>), NamedError> {
+    let results: Vec<(ObjectRef, Result<PlannedObject, NamedError>)> = stream::iter(objects.iter().cloned())
         .map(|object| async move {
             let footer = read_footer(&context.source, &object, DEFAULT_FOOTER_HINT)
                 .await
-                .and_then(|footer| check_ocsf_shape(&footer).map(|()| footer))
+                .and_then(|footer| check_ocsf_shape(&footer).map(|()| PlannedObject::from_footer(&footer)))
                 .map_err(NamedError::from);
             (object, footer)
         })

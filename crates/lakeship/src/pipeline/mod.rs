@@ -6,6 +6,7 @@ mod dispatch;
 mod finalize;
 pub mod local;
 pub mod payload;
+pub mod quotas;
 mod work;
 mod worker;
 
