@@ -279,6 +279,7 @@ async fn deliver_chunk(
                                 retry.push(index);
                             }
                             ItemOutcome::Rejected { status, reason } => reject(&chunk, index, status, &reason, &mut report),
+                            ItemOutcome::IdsRefused => return Err(super::bulk::ids_refused("POST /_bulk")),
                         }
                     }
                     if retry.is_empty() {
