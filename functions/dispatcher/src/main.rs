@@ -5,12 +5,12 @@
 
 use lakeship::pipeline::PipelineContext;
 use lakeship::pipeline::payload::DispatchRequest;
-use lakeship_lambda::{HandlerError, answer, parse_payload};
+use lakeship_lambda::{HandlerError, Invocation, answer, parse_payload};
 use serde_json::Value;
 
 const EXPECTED: &str = "SQS records, {\"objects\":[…]}, {\"prefix\":…} or {\"run_id\":…,\"request\":…}";
 
-async fn dispatch(context: &'static PipelineContext, payload: Value) -> Result<Value, HandlerError> {
+async fn dispatch(context: &'static PipelineContext, payload: Value, _invocation: Invocation) -> Result<Value, HandlerError> {
     let request: DispatchRequest = parse_payload(payload, EXPECTED)?;
     let summary = lakeship::pipeline::dispatch(context, request).await?;
     answer(&summary)

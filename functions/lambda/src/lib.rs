@@ -10,10 +10,12 @@
 mod secret;
 
 use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lakeship::config::{Config, RawConfig};
 use lakeship::errors::{ErrorName, NamedError};
 use lakeship::ledger::Status;
+use lakeship::pipeline::checkpoint::Deadline;
 use lakeship::pipeline::{PipelineContext, RunReport};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
@@ -85,6 +87,27 @@ pub async fn context_from_env() -> Result<PipelineContext, NamedError> {
     config.pipeline_context().await.map_err(configuration)
 }
 
+/// What the runtime says about one invocation.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The request id.
+    pub request_id: String,
+    /// When Lambda ends the invocation (`Lambda-Runtime-Deadline-Ms`).
+    pub deadline: SystemTime,
+}
+
+impl Invocation {
+    /// An invocation from the runtime's context.
+    pub fn from_context(context: &lambda_runtime::Context) -> Invocation {
+        Invocation { request_id: context.request_id.clone(), deadline: UNIX_EPOCH + Duration::from_millis(context.deadline) }
+    }
+
+    /// When a worker stops: margins before the invocation's deadline.
+    pub fn stop_deadline(&self) -> Deadline {
+        Deadline::before(self.deadline)
+    }
+}
+
 static CONTEXT: OnceCell<PipelineContext> = OnceCell::const_new();
 
 /// The context of this process: built at the first call and kept. A failure
@@ -99,7 +122,7 @@ pub async fn context() -> Result<&'static PipelineContext, HandlerError> {
 /// kept), and `handler` for every invocation.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(&'static PipelineContext, Value) -> Fut + Copy + Send + Sync + 'static,
+    F: Fn(&'static PipelineContext, Value, Invocation) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<Value, HandlerError>> + Send,
 {
     init_tracing();
@@ -107,8 +130,9 @@ where
         tracing::error!(error_name = %error.name, reason = %error.message, "cannot build the context; invocations fail until it can be built");
     }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let invocation = Invocation::from_context(&event.context);
         let outcome = match context().await {
-            Ok(context) => handler(context, event.payload).await,
+            Ok(context) => handler(context, event.payload, invocation).await,
             Err(error) => Err(error),
         };
         if let Err(HandlerError(error)) = &outcome {

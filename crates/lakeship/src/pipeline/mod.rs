@@ -2,6 +2,7 @@
 //! library functions. The Lambda functions, the local executor (`lakeship
 //! run`) and `lakeship index` all call these.
 
+pub mod checkpoint;
 mod dispatch;
 mod finalize;
 pub mod local;
@@ -15,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use dispatch::{dispatch, list_prefix, resolve_request};
 pub use finalize::{RunReport, check_complete, finalize, reconcile_object, reconcile_run, record_run};
 pub use work::WorkArea;
-pub use worker::run_shard;
+pub use worker::{run_shard, run_shard_until};
 
 use crate::delivery::{DeliveryOptions, OpenSearchClient};
 use crate::ledger::Ledger;
