@@ -1,7 +1,9 @@
 //! The dispatcher Lambda function (the `Dispatch` state): a batch of SQS
 //! records from the EventBridge Pipe, or a manual backfill, in; the run
 //! planned, its shard list written to the work bucket, and a small
-//! `RunSummary` (never the shard list) out.
+//! `RunSummary` (never the shard list) out. A prefix backfill is planned one
+//! page at a time; the next page is started here as an execution of the
+//! dispatcher's own state machine (`LAKESHIP_STATE_MACHINE_ARN`).
 
 use lakeship::pipeline::PipelineContext;
 use lakeship::pipeline::payload::DispatchRequest;

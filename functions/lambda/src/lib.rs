@@ -15,8 +15,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lakeship::config::{Config, RawConfig};
 use lakeship::errors::{ErrorName, NamedError};
 use lakeship::ledger::Status;
+use lakeship::pipeline::backfill::NextPages;
 use lakeship::pipeline::checkpoint::Deadline;
 use lakeship::pipeline::{PipelineContext, RunReport};
+use lakeship::stepfunctions::{STATE_MACHINE_VARIABLE, StepFunctions};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -81,10 +83,18 @@ pub async fn config_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<
     Config::try_from(raw).map_err(configuration)
 }
 
-/// The pipeline context from the process environment.
+/// The pipeline context from the process environment. With
+/// `LAKESHIP_STATE_MACHINE_ARN` set (the stack sets it for the dispatcher:
+/// its own state machine), the dispatcher starts the next page of a prefix
+/// backfill as an execution of that state machine.
 pub async fn context_from_env() -> Result<PipelineContext, NamedError> {
     let config = config_from_env(|name| std::env::var(name).ok()).await?;
-    config.pipeline_context().await.map_err(configuration)
+    let mut context = config.pipeline_context().await.map_err(configuration)?;
+    if let Some(state_machine_arn) = std::env::var(STATE_MACHINE_VARIABLE).ok().filter(|arn| !arn.is_empty()) {
+        let client = StepFunctions::new(&config.s3).await;
+        context.backfill.next_pages = NextPages::StateMachine { client, state_machine_arn };
+    }
+    Ok(context)
 }
 
 /// What the runtime says about one invocation.

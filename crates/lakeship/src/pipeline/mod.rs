@@ -2,6 +2,7 @@
 //! library functions. The Lambda functions, the local executor (`lakeship
 //! run`) and `lakeship index` all call these.
 
+pub mod backfill;
 pub mod checkpoint;
 mod dispatch;
 mod finalize;
@@ -48,6 +49,8 @@ pub struct PipelineContext {
     pub skip_complete: bool,
     /// Live counters for progress displays.
     pub live: std::sync::Arc<LiveCounters>,
+    /// How prefix backfills are paged.
+    pub backfill: backfill::BackfillOptions,
 }
 
 /// Counters updated while work happens, for progress displays.

@@ -6,6 +6,7 @@
 //! runs/<run_id>/shards.json             the shard list (the Map's items)
 //! runs/<run_id>/results/<shard_id>.json one result per finished shard
 //! runs/<run_id>/results/<shard_id>.partial.json  a shard stopped at its deadline
+//! runs/<run_id>/page.json               the bounds of a backfill page
 //! runs/<run_id>/report.json             the finalizer's report
 //! dead-letters/<run_id>/<shard_id>/<attempt>/part-NNNNN.ndjson
 //! ```
