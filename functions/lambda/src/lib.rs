@@ -212,6 +212,37 @@ mod tests {
     }
 
     #[test]
+    fn the_finalizer_answer_fits_the_state_output() {
+        // Every count at its largest and the longest run id: the answer is a
+        // fixed set of counts, so a run of any size answers the same few
+        // hundred bytes. State output: 256 KiB; Lambda response: 6 MB.
+        // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+        // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+        use lakeship::pipeline::quotas::{LAMBDA_PAYLOAD_MAX_BYTES, STATE_PAYLOAD_MAX_BYTES};
+        let mut report = RunReport {
+            run_id: "r".repeat(80),
+            objects: Vec::new(),
+            skipped: Vec::new(),
+            bad_messages: Vec::new(),
+            missing_shards: vec!["f".repeat(16); 3],
+        };
+        let brief = report_brief(&report);
+        let mut worst = brief.clone();
+        for (key, value) in worst.as_object_mut().into_iter().flatten() {
+            if value.is_u64() {
+                *value = json!(u64::MAX);
+            }
+            assert!(value.is_u64() || key == "run_id", "{key}: a new field of the brief needs a worst case here");
+        }
+        let bytes = worst.to_string().len();
+        println!("finalizer answer: {bytes} bytes of {STATE_PAYLOAD_MAX_BYTES}");
+        assert!(bytes <= STATE_PAYLOAD_MAX_BYTES, "the state limit is the smaller of the two");
+        const { assert!(STATE_PAYLOAD_MAX_BYTES < LAMBDA_PAYLOAD_MAX_BYTES) };
+        report.objects.clear();
+        assert_eq!(report_brief(&report)["missing_shards"], 3);
+    }
+
+    #[test]
     fn input_of_another_shape_is_invalid_input() {
         let error = parse_payload::<lakeship::plan::ShardTask>(json!({"hello": "x".repeat(500)}), "a shard task").unwrap_err();
         assert_eq!(error.0.name, ErrorName::InvalidInput);
