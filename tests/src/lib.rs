@@ -109,6 +109,7 @@ pub fn pipeline_context(endpoint: &str, work: &std::path::Path) -> lakeship::pip
         footer_concurrency: 4,
         skip_complete: true,
         live: Default::default(),
+        backfill: Default::default(),
     }
 }
 

@@ -129,6 +129,11 @@ fn no_failure_is_caught_into_success_so_a_redrive_reruns_exactly_the_failed_shar
 
 // ---- the loopback stack ----------------------------------------------------------------
 
+/// The ARN moto gives the state machine `name`.
+fn state_machine_arn(name: &str) -> String {
+    format!("arn:aws:states:{TEST_REGION}:{ACCOUNT}:stateMachine:{name}")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|address| address.port()).expect("free port")
 }
@@ -239,6 +244,10 @@ impl Stack {
             ("LAKESHIP_INDEX_PREFIX", unique.clone()),
             ("LAKESHIP_LEDGER_INDEX", format!("lakeship-ledger-{unique}")),
             ("LAKESHIP_PASSWORD_SECRET_ARN", secret_name.clone()),
+            // Prefix backfills in pages of 2 objects, the next page started
+            // by the dispatcher as an execution of the test's state machine.
+            ("LAKESHIP_MAX_OBJECTS_PER_RUN", "2".to_string()),
+            ("LAKESHIP_STATE_MACHINE_ARN", state_machine_arn(&format!("{unique}-ingest"))),
             ("RUST_LOG", "info".to_string()),
         ];
         command.envs(environment.iter().map(|(name, value)| (*name, value.as_str())));
@@ -360,6 +369,25 @@ impl Stack {
             }
             assert!(Instant::now() < deadline, "execution {name} still running after 180 s; logs in {}", self.logs.display());
             tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Waits for the execution `name` of `state_machine_arn` (started by
+    /// someone else, maybe not yet) to end.
+    async fn wait_for(&self, state_machine_arn: &str, name: &str) -> Execution {
+        let arn = format!("{}:{name}", state_machine_arn.replacen(":stateMachine:", ":execution:", 1));
+        let sfn = self.sfn().await;
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            if let Ok(execution) = sfn.execution(&arn).await
+                && execution.status != "RUNNING"
+            {
+                return execution;
+            }
+            assert!(Instant::now() < deadline, "execution {name} not ended after 180 s; logs in {}", self.logs.display());
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
         }
     }
 
@@ -677,6 +705,45 @@ async fn notifications_flow_through_dispatch_map_and_finalize_into_opensearch() 
     assert_eq!(function_error.as_deref(), Some("Unhandled"));
     assert_eq!(body["errorType"], ErrorName::Configuration.as_str(), "{body}");
     assert!(body["errorMessage"].as_str().unwrap_or_default().contains("cannot read secret"), "{body}");
+    // ---- a backfill in pages: five objects, two per execution ----
+    // The dispatcher of each page starts the next page's execution itself.
+    let backfill = Instant::now();
+    let mut keys = Vec::new();
+    for i in 0..5u64 {
+        let object = sample(SampleClass::DnsActivity, OcsfVersion::V1_1_0, 200, 200, 20 + i);
+        let key = format!("backfill/{i}/{}", object.key);
+        stack.upload(&lake, &key, object.bytes.clone()).await;
+        keys.push((key, object.num_rows));
+    }
+    let first = format!("{}-backfill", stack.index_prefix);
+    let request = json!({"prefix": format!("s3://{lake}/backfill/")});
+    let pages = [
+        stack.execute(&state_machine, &first, &request).await,
+        stack.wait_for(&state_machine, &format!("{first}-p2")).await,
+        stack.wait_for(&state_machine, &format!("{first}-p3")).await,
+    ];
+    println!("backfill of 5 objects in 3 executions in {:.1}s", backfill.elapsed().as_secs_f64());
+    let ledger = stack.ledger().await;
+    for (page, execution) in pages.iter().enumerate() {
+        assert_eq!(execution.status, "SUCCEEDED", "page {}: {execution:?}; logs in {}", page + 1, stack.logs.display());
+        for (key, num_rows) in keys.iter().skip(page * 2).take(2) {
+            let entry = &ledger[key];
+            assert_eq!((entry["status"].as_str(), entry["run_id"].as_str()), (Some("complete"), Some(execution.name.as_str())), "{entry}");
+            assert_eq!(stack.num_documents(key).await, *num_rows, "{key}");
+        }
+    }
+    let sfn = stack.sfn().await;
+    assert!(
+        sfn.execution(&format!("{}:{first}-p4", state_machine.replacen(":stateMachine:", ":execution:", 1))).await.is_err(),
+        "no page 4"
+    );
+    // A retried Dispatch of page 1 plans the same page and finds page 2 started.
+    let (function_error, summary) = stack.invoke("lakeship-dispatcher", &json!({"run_id": first, "request": request})).await;
+    assert_eq!(function_error, None, "{summary}");
+    assert_eq!((summary["page"].as_u64(), summary["num_skipped"].as_u64()), (Some(1), Some(2)), "complete by now: {summary}");
+    assert_eq!(summary["next"]["run_id"], format!("{first}-p2"), "{summary}");
+    let all = sfn.recent_executions(&state_machine, None, 100).await.expect("executions");
+    assert_eq!(all.iter().filter(|execution| execution.name.starts_with(&first)).count(), 3, "no execution started twice");
     println!("end to end in {:.1}s", started.elapsed().as_secs_f64());
 }
 

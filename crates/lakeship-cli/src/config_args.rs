@@ -80,6 +80,9 @@ pub struct ConfigArgs {
     /// Ledger index [env: LAKESHIP_LEDGER_INDEX] [default: lakeship-ledger]
     #[arg(long, value_name = "INDEX", help_heading = "Pipeline")]
     pub ledger_index: Option<String>,
+    /// Objects per run of a prefix backfill; the rest follows in further runs [env: LAKESHIP_MAX_OBJECTS_PER_RUN] [default: 2000]
+    #[arg(long, value_name = "N", help_heading = "Pipeline")]
+    pub max_objects_per_run: Option<usize>,
 }
 
 impl ConfigArgs {
@@ -114,6 +117,7 @@ impl ConfigArgs {
                 requests_in_flight: self.requests_in_flight,
                 retry_budget_secs: self.retry_budget_secs,
                 ledger_index: self.ledger_index.clone(),
+                max_objects_per_run: self.max_objects_per_run,
             },
         }
     }

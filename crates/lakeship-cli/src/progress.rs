@@ -96,12 +96,13 @@ impl Progress for Bars {
                 *pending.entry(object_key(&piece.object)).or_insert(0) += 1;
             }
         }
-        self.objects.set_length(pending.len() as u64);
+        // Added, not set: a backfill in pages plans once per page.
+        self.objects.inc_length(pending.len() as u64);
         self.objects.set_message(format!("run {}", summary.run_id));
-        self.shards.set_length(shards.len() as u64);
-        self.rows.set_length(shards.iter().map(ShardTask::num_rows).sum());
+        self.shards.inc_length(shards.len() as u64);
+        self.rows.inc_length(shards.iter().map(ShardTask::num_rows).sum());
         if let Ok(mut map) = self.pending_by_object.lock() {
-            *map = pending;
+            map.extend(pending);
         }
     }
 

@@ -111,6 +111,8 @@ pub struct RawPipeline {
     pub retry_budget_secs: Option<u64>,
     /// `LAKESHIP_LEDGER_INDEX`: the ledger index.
     pub ledger_index: Option<String>,
+    /// `LAKESHIP_MAX_OBJECTS_PER_RUN`: objects per run of a prefix backfill.
+    pub max_objects_per_run: Option<usize>,
 }
 
 /// The configuration as written: every key optional.
@@ -153,6 +155,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("pipeline.requests_in_flight", "LAKESHIP_REQUESTS_IN_FLIGHT"),
     ("pipeline.retry_budget_secs", "LAKESHIP_RETRY_BUDGET_SECS"),
     ("pipeline.ledger_index", "LAKESHIP_LEDGER_INDEX"),
+    ("pipeline.max_objects_per_run", "LAKESHIP_MAX_OBJECTS_PER_RUN"),
 ];
 
 /// Keys whose values are never shown.
@@ -222,14 +225,22 @@ impl RawConfig {
             requests_in_flight: pick(a.requests_in_flight, b.requests_in_flight),
             retry_budget_secs: pick(a.retry_budget_secs, b.retry_budget_secs),
             ledger_index: pick(a.ledger_index, b.ledger_index),
+            max_objects_per_run: pick(a.max_objects_per_run, b.max_objects_per_run),
         };
         RawConfig { opensearch, aws, pipeline }
     }
 }
 
 fn typed_value(key: &str, variable: &str, value: &str) -> Result<toml::Value, ConfigError> {
-    const NUMBERS: &[&str] =
-        &["workers", "target_shard_mb", "max_request_mb", "max_request_docs", "requests_in_flight", "retry_budget_secs"];
+    const NUMBERS: &[&str] = &[
+        "workers",
+        "target_shard_mb",
+        "max_request_mb",
+        "max_request_docs",
+        "requests_in_flight",
+        "retry_budget_secs",
+        "max_objects_per_run",
+    ];
     const BOOLEANS: &[&str] = &["insecure", "gzip"];
     let name = key.rsplit('.').next().unwrap_or(key);
     if NUMBERS.contains(&name) {
@@ -295,6 +306,8 @@ pub struct Config {
     pub delivery: DeliveryOptions,
     /// Ledger index.
     pub ledger_index: String,
+    /// Objects per run of a prefix backfill.
+    pub max_objects_per_run: usize,
 }
 
 impl TryFrom<RawConfig> for Config {
@@ -378,6 +391,11 @@ impl TryFrom<RawConfig> for Config {
             index_prefix,
             delivery,
             ledger_index: pipeline.ledger_index.unwrap_or_else(|| crate::ledger::LEDGER_INDEX.to_string()),
+            max_objects_per_run: positive(
+                "pipeline.max_objects_per_run",
+                pipeline.max_objects_per_run,
+                crate::pipeline::backfill::DEFAULT_MAX_OBJECTS_PER_RUN,
+            )?,
         })
     }
 }
@@ -419,6 +437,7 @@ impl Config {
                 requests_in_flight: Some(self.delivery.max_in_flight),
                 retry_budget_secs: Some(self.delivery.retry.time_budget.as_secs()),
                 ledger_index: Some(self.ledger_index.clone()),
+                max_objects_per_run: Some(self.max_objects_per_run),
             },
         };
         toml::to_string(&raw).unwrap_or_default()
@@ -473,10 +492,11 @@ impl Config {
             client,
             scan,
             delivery: self.delivery.clone(),
-            plan: crate::plan::PlanOptions { target_shard_bytes: self.target_shard_bytes },
+            plan: crate::plan::PlanOptions::default().with_target_shard_bytes(self.target_shard_bytes),
             footer_concurrency: 16,
             skip_complete: true,
             live: Default::default(),
+            backfill: crate::pipeline::backfill::BackfillOptions { max_objects_per_run: self.max_objects_per_run, ..Default::default() },
         })
     }
 }

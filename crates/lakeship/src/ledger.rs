@@ -22,6 +22,18 @@ use crate::object::ObjectRef;
 /// The ledger index name.
 pub const LEDGER_INDEX: &str = "lakeship-ledger";
 
+/// Upper bound of one ledger `_bulk` request body. HTTP request payloads
+/// are limited to 10 MiB on the smallest Amazon OpenSearch Service instance
+/// types and 100 MiB on the others ("Network quotas",
+/// <https://docs.aws.amazon.com/opensearch-service/latest/developerguide/limits.html#network-limits>),
+/// and to `http.max_content_length` (100mb by default) on OpenSearch itself
+/// (<https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/network-settings/>):
+/// half the smallest, as for documents.
+pub const LEDGER_BULK_MAX_BYTES: usize = 5 * 1024 * 1024;
+
+/// Ids per ledger `_mget` request: ~70 KB of request and a few MB of answer.
+pub const LEDGER_MGET_MAX_IDS: usize = 1_000;
+
 /// The ledger's index template (also in `templates/lakeship-ledger.json`).
 pub const LEDGER_TEMPLATE: &str = include_str!("../../../templates/lakeship-ledger.json");
 
@@ -118,18 +130,55 @@ pub fn source_of_key(key: &str) -> Option<String> {
     parts.windows(3).find(|window| matches!(window[0], "aws" | "ext") && !window[1].contains('=')).map(|window| window[1].to_string())
 }
 
+/// The `_bulk` bodies that write `entries` to `index`, each at most
+/// `max_bytes` long (an entry longer than that is a body of its own).
+fn bulk_bodies(index: &str, entries: &[LedgerEntry], max_bytes: usize) -> Result<Vec<Vec<u8>>, DeliveryError> {
+    let mut bodies = Vec::new();
+    let mut body = Vec::new();
+    for entry in entries {
+        let mut lines = json!({"index": {"_index": index, "_id": entry.object_id}}).to_string().into_bytes();
+        lines.push(b'\n');
+        lines.extend_from_slice(&serde_json::to_vec(entry).map_err(|error| DeliveryError::Protocol(error.to_string()))?);
+        lines.push(b'\n');
+        if !body.is_empty() && body.len() + lines.len() > max_bytes {
+            bodies.push(std::mem::take(&mut body));
+        }
+        body.extend_from_slice(&lines);
+    }
+    if !body.is_empty() {
+        bodies.push(body);
+    }
+    Ok(bodies)
+}
+
 /// A handle on the ledger index.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     client: OpenSearchClient,
     index: String,
     template_installed: std::sync::Arc<tokio::sync::OnceCell<()>>,
+    max_bulk_bytes: usize,
+    max_mget_ids: usize,
 }
 
 impl Ledger {
     /// The ledger in the default index.
     pub fn new(client: OpenSearchClient) -> Self {
-        Ledger { client, index: LEDGER_INDEX.to_string(), template_installed: Default::default() }
+        Ledger {
+            client,
+            index: LEDGER_INDEX.to_string(),
+            template_installed: Default::default(),
+            max_bulk_bytes: LEDGER_BULK_MAX_BYTES,
+            max_mget_ids: LEDGER_MGET_MAX_IDS,
+        }
+    }
+
+    /// Other request bounds than [`LEDGER_BULK_MAX_BYTES`] and
+    /// [`LEDGER_MGET_MAX_IDS`] (tests).
+    pub fn with_request_bounds(mut self, max_bulk_bytes: usize, max_mget_ids: usize) -> Self {
+        self.max_bulk_bytes = max_bulk_bytes.max(1);
+        self.max_mget_ids = max_mget_ids.max(1);
+        self
     }
 
     /// The ledger in another index (tests).
@@ -152,46 +201,67 @@ impl Ledger {
         Ok(())
     }
 
-    /// Writes (replaces) ledger documents, visible to searches on return.
-    /// Installs the ledger's template first (once per process).
+    /// Writes (replaces) ledger documents, visible to searches on return,
+    /// in `_bulk` requests of at most [`LEDGER_BULK_MAX_BYTES`] (a run of
+    /// thousands of objects writes ~2 KB per object). Installs the ledger's
+    /// template first (once per process).
     pub async fn write(&self, entries: &[LedgerEntry]) -> Result<(), DeliveryError> {
         if entries.is_empty() {
             return Ok(());
         }
         self.template_installed.get_or_try_init(|| self.install_template()).await?;
-        let mut body = Vec::new();
-        for entry in entries {
-            let action = json!({"index": {"_index": self.index, "_id": entry.object_id}});
-            body.extend_from_slice(action.to_string().as_bytes());
-            body.push(b'\n');
-            let source = serde_json::to_vec(entry).map_err(|error| DeliveryError::Protocol(error.to_string()))?;
-            body.extend_from_slice(&source);
-            body.push(b'\n');
-        }
-        let response = self
-            .client
-            .send(Method::POST, "_bulk?refresh=wait_for&filter_path=errors,items.*.error", "application/x-ndjson", body.into())
-            .await?;
-        let answer = response.json()?;
-        if !response.is_success() || answer["errors"].as_bool() != Some(false) {
-            return Err(DeliveryError::Http {
-                request: "POST /_bulk (ledger)".to_string(),
-                status: response.status,
-                body: response.excerpt(),
-            });
+        for body in bulk_bodies(&self.index, entries, self.max_bulk_bytes)? {
+            self.write_chunk(body).await?;
         }
         Ok(())
     }
 
-    /// The entries of these objects that exist.
-    pub async fn get(&self, objects: &[ObjectRef]) -> Result<Vec<LedgerEntry>, DeliveryError> {
-        if objects.is_empty() {
-            return Ok(Vec::new());
+    async fn write_chunk(&self, body: Vec<u8>) -> Result<(), DeliveryError> {
+        let path = "_bulk?refresh=wait_for&filter_path=errors,items.*.status,items.*.error";
+        let response = self.client.send(Method::POST, path, "application/x-ndjson", body.into()).await?;
+        let answer = if response.is_success() { response.json()? } else { serde_json::Value::Null };
+        if response.is_success() && answer["errors"].as_bool() == Some(false) {
+            return Ok(());
         }
+        let refused = answer["items"].as_array().into_iter().flatten().filter_map(|item| item.as_object()?.values().next()).any(|item| {
+            let reason = item["error"]["reason"].as_str().unwrap_or_default();
+            crate::delivery::bulk::is_ids_refused(item["status"].as_u64().unwrap_or_default() as u16, reason)
+        });
+        if refused {
+            return Err(crate::delivery::bulk::ids_refused("the ledger's POST /_bulk"));
+        }
+        Err(DeliveryError::Http { request: "POST /_bulk (ledger)".to_string(), status: response.status, body: response.excerpt() })
+    }
+
+    /// The entries of these objects that exist, read [`LEDGER_MGET_MAX_IDS`]
+    /// at a time.
+    pub async fn get(&self, objects: &[ObjectRef]) -> Result<Vec<LedgerEntry>, DeliveryError> {
+        let mut entries = Vec::new();
+        for chunk in objects.chunks(self.max_mget_ids) {
+            match self.get_chunk(chunk).await? {
+                Some(found) => entries.extend(found),
+                None => return Ok(Vec::new()), // no ledger yet
+            }
+        }
+        Ok(entries)
+    }
+
+    async fn get_chunk(&self, objects: &[ObjectRef]) -> Result<Option<Vec<LedgerEntry>>, DeliveryError> {
         let ids: Vec<String> = objects.iter().map(object_id).collect();
         let response = self.client.json(Method::POST, &format!("{}/_mget", self.index), Some(&json!({"ids": ids}))).await?;
         if response.status == 404 {
-            return Ok(Vec::new()); // no ledger yet
+            return Ok(None);
+        }
+        if response.status == 400 {
+            // Our own request refused: it will be refused again, and an
+            // OpenSearch Serverless TIMESERIES collection has no reads by id.
+            return Err(DeliveryError::Configuration(format!(
+                "OpenSearch refused the ledger lookup POST /{}/_mget (400: {}); Lakeship reads its ledger by document id, \
+                 which OpenSearch Serverless supports in SEARCH collections only: point LAKESHIP_ENDPOINT at a SEARCH collection \
+                 or an OpenSearch domain",
+                self.index,
+                response.excerpt()
+            )));
         }
         if !response.is_success() {
             return Err(DeliveryError::Http {
@@ -202,11 +272,12 @@ impl Ledger {
         }
         let answer = response.json()?;
         let docs = answer["docs"].as_array().cloned().unwrap_or_default();
-        Ok(docs
-            .into_iter()
-            .filter(|doc| doc["found"].as_bool() == Some(true))
-            .filter_map(|doc| serde_json::from_value(doc["_source"].clone()).ok())
-            .collect())
+        Ok(Some(
+            docs.into_iter()
+                .filter(|doc| doc["found"].as_bool() == Some(true))
+                .filter_map(|doc| serde_json::from_value(doc["_source"].clone()).ok())
+                .collect(),
+        ))
     }
 
     /// The object ids among `objects` that the ledger records as complete.
@@ -249,6 +320,47 @@ mod tests {
         assert_eq!(source_of_key("ext/MY_APP/1.0/x.parquet").as_deref(), Some("MY_APP"));
         assert_eq!(source_of_key("/tmp/x.parquet"), None);
         assert_eq!(source_of_key("/tmp/lake/aws/ROUTE53/1.0/region=eu-west-1/x.parquet").as_deref(), Some("ROUTE53"));
+    }
+
+    fn entry(i: usize) -> LedgerEntry {
+        LedgerEntry {
+            object_id: format!("id-{i}"),
+            bucket: "b".into(),
+            key: format!("aws/VPC_FLOW/2.0/region=us-east-1/accountId=1/eventDay=20240314/{i:032x}.zstd.parquet"),
+            etag: None,
+            version_id: None,
+            source: Some("VPC_FLOW".into()),
+            size: Some(1),
+            class_uid: Some(4001),
+            ocsf_version: Some("1.1.0".into()),
+            num_rows: 10,
+            num_row_groups: 1,
+            num_rows_read: 10,
+            num_indexed: 10,
+            num_already_present: 0,
+            num_rejected: 0,
+            num_shards: 1,
+            shard_ids: vec!["0123456789abcdef".into()],
+            run_id: "r".into(),
+            started_at: 0,
+            ended_at: 0,
+            duration_ms: 0,
+            status: Status::Complete,
+            error_name: None,
+            reason: None,
+            dead_letters: vec![],
+        }
+    }
+
+    #[test]
+    fn ledger_writes_are_cut_under_the_request_size_limit() {
+        let entries: Vec<LedgerEntry> = (0..1_000).map(entry).collect();
+        let bodies = bulk_bodies(LEDGER_INDEX, &entries, 16 * 1024).unwrap();
+        assert!(bodies.len() > 1 && bodies.iter().all(|body| body.len() <= 16 * 1024), "{} bodies", bodies.len());
+        let lines: usize = bodies.iter().map(|body| body.iter().filter(|&&byte| byte == b'\n').count()).sum();
+        assert_eq!(lines, 2 * entries.len(), "every entry once: an action and a source line");
+        assert_eq!(bulk_bodies(LEDGER_INDEX, &entries, LEDGER_BULK_MAX_BYTES).unwrap().len(), 1);
+        assert_eq!(bulk_bodies(LEDGER_INDEX, &entries[..2], 1).unwrap().len(), 2, "an entry over the bound is a body of its own");
     }
 
     #[test]

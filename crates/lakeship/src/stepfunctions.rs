@@ -327,6 +327,55 @@ impl StepFunctions {
     }
 }
 
+/// How asking for a named execution ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartedExecution {
+    /// Started now; its ARN.
+    New(String),
+    /// An execution of that name exists (started by an earlier attempt).
+    AlreadyExists,
+}
+
+impl StepFunctions {
+    /// Starts an execution named `name` unless one exists: Step Functions
+    /// answers the same name and input as success while that execution is
+    /// open, and `ExecutionAlreadyExists` once it is closed (or for another
+    /// input) — both mean it was started. Failures carry the name a handler
+    /// raises: throttling and the open-executions quota are
+    /// `Lakeship.Throttled`, permissions and a missing state machine
+    /// `Lakeship.Configuration`, the rest `Lakeship.Transient`.
+    /// <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html>
+    pub async fn start_execution_once(
+        &self,
+        state_machine_arn: &str,
+        name: &str,
+        input: &str,
+    ) -> std::result::Result<StartedExecution, crate::errors::NamedError> {
+        use crate::errors::{ErrorName, NamedError};
+        let started = self.client.start_execution().state_machine_arn(state_machine_arn).name(name).input(input).send().await;
+        let error = match started {
+            Ok(output) => return Ok(StartedExecution::New(output.execution_arn().to_string())),
+            Err(error) => error,
+        };
+        let code = error.code().unwrap_or_default().to_string();
+        let message = request_error("StartExecution", &format!("{state_machine_arn} (execution {name})"), &error).to_string();
+        let name = match code.as_str() {
+            "ExecutionAlreadyExists" => return Ok(StartedExecution::AlreadyExists),
+            "ExecutionLimitExceeded" | "ThrottlingException" | "TooManyRequestsException" => ErrorName::Throttled,
+            "AccessDeniedException"
+            | "StateMachineDoesNotExist"
+            | "StateMachineDeleting"
+            | "InvalidArn"
+            | "InvalidName"
+            | "InvalidExecutionInput"
+            | "ValidationException"
+            | "UnrecognizedClientException" => ErrorName::Configuration,
+            _ => ErrorName::Transient,
+        };
+        Err(NamedError::new(name, message))
+    }
+}
+
 /// `2024-03-14 18:02:11Z` for epoch milliseconds.
 pub fn format_utc(millis: i64) -> String {
     let (year, month, day) = crate::convert::timefmt::civil_from_millis(millis);

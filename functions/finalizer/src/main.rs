@@ -5,10 +5,10 @@
 
 use lakeship::pipeline::PipelineContext;
 use lakeship::pipeline::payload::FinalizeRequest;
-use lakeship_lambda::{HandlerError, parse_payload, report_brief};
+use lakeship_lambda::{HandlerError, Invocation, parse_payload, report_brief};
 use serde_json::Value;
 
-async fn finalize(context: &'static PipelineContext, payload: Value) -> Result<Value, HandlerError> {
+async fn finalize(context: &'static PipelineContext, payload: Value, _invocation: Invocation) -> Result<Value, HandlerError> {
     let request: FinalizeRequest = parse_payload(payload, "{\"run_id\":…}")?;
     let report = lakeship::pipeline::finalize(context, &request.run_id).await?;
     Ok(report_brief(&report))

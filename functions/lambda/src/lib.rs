@@ -10,11 +10,15 @@
 mod secret;
 
 use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lakeship::config::{Config, RawConfig};
 use lakeship::errors::{ErrorName, NamedError};
 use lakeship::ledger::Status;
+use lakeship::pipeline::backfill::NextPages;
+use lakeship::pipeline::checkpoint::Deadline;
 use lakeship::pipeline::{PipelineContext, RunReport};
+use lakeship::stepfunctions::{STATE_MACHINE_VARIABLE, StepFunctions};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -79,10 +83,39 @@ pub async fn config_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<
     Config::try_from(raw).map_err(configuration)
 }
 
-/// The pipeline context from the process environment.
+/// The pipeline context from the process environment. With
+/// `LAKESHIP_STATE_MACHINE_ARN` set (the stack sets it for the dispatcher:
+/// its own state machine), the dispatcher starts the next page of a prefix
+/// backfill as an execution of that state machine.
 pub async fn context_from_env() -> Result<PipelineContext, NamedError> {
     let config = config_from_env(|name| std::env::var(name).ok()).await?;
-    config.pipeline_context().await.map_err(configuration)
+    let mut context = config.pipeline_context().await.map_err(configuration)?;
+    if let Some(state_machine_arn) = std::env::var(STATE_MACHINE_VARIABLE).ok().filter(|arn| !arn.is_empty()) {
+        let client = StepFunctions::new(&config.s3).await;
+        context.backfill.next_pages = NextPages::StateMachine { client, state_machine_arn };
+    }
+    Ok(context)
+}
+
+/// What the runtime says about one invocation.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The request id.
+    pub request_id: String,
+    /// When Lambda ends the invocation (`Lambda-Runtime-Deadline-Ms`).
+    pub deadline: SystemTime,
+}
+
+impl Invocation {
+    /// An invocation from the runtime's context.
+    pub fn from_context(context: &lambda_runtime::Context) -> Invocation {
+        Invocation { request_id: context.request_id.clone(), deadline: UNIX_EPOCH + Duration::from_millis(context.deadline) }
+    }
+
+    /// When a worker stops: margins before the invocation's deadline.
+    pub fn stop_deadline(&self) -> Deadline {
+        Deadline::before(self.deadline)
+    }
 }
 
 static CONTEXT: OnceCell<PipelineContext> = OnceCell::const_new();
@@ -99,7 +132,7 @@ pub async fn context() -> Result<&'static PipelineContext, HandlerError> {
 /// kept), and `handler` for every invocation.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
-    F: Fn(&'static PipelineContext, Value) -> Fut + Copy + Send + Sync + 'static,
+    F: Fn(&'static PipelineContext, Value, Invocation) -> Fut + Copy + Send + Sync + 'static,
     Fut: Future<Output = Result<Value, HandlerError>> + Send,
 {
     init_tracing();
@@ -107,8 +140,9 @@ where
         tracing::error!(error_name = %error.name, reason = %error.message, "cannot build the context; invocations fail until it can be built");
     }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let invocation = Invocation::from_context(&event.context);
         let outcome = match context().await {
-            Ok(context) => handler(context, event.payload).await,
+            Ok(context) => handler(context, event.payload, invocation).await,
             Err(error) => Err(error),
         };
         if let Err(HandlerError(error)) = &outcome {
@@ -175,6 +209,37 @@ mod tests {
             let wire = serde_json::to_value(&diagnostic).unwrap();
             assert_eq!(wire, json!({"errorType": name.as_str(), "errorMessage": "failed to fetch s3://b/k: timeout"}));
         }
+    }
+
+    #[test]
+    fn the_finalizer_answer_fits_the_state_output() {
+        // Every count at its largest and the longest run id: the answer is a
+        // fixed set of counts, so a run of any size answers the same few
+        // hundred bytes. State output: 256 KiB; Lambda response: 6 MB.
+        // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+        // https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+        use lakeship::pipeline::quotas::{LAMBDA_PAYLOAD_MAX_BYTES, STATE_PAYLOAD_MAX_BYTES};
+        let mut report = RunReport {
+            run_id: "r".repeat(80),
+            objects: Vec::new(),
+            skipped: Vec::new(),
+            bad_messages: Vec::new(),
+            missing_shards: vec!["f".repeat(16); 3],
+        };
+        let brief = report_brief(&report);
+        let mut worst = brief.clone();
+        for (key, value) in worst.as_object_mut().into_iter().flatten() {
+            if value.is_u64() {
+                *value = json!(u64::MAX);
+            }
+            assert!(value.is_u64() || key == "run_id", "{key}: a new field of the brief needs a worst case here");
+        }
+        let bytes = worst.to_string().len();
+        println!("finalizer answer: {bytes} bytes of {STATE_PAYLOAD_MAX_BYTES}");
+        assert!(bytes <= STATE_PAYLOAD_MAX_BYTES, "the state limit is the smaller of the two");
+        const { assert!(STATE_PAYLOAD_MAX_BYTES < LAMBDA_PAYLOAD_MAX_BYTES) };
+        report.objects.clear();
+        assert_eq!(report_brief(&report)["missing_shards"], 3);
     }
 
     #[test]

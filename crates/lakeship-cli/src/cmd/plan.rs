@@ -39,7 +39,7 @@ pub async fn run(args: PlanArgs, file: Option<&std::path::Path>) -> anyhow::Resu
             }
         }
     }
-    let options = PlanOptions { target_shard_bytes: config.target_shard_bytes };
+    let options = PlanOptions::default().with_target_shard_bytes(config.target_shard_bytes);
     let (shards, planned) = plan_shards("plan", &footers, options);
     if args.json {
         let plan = serde_json::json!({ "objects": planned, "shards": shards });

@@ -101,16 +101,12 @@ pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Resul
     match parse_source(source)? {
         Source::Objects(location) => {
             let (since, until) = (normalize_day(args.since.as_deref()), normalize_day(args.until.as_deref()));
-            let request = match &location {
-                Location::S3 { .. } => DispatchRequest::Prefix { prefix: location.to_string(), since, until, run_id: None },
-                Location::Local { .. } => {
-                    let objects = list_prefix(&context.source, &location, since.as_deref(), until.as_deref()).await?;
-                    if objects.is_empty() {
-                        anyhow::bail!("no Parquet objects under {location}");
-                    }
-                    DispatchRequest::Objects { objects, run_id: None }
-                }
-            };
+            if location.is_local() && list_prefix(&context.source, &location, since.as_deref(), until.as_deref()).await?.is_empty() {
+                anyhow::bail!("no Parquet objects under {location}");
+            }
+            // Planned in pages of --max-objects-per-run objects, run one after another.
+            let request =
+                DispatchRequest::Prefix { prefix: location.to_string(), since, until, run_id: None, continuation: Default::default() };
             let context = &context;
             let outcome =
                 execute(context, &config, &stop, quiet, |options| async move { run_local(context, request, &options).await }).await?;

@@ -76,6 +76,30 @@ pub fn split_into_chunks(piece: usize, docs: EncodedDocs, max_bytes: usize, max_
     chunks
 }
 
+/// The reason OpenSearch Serverless gives, as a 400 item error, for a
+/// document with an `_id` sent to a TIMESERIES or VECTORSEARCH collection:
+/// those generate their own ids ("you can't index by custom document ID",
+/// <https://docs.aws.amazon.com/opensearch-service/latest/developerguide/serverless-overview.html#serverless-usecase>).
+pub const IDS_REFUSED_REASON: &str = "Document ID is not supported in create/index operation request";
+
+/// The configuration error for an endpoint that refuses document ids:
+/// Lakeship needs them (replays and retries must not double documents, and
+/// the ledger reads its entries by id), so only SEARCH collections of
+/// OpenSearch Serverless work.
+pub fn ids_refused(request: &str) -> super::DeliveryError {
+    super::DeliveryError::Configuration(format!(
+        "OpenSearch refused the document ids of {request} ({IDS_REFUSED_REASON}): the endpoint is an OpenSearch Serverless \
+         TIMESERIES or VECTORSEARCH collection, which generates its own ids. Lakeship needs document ids (so that retries and \
+         replays never double a document, and so the ledger can find its entries): create a SEARCH collection \
+         (aws opensearchserverless create-collection --type SEARCH …) and point LAKESHIP_ENDPOINT at it"
+    ))
+}
+
+/// True for an item error that says the endpoint refuses document ids.
+pub fn is_ids_refused(status: u16, reason: &str) -> bool {
+    status == 400 && reason.contains(IDS_REFUSED_REASON)
+}
+
 /// What happened to one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemOutcome {
@@ -88,6 +112,9 @@ pub enum ItemOutcome {
         /// The status.
         status: u16,
     },
+    /// The endpoint refuses document ids (an OpenSearch Serverless
+    /// TIMESERIES collection): a configuration error, not the document's.
+    IdsRefused,
     /// Refused for good (mapping errors, illegal arguments): dead-letter it.
     Rejected {
         /// The status.
@@ -154,7 +181,8 @@ fn classify(item: BulkItem) -> ItemOutcome {
         409 => ItemOutcome::AlreadyPresent,
         429 | 500..=599 => ItemOutcome::Retry { status: item.status },
         status => {
-            ItemOutcome::Rejected { status, reason: item.error.map(|error| error.describe()).unwrap_or_else(|| format!("status {status}")) }
+            let reason = item.error.map(|error| error.describe()).unwrap_or_else(|| format!("status {status}"));
+            if is_ids_refused(status, &reason) { ItemOutcome::IdsRefused } else { ItemOutcome::Rejected { status, reason } }
         }
     }
 }
@@ -223,5 +251,19 @@ mod tests {
         }
         assert!(parse_bulk_answer(answer, 3).is_err());
         assert!(parse_bulk_answer(b"<html>", 1).is_err());
+    }
+
+    #[test]
+    fn a_serverless_collection_that_refuses_ids_is_a_configuration_error_not_a_rejected_document() {
+        // The answer of an OpenSearch Serverless time-series collection (see fixtures/README.md).
+        let answer = include_bytes!("fixtures/aoss-ids-refused.json");
+        assert_eq!(parse_bulk_answer(answer, 1).unwrap(), [ItemOutcome::IdsRefused]);
+        let error = ids_refused("POST /_bulk");
+        assert_eq!(error.name(), crate::errors::ErrorName::Configuration);
+        let message = error.to_string();
+        assert!(message.contains("SEARCH collection") && message.contains("LAKESHIP_ENDPOINT"), "{message}");
+        // Other 400s stay rejected documents.
+        let mapping = br#"{"errors":true,"items":[{"create":{"status":400,"error":{"type":"illegal_argument_exception","reason":"Document contains at least one immense term"}}}]}"#;
+        assert!(matches!(parse_bulk_answer(mapping, 1).unwrap()[0], ItemOutcome::Rejected { status: 400, .. }));
     }
 }

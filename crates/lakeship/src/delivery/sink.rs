@@ -4,7 +4,7 @@
 //! (rejected ones go to the dead-letter store with their reason).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
@@ -53,7 +53,8 @@ impl ItemCounts {
         self.num_indexed + self.num_already_present + self.num_rejected
     }
 
-    fn add(&mut self, other: &ItemCounts) {
+    /// Adds the outcomes of `other`.
+    pub fn add(&mut self, other: &ItemCounts) {
         self.num_indexed += other.num_indexed;
         self.num_already_present += other.num_already_present;
         self.num_rejected += other.num_rejected;
@@ -78,7 +79,8 @@ pub struct DeliveryStats {
 }
 
 impl DeliveryStats {
-    fn add(&mut self, other: &DeliveryStats) {
+    /// Adds the statistics of `other` (another attempt, another chunk).
+    pub fn add(&mut self, other: &DeliveryStats) {
         self.num_requests += other.num_requests;
         self.num_retried_docs += other.num_retried_docs;
         self.num_throttled_requests += other.num_throttled_requests;
@@ -154,18 +156,44 @@ impl BulkSink {
     /// Sends the documents of `docs`, tagged with `piece`. Returns once they
     /// are handed to requests in flight (at most `max_in_flight`).
     pub async fn send(&mut self, piece: usize, docs: EncodedDocs) -> Result<(), DeliveryError> {
+        self.send_until(piece, docs, None).await.map(|_| ())
+    }
+
+    /// [`send`](Self::send), but waiting for room among the requests in
+    /// flight only until `give_up_at`: false if that came first (then some
+    /// of the documents may not have been sent).
+    pub async fn send_until(&mut self, piece: usize, docs: EncodedDocs, give_up_at: Option<Instant>) -> Result<bool, DeliveryError> {
         for chunk in split_into_chunks(piece, docs, self.options.max_chunk_bytes, self.options.max_chunk_docs) {
             while self.tasks.len() >= self.options.max_in_flight.max(1) {
-                self.collect_one().await?;
+                let joined = match give_up_at {
+                    Some(at) => match tokio::time::timeout_at(at.into(), self.tasks.join_next()).await {
+                        Ok(joined) => joined,
+                        Err(_) => return Ok(false),
+                    },
+                    None => self.tasks.join_next().await,
+                };
+                let Some(joined) = joined else { break };
+                self.absorb(joined).await?;
             }
             let (client, policy, sleeper) = (self.client.clone(), self.options.retry, self.sleeper.clone());
             self.tasks.spawn(async move { deliver_chunk(&client, chunk, policy, &sleeper).await });
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Outcomes of the requests collected so far, by tag.
+    pub fn counts(&self) -> &BTreeMap<usize, ItemCounts> {
+        &self.report.counts
     }
 
     async fn collect_one(&mut self) -> Result<(), DeliveryError> {
         let Some(joined) = self.tasks.join_next().await else { return Ok(()) };
+        self.absorb(joined).await
+    }
+
+    /// Takes in the outcome of a finished request: counts, statistics, dead
+    /// letters.
+    async fn absorb(&mut self, joined: Result<Result<ChunkReport, DeliveryError>, tokio::task::JoinError>) -> Result<(), DeliveryError> {
         let chunk = match joined {
             Ok(Ok(chunk)) => chunk,
             Ok(Err(error)) => {
@@ -189,6 +217,33 @@ impl BulkSink {
                 .map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
         }
         Ok(())
+    }
+
+    /// Stops: waits for the requests in flight until `abandon_at`, then
+    /// abandons those still running (their documents may or may not have
+    /// been indexed: sent again, they come back as created or already
+    /// present), and stores the dead letters of what came back. The report
+    /// holds the outcomes of the requests that finished; a request that
+    /// failed while waiting is abandoned like the others.
+    pub async fn stop(mut self, abandon_at: Instant) -> Result<SinkReport, DeliveryError> {
+        while !self.tasks.is_empty() {
+            let Ok(Some(joined)) = tokio::time::timeout_at(abandon_at.into(), self.tasks.join_next()).await else { break };
+            if let Err(error) = self.absorb(joined).await {
+                if matches!(error, DeliveryError::DeadLetters(_)) {
+                    return Err(error);
+                }
+                tracing::warn!(error = %error, "a bulk request failed while stopping; its documents are sent again by the retry");
+                break;
+            }
+        }
+        if !self.tasks.is_empty() {
+            tracing::warn!(num_requests = self.tasks.len(), "abandoning bulk requests in flight at the deadline");
+            self.tasks.abort_all();
+        }
+        let (num_dead_letters, parts) = self.dead_letters.finish().await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
+        self.report.num_dead_letters = num_dead_letters;
+        self.report.dead_letter_parts = parts;
+        Ok(self.report)
     }
 
     /// Waits for every request and stores the dead letters.
@@ -279,6 +334,7 @@ async fn deliver_chunk(
                                 retry.push(index);
                             }
                             ItemOutcome::Rejected { status, reason } => reject(&chunk, index, status, &reason, &mut report),
+                            ItemOutcome::IdsRefused => return Err(super::bulk::ids_refused("POST /_bulk")),
                         }
                     }
                     if retry.is_empty() {

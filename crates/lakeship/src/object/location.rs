@@ -66,6 +66,11 @@ impl Location {
     pub fn is_s3(&self) -> bool {
         matches!(self, Location::S3 { .. })
     }
+
+    /// True for local paths.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Location::Local { .. })
+    }
 }
 
 impl fmt::Display for Location {

@@ -203,6 +203,35 @@ impl ObjectStore {
         }
     }
 
+    /// Lists the objects under a prefix (S3) or the files under a directory
+    /// whose key (path) sorts after `start_after`, in key order, handing each
+    /// to `visit` until it returns false. S3 is listed page by page and only
+    /// as far as `visit` wants (`ListObjectsV2` with `StartAfter`).
+    pub async fn list_after(
+        &self,
+        prefix: &Location,
+        start_after: Option<&str>,
+        visit: &mut (dyn FnMut(ObjectRef) -> bool + Send),
+    ) -> Result<()> {
+        self.counters.num_list_requests.fetch_add(1, Ordering::Relaxed);
+        match prefix {
+            Location::S3 { bucket, key } => {
+                s3::list_after(self.s3_client(&prefix.to_string()).await?, bucket, key, start_after, visit).await
+            }
+            Location::Local { path } => {
+                for object in local::list(path).await? {
+                    if start_after.is_some_and(|after| object.key.as_str() <= after) {
+                        continue;
+                    }
+                    if !visit(object) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Deletes an object; deleting a missing object is not an error.
     pub async fn delete(&self, location: &Location) -> Result<()> {
         match location {

@@ -182,6 +182,34 @@ pub(super) async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<
     Ok(objects)
 }
 
+/// Lists the objects under a prefix after `start_after` (exclusive), in key
+/// order, page by page, handing each to `visit` until it returns false.
+pub(super) async fn list_after(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    start_after: Option<&str>,
+    visit: &mut (dyn FnMut(ObjectRef) -> bool + Send),
+) -> Result<()> {
+    let location = format!("s3://{bucket}/{prefix}");
+    let request = client.list_objects_v2().bucket(bucket).prefix(prefix).set_start_after(start_after.map(str::to_string));
+    let mut pages = request.into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| classify(location.clone(), &error))?;
+        for entry in page.contents() {
+            let Some(key) = entry.key() else { continue };
+            if key.ends_with('/') {
+                continue;
+            }
+            let object = ObjectRef::s3(bucket, key).with_etag(entry.e_tag()).with_size(entry.size().map(|size| size as u64));
+            if !visit(object) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,11 @@ use futures::stream::{self, StreamExt};
 use crate::errors::{ErrorName, NamedError};
 use crate::notification::{NotificationError, parse_batch};
 use crate::object::{Location, ObjectRef};
-use crate::plan::plan_shards;
-use crate::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, check_ocsf_shape, read_footer};
+use crate::plan::{PlannedObject, plan_objects};
+use crate::reader::{DEFAULT_FOOTER_HINT, check_ocsf_shape, read_footer};
 
 use super::payload::{DispatchRequest, FailedObject, RunManifest, RunSummary};
-use super::{PipelineContext, new_run_id, now_millis, valid_run_id};
+use super::{PipelineContext, backfill, new_run_id, now_millis, valid_run_id};
 
 /// What a request resolves to: objects to consider, and what was skipped.
 #[derive(Debug, Default)]
@@ -46,7 +46,7 @@ pub async fn resolve_request(context: &PipelineContext, request: DispatchRequest
             })
         }
         DispatchRequest::Objects { objects, run_id } => Ok(Resolved { run_id, objects, ..Resolved::default() }),
-        DispatchRequest::Prefix { prefix, since, until, run_id } => {
+        DispatchRequest::Prefix { prefix, since, until, run_id, .. } => {
             let location = Location::parse(&prefix).map_err(|e| NamedError::new(ErrorName::InvalidInput, e.to_string()))?;
             let objects = list_prefix(&context.source, &location, since.as_deref(), until.as_deref()).await?;
             Ok(Resolved { run_id, objects, ..Resolved::default() })
@@ -74,24 +74,35 @@ pub async fn list_prefix(
     since: Option<&str>,
     until: Option<&str>,
 ) -> Result<Vec<ObjectRef>, NamedError> {
+    check_days(since, until)?;
+    let listed = store.list(prefix).await.map_err(NamedError::from)?;
+    Ok(listed.into_iter().filter(|object| is_wanted(object, since, until)).collect())
+}
+
+/// `Lakeship.InvalidInput` unless `since` and `until` are `YYYYMMDD`.
+pub(super) fn check_days(since: Option<&str>, until: Option<&str>) -> Result<(), NamedError> {
     for day in [since, until].into_iter().flatten() {
         if day.len() != 8 || !day.bytes().all(|byte| byte.is_ascii_digit()) {
             return Err(NamedError::new(ErrorName::InvalidInput, format!("day {day:?} is not YYYYMMDD")));
         }
     }
-    let listed = store.list(prefix).await.map_err(NamedError::from)?;
-    Ok(listed
-        .into_iter()
-        .filter(|object| object.key.ends_with(".parquet"))
-        .filter(|object| {
-            let Some(day) = partition_day(&object.key) else { return since.is_none() && until.is_none() };
-            since.is_none_or(|since| day >= since) && until.is_none_or(|until| day <= until)
-        })
-        .collect())
+    Ok(())
 }
 
-/// Plans a run and writes its manifest and shard list.
+/// True for a Parquet object in a partition between `since` and `until`.
+pub(super) fn is_wanted(object: &ObjectRef, since: Option<&str>, until: Option<&str>) -> bool {
+    if !object.key.ends_with(".parquet") {
+        return false;
+    }
+    let Some(day) = partition_day(&object.key) else { return since.is_none() && until.is_none() };
+    since.is_none_or(|since| day >= since) && until.is_none_or(|until| day <= until)
+}
+
+/// Plans a run and writes its manifest and shard list. A prefix backfill is
+/// planned one page at a time (see `backfill`); deployed, the next page is
+/// started here.
 pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Result<RunSummary, NamedError> {
+    let (request, page) = Box::pin(backfill::page_of(context, request)).await?;
     let resolved = resolve_request(context, request).await?;
     let run_id = resolved.run_id.clone().unwrap_or_else(new_run_id);
     if !valid_run_id(&run_id) {
@@ -103,12 +114,12 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
     } else {
         Default::default()
     };
-    let (skipped, footers): (Vec<ParquetFooter>, Vec<ParquetFooter>) =
+    let (skipped, footers): (Vec<PlannedObject>, Vec<PlannedObject>) =
         footers.into_iter().partition(|footer| completed.contains(&crate::convert::object_id(&footer.object)));
     for footer in &skipped {
         tracing::info!(object = %footer.object, "already complete in the ledger; skipped");
     }
-    let (shards, objects) = plan_shards(&run_id, &footers, context.plan);
+    let (shards, objects) = plan_objects(&run_id, footers, context.plan);
     let manifest = RunManifest {
         run_id: run_id.clone(),
         created_at: now_millis(),
@@ -118,6 +129,8 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
         failed,
         bad_messages: resolved.bad_messages,
         num_ignored_messages: resolved.num_ignored_messages,
+        page: page.as_ref().map(|page| page.page),
+        next_run_id: page.as_ref().and_then(|page| page.next.as_ref()).map(|next| next.run_id.clone()),
     };
     let shards_location = context.work.run_file(&run_id, "shards.json");
     let manifest_location = context.work.run_file(&run_id, "manifest.json");
@@ -138,20 +151,28 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
         num_skipped: manifest.skipped.len(),
         num_failed: manifest.failed.len(),
         num_bad_messages: manifest.bad_messages.len(),
+        page: manifest.page,
+        next: page.as_ref().and_then(|page| page.next.clone()),
     };
+    if let Some(page) = &page {
+        Box::pin(backfill::start_next(context, page)).await?;
+    }
     context.work.put_json(&context.work.run_file(&summary.run_id, "summary.json"), &summary).await?;
     tracing::info!(run_id = %summary.run_id, num_objects = summary.num_objects, num_shards = summary.num_shards, num_rows = summary.num_rows, "dispatched");
     Ok(summary)
 }
 
-/// Reads footers with bounded concurrency, in order. Bad objects are
-/// returned as failures; a transient failure fails the dispatch.
-async fn read_footers(context: &PipelineContext, objects: &[ObjectRef]) -> Result<(Vec<ParquetFooter>, Vec<FailedObject>), NamedError> {
-    let results: Vec<(ObjectRef, Result<ParquetFooter, NamedError>)> = stream::iter(objects.iter().cloned())
+/// Reads footers with bounded concurrency, in order, keeping of each only
+/// what planning needs (a footer of an OCSF object decodes to ~50 KB per row
+/// group; its planning facts are a few hundred bytes, so a page of thousands
+/// of objects stays small). Bad objects are returned as failures; a transient
+/// failure fails the dispatch.
+async fn read_footers(context: &PipelineContext, objects: &[ObjectRef]) -> Result<(Vec<PlannedObject>, Vec<FailedObject>), NamedError> {
+    let results: Vec<(ObjectRef, Result<PlannedObject, NamedError>)> = stream::iter(objects.iter().cloned())
         .map(|object| async move {
             let footer = read_footer(&context.source, &object, DEFAULT_FOOTER_HINT)
                 .await
-                .and_then(|footer| check_ocsf_shape(&footer).map(|()| footer))
+                .and_then(|footer| check_ocsf_shape(&footer).map(|()| PlannedObject::from_footer(&footer)))
                 .map_err(NamedError::from);
             (object, footer)
         })

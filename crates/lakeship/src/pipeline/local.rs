@@ -68,9 +68,31 @@ pub struct LocalOutcome {
     /// Finalizing failed (for example OpenSearch went away while writing the
     /// ledger); `--resume` finalizes again.
     pub finalize_error: Option<NamedError>,
+    /// Runs (pages of a backfill) this outcome covers.
+    pub num_pages: usize,
 }
 
 impl LocalOutcome {
+    /// This outcome and that of the next page of the backfill, as one: the
+    /// first page's summary, every page's objects, failures and stops.
+    fn followed_by(mut self, later: LocalOutcome) -> LocalOutcome {
+        self.report = match (self.report, later.report) {
+            (Some(mut report), Some(later)) => {
+                report.objects.extend(later.objects);
+                report.skipped.extend(later.skipped);
+                report.bad_messages.extend(later.bad_messages);
+                report.missing_shards.extend(later.missing_shards);
+                Some(report)
+            }
+            (report, later) => report.or(later),
+        };
+        self.num_pages += later.num_pages;
+        self.failed_shards.extend(later.failed_shards);
+        self.stopped |= later.stopped;
+        self.finalize_error = self.finalize_error.or(later.finalize_error);
+        self
+    }
+
     /// `Ok` if every object of the run is complete; otherwise the named error
     /// a user needs (incomplete objects, failed shards, or a stop).
     pub fn check(&self) -> Result<(), NamedError> {
@@ -102,15 +124,46 @@ impl LocalOutcome {
     }
 }
 
-/// Dispatches, works every shard, and finalizes.
+/// Dispatches, works every shard, and finalizes; a prefix backfill page by
+/// page, one after another.
 pub async fn run_local(context: &PipelineContext, request: DispatchRequest, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
     let summary = dispatch(context, request).await?;
     resume_local(context, summary, options).await
 }
 
 /// Works the shards of a dispatched run that have no result yet, then
-/// finalizes (the local counterpart of a redrive).
+/// finalizes (the local counterpart of a redrive); then the pages of the
+/// backfill that follow it, dispatching those not dispatched yet. The
+/// outcome covers every page, under the first page's run id.
 pub async fn resume_local(context: &PipelineContext, summary: RunSummary, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
+    Box::pin(resume_pages(context, summary, options)).await
+}
+
+async fn resume_pages(context: &PipelineContext, summary: RunSummary, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
+    let mut next = summary.next.clone();
+    let mut outcome = Box::pin(resume_page(context, summary, options)).await?;
+    while let Some(page) = next.take() {
+        if options.stop.load(Ordering::Relaxed) {
+            outcome.stopped = true;
+            break;
+        }
+        let recorded = context.work.get_json::<RunSummary>(&context.work.run_file(&page.run_id, "summary.json")).await?;
+        let summary = match recorded {
+            Some(summary) => summary,
+            None => {
+                let request = DispatchRequest::WithRunId { run_id: page.run_id, request: Box::new(page.request) };
+                Box::pin(dispatch(context, request)).await?
+            }
+        };
+        next = summary.next.clone();
+        outcome = outcome.followed_by(Box::pin(resume_page(context, summary, options)).await?);
+    }
+    Ok(outcome)
+}
+
+/// Works the shards of one dispatched run that have no result yet, then
+/// finalizes.
+async fn resume_page(context: &PipelineContext, summary: RunSummary, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
     let run_id = summary.run_id.clone();
     let shards: Vec<ShardTask> =
         context.work.get_json(&context.work.run_file(&run_id, "shards.json")).await?.ok_or_else(|| {
@@ -134,7 +187,7 @@ pub async fn resume_local(context: &PipelineContext, summary: RunSummary, option
             Err(error) => (None, Some(error)),
         }
     };
-    Ok(LocalOutcome { summary, report, failed_shards, stopped, finalize_error })
+    Ok(LocalOutcome { summary, report, failed_shards, stopped, finalize_error, num_pages: 1 })
 }
 
 /// Runs shards with at most `workers` at once; returns the failures.

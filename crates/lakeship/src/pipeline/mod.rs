@@ -2,10 +2,13 @@
 //! library functions. The Lambda functions, the local executor (`lakeship
 //! run`) and `lakeship index` all call these.
 
+pub mod backfill;
+pub mod checkpoint;
 mod dispatch;
 mod finalize;
 pub mod local;
 pub mod payload;
+pub mod quotas;
 mod work;
 mod worker;
 
@@ -14,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use dispatch::{dispatch, list_prefix, resolve_request};
 pub use finalize::{RunReport, check_complete, finalize, reconcile_object, reconcile_run, record_run};
 pub use work::WorkArea;
-pub use worker::run_shard;
+pub use worker::{run_shard, run_shard_until};
 
 use crate::delivery::{DeliveryOptions, OpenSearchClient};
 use crate::ledger::Ledger;
@@ -46,6 +49,8 @@ pub struct PipelineContext {
     pub skip_complete: bool,
     /// Live counters for progress displays.
     pub live: std::sync::Arc<LiveCounters>,
+    /// How prefix backfills are paged.
+    pub backfill: backfill::BackfillOptions,
 }
 
 /// Counters updated while work happens, for progress displays.

@@ -36,6 +36,9 @@ pub enum DispatchRequest {
         /// Run id to use (default: a new one).
         #[serde(default)]
         run_id: Option<String>,
+        /// Where this page of a chained backfill starts (empty on the first).
+        #[serde(flatten, default)]
+        continuation: Continuation,
     },
     /// An input wrapper carrying a run id (the state machine passes its
     /// execution name) around one of the above.
@@ -45,6 +48,32 @@ pub enum DispatchRequest {
         /// The request.
         request: Box<DispatchRequest>,
     },
+}
+
+/// Where a page of a prefix backfill starts. A backfill dispatches at most
+/// `LAKESHIP_MAX_OBJECTS_PER_RUN` objects per run; the rest follows in runs of
+/// its own, each asked for with the same prefix request plus this.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// List the keys after this one (exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_after: Option<String>,
+    /// The page's number (1, the first page, when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// The run id of the backfill's first page; the later pages are named
+    /// after it (`<first>-p2`, `<first>-p3`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_run_id: Option<String>,
+}
+
+/// The next page of a chained backfill: the run that continues it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextPage {
+    /// Its run id (deployed: the execution name).
+    pub run_id: String,
+    /// Its request (deployed: the execution input).
+    pub request: DispatchRequest,
 }
 
 /// An object the dispatcher could not plan (its footer could not be read).
@@ -76,6 +105,12 @@ pub struct RunManifest {
     pub bad_messages: Vec<NotificationError>,
     /// Messages that needed no work (test events, non-Parquet keys).
     pub num_ignored_messages: usize,
+    /// The page of a chained prefix backfill this run is (from 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// The run of the next page, when more objects follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run_id: Option<String>,
 }
 
 /// The dispatcher's small answer (never the shard list: state payloads are
@@ -102,6 +137,13 @@ pub struct RunSummary {
     pub num_failed: usize,
     /// Messages not understood.
     pub num_bad_messages: usize,
+    /// The page of a chained prefix backfill this run is (from 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    /// The next page, when more objects follow: deployed, the dispatcher has
+    /// started it as an execution of its own; locally it runs next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<NextPage>,
 }
 
 /// The outcome of one piece of a shard.

@@ -5,6 +5,8 @@
 //! runs/<run_id>/manifest.json           the dispatcher's manifest
 //! runs/<run_id>/shards.json             the shard list (the Map's items)
 //! runs/<run_id>/results/<shard_id>.json one result per finished shard
+//! runs/<run_id>/results/<shard_id>.partial.json  a shard stopped at its deadline
+//! runs/<run_id>/page.json               the bounds of a backfill page
 //! runs/<run_id>/report.json             the finalizer's report
 //! dead-letters/<run_id>/<shard_id>/<attempt>/part-NNNNN.ndjson
 //! ```
@@ -47,6 +49,12 @@ impl WorkArea {
     /// `runs/<run_id>/results/<shard_id>.json`.
     pub fn result_file(&self, run_id: &str, shard_id: &str) -> Location {
         self.run_file(run_id, &format!("results/{shard_id}.json"))
+    }
+
+    /// `runs/<run_id>/results/<shard_id>.partial.json`: what a shard that
+    /// stopped at its deadline finished (read back by its retry).
+    pub fn partial_file(&self, run_id: &str, shard_id: &str) -> Location {
+        self.run_file(run_id, &format!("results/{shard_id}.partial.json"))
     }
 
     /// A fresh prefix for the dead letters of one shard attempt.

@@ -1,6 +1,9 @@
 //! Work one shard: range-read its row groups, convert, deliver, and store the
 //! `ShardResult`.
 //!
+//! Given a deadline (the Lambda invocation's), a shard stops before it and
+//! keeps what it finished for the retry (see `checkpoint`).
+//!
 //! A bad object (corrupt, missing, changed) fails only its piece: the piece
 //! result carries the named error and the other pieces go on. Transient
 //! failures (network, throttling beyond the retry budget) fail the whole
@@ -14,7 +17,8 @@ use crate::plan::{ShardPiece, ShardTask};
 use crate::reader::{DEFAULT_FOOTER_HINT, read_footer};
 use crate::scan::spawn_scan;
 
-use super::payload::{PieceResult, ShardResult};
+use super::checkpoint::{AttemptUnits, Deadline};
+use super::payload::ShardResult;
 use super::{PipelineContext, now_millis};
 
 /// How a piece ended early.
@@ -23,53 +27,65 @@ enum PieceFailure {
     Object(NamedError),
     /// The shard must fail (transient, delivery).
     Shard(NamedError),
+    /// The deadline is near: the shard stops and keeps what it finished.
+    OutOfTime,
 }
 
 /// Runs a shard and stores its result in the work area.
 pub async fn run_shard(context: &PipelineContext, task: &ShardTask) -> Result<ShardResult, NamedError> {
+    Box::pin(run_shard_until(context, task, None)).await
+}
+
+/// Runs a shard (what is left of it after the checkpoint of an earlier
+/// attempt), stopping before `deadline` with `Lakeship.OutOfTime` and a new
+/// checkpoint; stores its result in the work area when it is done.
+pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadline: Option<Deadline>) -> Result<ShardResult, NamedError> {
     if task.pieces.is_empty() {
         return Err(NamedError::new(ErrorName::InvalidInput, format!("shard {} has no pieces", task.shard_id)));
     }
-    let started_at = now_millis();
+    let checkpoint = Box::pin(super::checkpoint::load(context, task)).await?;
+    let (remaining, origins) = checkpoint.remaining(task);
     let source = context.source.with_fresh_counters();
     let dead_letters = DeadLetterWriter::new(context.work.store().clone(), context.work.dead_letter_prefix(&task.run_id, &task.shard_id));
     let mut sink = BulkSink::new(context.client.clone(), context.delivery.clone(), dead_letters).with_live_counters(context.live.clone());
-    let mut pieces = Vec::with_capacity(task.pieces.len());
-    for (index, piece) in task.pieces.iter().enumerate() {
+    let mut units = AttemptUnits::new(remaining.pieces.len(), deadline);
+    let mut stopped = false;
+    for (index, piece) in remaining.pieces.iter().enumerate() {
+        if units.should_stop(sink.counts()) {
+            stopped = true;
+            break;
+        }
         let mut num_rows_read = 0;
-        let error = match scan_piece(context, &source, &mut sink, index, piece, &mut num_rows_read).await {
-            Ok(()) => None,
+        match Box::pin(scan_piece(context, &source, &mut sink, &mut units, index, piece, &mut num_rows_read)).await {
+            Ok(()) => units.piece_ended(index, None),
             Err(PieceFailure::Object(error)) => {
                 tracing::warn!(object = %piece.object, error = %error, "piece failed");
-                Some(error)
+                units.piece_ended(index, Some(error));
             }
             Err(PieceFailure::Shard(error)) => return Err(error),
-        };
-        pieces.push(PieceResult {
-            object: piece.object.clone(),
-            first_row_group: piece.first_row_group,
-            num_row_groups: piece.num_row_groups,
-            num_rows_expected: piece.num_rows,
-            num_rows_read,
-            counts: Default::default(),
-            error,
-        });
-    }
-    let report = sink.finish().await.map_err(NamedError::from)?;
-    for (index, counts) in report.counts {
-        if let Some(piece) = pieces.get_mut(index) {
-            piece.counts = counts;
+            Err(PieceFailure::OutOfTime) => {
+                stopped = true;
+                break;
+            }
         }
     }
     context.live.num_bytes_read.fetch_add(source.counters().num_bytes_read(), std::sync::atomic::Ordering::Relaxed);
+    if let (true, Some(deadline)) = (stopped, deadline) {
+        let attempt = super::checkpoint::Stopped { task, remaining: &remaining, origins: &origins, units: &units, deadline };
+        return Err(Box::pin(attempt.keep(context, checkpoint, sink, source.counters().num_bytes_read())).await);
+    }
+    let report = sink.finish().await.map_err(NamedError::from)?;
+    let mut done = checkpoint.followed_by(task, &origins, units.results(&remaining, &report.counts), true);
+    done.dead_letters.extend(report.dead_letter_parts);
+    done.delivery.add(&report.stats);
     let result = ShardResult {
         run_id: task.run_id.clone(),
         shard_id: task.shard_id.clone(),
-        pieces,
-        dead_letters: report.dead_letter_parts,
-        num_bytes_read: source.counters().num_bytes_read(),
-        delivery: report.stats,
-        started_at,
+        num_bytes_read: done.num_bytes_read + source.counters().num_bytes_read(),
+        dead_letters: std::mem::take(&mut done.dead_letters),
+        delivery: done.delivery,
+        started_at: done.started_at,
+        pieces: done.into_results(task),
         ended_at: now_millis(),
     };
     context.work.put_json(&context.work.result_file(&task.run_id, &task.shard_id), &result).await?;
@@ -80,6 +96,7 @@ async fn scan_piece(
     context: &PipelineContext,
     source: &crate::object::ObjectStore,
     sink: &mut BulkSink,
+    units: &mut AttemptUnits,
     index: usize,
     piece: &ShardPiece,
     num_rows_read: &mut u64,
@@ -110,11 +127,18 @@ async fn scan_piece(
         )));
     }
     let (mut batches, _task) = spawn_scan(source.clone(), footer, piece.row_groups().collect(), context.scan.clone());
-    while let Some(batch) = batches.recv().await {
+    let give_up_at = units.deadline().map(|deadline| deadline.abandon_at());
+    while let Some(batch) = next_batch(&mut batches, give_up_at).await? {
         let batch = batch.map_err(|e| classify(e.into()))?;
+        if units.should_stop(sink.counts()) {
+            return Err(PieceFailure::OutOfTime);
+        }
         *num_rows_read += batch.docs.docs.len() as u64;
         context.live.num_rows_read.fetch_add(batch.docs.docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        sink.send(index, batch.docs).await.map_err(|error| PieceFailure::Shard(error.into()))?;
+        let tag = units.tag(index, batch.row_group, batch.docs.docs.len() as u64);
+        if !sink.send_until(tag, batch.docs, give_up_at).await.map_err(|error| PieceFailure::Shard(error.into()))? {
+            return Err(PieceFailure::OutOfTime);
+        }
     }
     if *num_rows_read != piece.num_rows {
         return Err(PieceFailure::Object(NamedError::new(
@@ -129,4 +153,15 @@ async fn scan_piece(
         )));
     }
     Ok(())
+}
+
+/// The next batch of a scan, waiting at most until `give_up_at`.
+async fn next_batch<T>(
+    batches: &mut tokio::sync::mpsc::Receiver<T>,
+    give_up_at: Option<std::time::Instant>,
+) -> Result<Option<T>, PieceFailure> {
+    match give_up_at {
+        None => Ok(batches.recv().await),
+        Some(at) => tokio::time::timeout_at(at.into(), batches.recv()).await.map_err(|_| PieceFailure::OutOfTime),
+    }
 }

@@ -6,6 +6,14 @@
 //! stays under a target: a row group is never split, a row group larger than
 //! the target is a shard of its own, and small objects share shards, so a
 //! batch of many small objects does not pay one invocation per object.
+//!
+//! A shard is also a Distributed Map item: Step Functions passes it as the
+//! input of a child execution and of the worker's Lambda invocation, and
+//! refuses any state input over 256 KiB. So a shard is also closed before its
+//! JSON would outgrow [`DEFAULT_MAX_SHARD_JSON_BYTES`] or its pieces
+//! [`DEFAULT_MAX_SHARD_PIECES`] (a backfill of many small objects with
+//! Security Lake's long bucket names and keys would otherwise pack 1,500
+//! pieces, ~550 KiB, into one shard).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,16 +24,45 @@ use crate::reader::{ParquetFooter, row_group_byte_range};
 /// Default target size of a shard: 64 MiB of compressed Parquet.
 pub const DEFAULT_TARGET_SHARD_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Default upper bound of a shard task's JSON: a quarter of the 256 KiB
+/// (262,144 bytes of UTF-8) that Step Functions accepts as a state's input
+/// ("Maximum input or output size for a task, state, or execution",
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>),
+/// leaving room for anything the state machine adds around the item.
+pub const DEFAULT_MAX_SHARD_JSON_BYTES: usize = 64 * 1024;
+
+/// Default upper bound of pieces in a shard: each piece costs the worker a
+/// footer read and a scan of its own, so a shard of 100 small objects stays a
+/// few seconds of overhead in a 15-minute invocation.
+pub const DEFAULT_MAX_SHARD_PIECES: usize = 100;
+
 /// Options of planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlanOptions {
     /// Target compressed size of a shard in bytes.
     pub target_shard_bytes: u64,
+    /// Upper bound of a shard task's serialized JSON (a Map item, a Lambda
+    /// input). A single piece larger than this is a shard of its own.
+    pub max_shard_json_bytes: usize,
+    /// Upper bound of pieces in a shard.
+    pub max_shard_pieces: usize,
 }
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { target_shard_bytes: DEFAULT_TARGET_SHARD_BYTES }
+        PlanOptions {
+            target_shard_bytes: DEFAULT_TARGET_SHARD_BYTES,
+            max_shard_json_bytes: DEFAULT_MAX_SHARD_JSON_BYTES,
+            max_shard_pieces: DEFAULT_MAX_SHARD_PIECES,
+        }
+    }
+}
+
+impl PlanOptions {
+    /// These options with another target shard size.
+    pub fn with_target_shard_bytes(mut self, target_shard_bytes: u64) -> Self {
+        self.target_shard_bytes = target_shard_bytes;
+        self
     }
 }
 
@@ -145,46 +182,129 @@ pub fn row_group_infos(footer: &ParquetFooter) -> Vec<RowGroupInfo> {
         .collect()
 }
 
+impl PlannedObject {
+    /// What planning needs of a footer (before it is planned: no shards).
+    pub fn from_footer(footer: &ParquetFooter) -> PlannedObject {
+        let (class_uid, ocsf_version) = object_class(footer);
+        PlannedObject {
+            object: footer.object.clone(),
+            num_rows: footer.num_rows(),
+            row_groups: row_group_infos(footer),
+            shard_ids: Vec::new(),
+            class_uid,
+            ocsf_version,
+        }
+    }
+}
+
 /// Packs the row groups of `footers`, in order, into shards.
 pub fn plan_shards(run_id: &str, footers: &[ParquetFooter], options: PlanOptions) -> (Vec<ShardTask>, Vec<PlannedObject>) {
-    let mut builder =
-        ShardBuilder { run_id, target: options.target_shard_bytes.max(1), shards: Vec::new(), open: Vec::new(), open_bytes: 0 };
-    let mut objects = Vec::with_capacity(footers.len());
-    for footer in footers {
-        let row_groups = row_group_infos(footer);
-        for row_group in &row_groups {
-            builder.add(&footer.object, row_group);
+    plan_objects(run_id, footers.iter().map(PlannedObject::from_footer).collect(), options)
+}
+
+/// Packs the row groups of `objects` (from [`PlannedObject::from_footer`]),
+/// in order, into shards; answers the objects with their shards.
+pub fn plan_objects(run_id: &str, objects: Vec<PlannedObject>, options: PlanOptions) -> (Vec<ShardTask>, Vec<PlannedObject>) {
+    let mut builder = ShardBuilder {
+        run_id,
+        target: options.target_shard_bytes.max(1),
+        caps: JsonCaps::new(run_id, options),
+        shards: Vec::new(),
+        open: Vec::new(),
+        open_bytes: 0,
+        open_json_bytes: 0,
+    };
+    for object in &objects {
+        let piece_json_bytes = builder.caps.piece_bound(&object.object);
+        for row_group in &object.row_groups {
+            builder.add(&object.object, row_group, piece_json_bytes);
         }
-        objects.push((footer.object.clone(), footer.num_rows(), row_groups, object_class(footer)));
     }
     builder.close();
     let shards = builder.shards;
+    let mut shards_of: std::collections::HashMap<&ObjectRef, Vec<String>> = std::collections::HashMap::new();
+    for shard in &shards {
+        for piece in &shard.pieces {
+            let ids = shards_of.entry(&piece.object).or_default();
+            if ids.last() != Some(&shard.shard_id) {
+                ids.push(shard.shard_id.clone());
+            }
+        }
+    }
     let planned = objects
         .into_iter()
-        .map(|(object, num_rows, row_groups, (class_uid, ocsf_version))| {
-            let shard_ids = shards
-                .iter()
-                .filter(|shard| shard.pieces.iter().any(|piece| piece.object == object))
-                .map(|shard| shard.shard_id.clone())
-                .collect();
-            PlannedObject { object, num_rows, row_groups, shard_ids, class_uid, ocsf_version }
+        .map(|mut object| {
+            object.shard_ids = shards_of.get(&object.object).cloned().unwrap_or_default();
+            object
         })
         .collect();
     (shards, planned)
 }
 
+/// Upper bounds of the JSON a shard task serializes to, so shards can be
+/// closed before they outgrow [`PlanOptions::max_shard_json_bytes`].
+#[derive(Debug, Clone, Copy)]
+struct JsonCaps {
+    /// `{"run_id":…,"shard_id":"<16 hex>","pieces":[]}`.
+    envelope_bytes: usize,
+    /// A piece without its object, every number at its widest, plus the comma.
+    piece_fields_bytes: usize,
+    max_json_bytes: usize,
+    max_pieces: usize,
+}
+
+impl JsonCaps {
+    fn new(run_id: &str, options: PlanOptions) -> Self {
+        let envelope = ShardTask { run_id: run_id.to_string(), shard_id: "0".repeat(16), pieces: Vec::new() };
+        let widest = ShardPiece {
+            object: ObjectRef::s3("", ""),
+            first_row_group: usize::MAX,
+            num_row_groups: usize::MAX,
+            num_rows: u64::MAX,
+            num_bytes: u64::MAX,
+        };
+        JsonCaps {
+            envelope_bytes: json_len(&envelope),
+            piece_fields_bytes: json_len(&widest) - json_len(&widest.object) + 1,
+            max_json_bytes: options.max_shard_json_bytes.max(1),
+            max_pieces: options.max_shard_pieces.max(1),
+        }
+    }
+
+    /// The most bytes a piece of `object` adds to a shard's JSON.
+    fn piece_bound(&self, object: &ObjectRef) -> usize {
+        json_len(object) + self.piece_fields_bytes
+    }
+}
+
+/// The length of a value's compact JSON (as Step Functions passes it on).
+pub fn json_len(value: &impl Serialize) -> usize {
+    serde_json::to_vec(value).map_or(0, |bytes| bytes.len())
+}
+
 struct ShardBuilder<'a> {
     run_id: &'a str,
     target: u64,
+    caps: JsonCaps,
     shards: Vec<ShardTask>,
     open: Vec<ShardPiece>,
     open_bytes: u64,
+    /// Upper bound of the open shard's JSON.
+    open_json_bytes: usize,
 }
 
 impl ShardBuilder<'_> {
-    fn add(&mut self, object: &ObjectRef, row_group: &RowGroupInfo) {
-        if !self.open.is_empty() && self.open_bytes + row_group.num_bytes > self.target {
+    fn add(&mut self, object: &ObjectRef, row_group: &RowGroupInfo, piece_json_bytes: usize) {
+        let extends_last = self.extends_last(object, row_group);
+        let over_target = self.open_bytes + row_group.num_bytes > self.target;
+        let over_caps = !extends_last
+            && (self.open.len() + 1 > self.caps.max_pieces
+                || self.caps.envelope_bytes + self.open_json_bytes + piece_json_bytes > self.caps.max_json_bytes);
+        if !self.open.is_empty() && (over_target || over_caps) {
             self.close();
+        }
+        if !self.extends_last(object, row_group) {
+            self.open_json_bytes += piece_json_bytes;
         }
         self.open_bytes += row_group.num_bytes;
         match self.open.last_mut() {
@@ -203,12 +323,18 @@ impl ShardBuilder<'_> {
         }
     }
 
+    /// True if `row_group` continues the open shard's last piece.
+    fn extends_last(&self, object: &ObjectRef, row_group: &RowGroupInfo) -> bool {
+        self.open.last().is_some_and(|piece| piece.object == *object && piece.row_groups().end == row_group.index)
+    }
+
     fn close(&mut self) {
         if self.open.is_empty() {
             return;
         }
         let pieces = std::mem::take(&mut self.open);
         self.open_bytes = 0;
+        self.open_json_bytes = 0;
         self.shards.push(ShardTask { run_id: self.run_id.to_string(), shard_id: shard_id(&pieces), pieces });
     }
 }

@@ -5,6 +5,8 @@
 //! Shared by the function crates' tests through `#[path]`.
 
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -23,6 +25,13 @@ pub struct Answer {
 /// Runs `binary` under the Runtime API with `environment`, hands it
 /// `payload` as its only invocation, and returns what it posted.
 pub async fn invoke_once(binary: &str, environment: &[(&str, &str)], payload: &Value) -> Answer {
+    invoke_once_until(binary, environment, payload, 60_000).await
+}
+
+/// [`invoke_once`] with the invocation's deadline (`Lambda-Runtime-Deadline-Ms`)
+/// `deadline_in_ms` from now (negative: passed already).
+#[allow(dead_code)]
+pub async fn invoke_once_until(binary: &str, environment: &[(&str, &str)], payload: &Value, deadline_in_ms: i64) -> Answer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address").to_string();
     let mut command = tokio::process::Command::new(binary);
@@ -46,23 +55,38 @@ pub async fn invoke_once(binary: &str, environment: &[(&str, &str)], payload: &V
         .kill_on_drop(true);
     let mut child = command.spawn().expect("start the function binary");
     let payload = payload.to_string();
-    let answer = tokio::time::timeout(Duration::from_secs(60), serve(listener, &payload)).await.expect("the function answered within 60 s");
+    let answer = tokio::time::timeout(Duration::from_secs(60), serve(&listener, &payload, deadline_in_ms)).await;
+    // The process is gone before its port is given up: a function that asks
+    // for its next invocation must not reach another test's listener on a
+    // reused port.
     let _ = child.kill().await;
-    answer
+    drop(listener);
+    answer.expect("the function answered within 60 s")
 }
 
-async fn serve(listener: TcpListener, payload: &str) -> Answer {
-    let mut handed_out = false;
+async fn serve(listener: &TcpListener, payload: &str, deadline_in_ms: i64) -> Answer {
+    // Every connection is served at once: the runtime's HTTP client may post
+    // the answer on a second connection while the first one stays open.
+    let handed_out = Arc::new(AtomicBool::new(false));
+    let (sender, mut answers) = tokio::sync::mpsc::channel(1);
     loop {
-        let (stream, _) = listener.accept().await.expect("accept");
-        if let Some(answer) = connection(stream, payload, &mut handed_out).await {
-            return answer;
+        tokio::select! {
+            answer = answers.recv() => return answer.expect("a connection task keeps a sender"),
+            accepted = listener.accept() => {
+                let (stream, _) = accepted.expect("accept");
+                let (payload, handed_out, sender) = (payload.to_string(), handed_out.clone(), sender.clone());
+                tokio::spawn(async move {
+                    if let Some(answer) = connection(stream, &payload, deadline_in_ms, &handed_out).await {
+                        let _ = sender.send(answer).await;
+                    }
+                });
+            }
         }
     }
 }
 
 /// Serves requests on one connection; returns the answer once posted.
-async fn connection(stream: TcpStream, payload: &str, handed_out: &mut bool) -> Option<Answer> {
+async fn connection(stream: TcpStream, payload: &str, deadline_in_ms: i64, handed_out: &AtomicBool) -> Option<Answer> {
     let mut stream = BufReader::new(stream);
     loop {
         let mut request_line = String::new();
@@ -86,12 +110,12 @@ async fn connection(stream: TcpStream, payload: &str, handed_out: &mut bool) -> 
         stream.read_exact(&mut body).await.ok()?;
         let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_string();
         if path.ends_with("/invocation/next") {
-            if *handed_out {
+            if handed_out.swap(true, Ordering::SeqCst) {
                 // Only one invocation: let the function wait until it is killed.
                 std::future::pending::<()>().await;
             }
-            *handed_out = true;
-            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0) + 60_000;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+            let deadline = now as i64 + deadline_in_ms;
             let head = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nlambda-runtime-aws-request-id: request-1\r\n\
                  lambda-runtime-deadline-ms: {deadline}\r\nlambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:test-function\r\n\r\n",
