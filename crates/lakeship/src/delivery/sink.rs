@@ -152,8 +152,13 @@ impl BulkSink {
     }
 
     /// Sends the documents of `docs`, tagged with `piece`. Returns once they
-    /// are handed to requests in flight (at most `max_in_flight`).
-    pub async fn send(&mut self, piece: usize, docs: EncodedDocs) -> Result<(), DeliveryError> {
+    /// are handed to requests in flight (at most `max_in_flight`). Rows that
+    /// could not be routed are counted as rejected and go to the dead-letter
+    /// store with their reason, unsent.
+    pub async fn send(&mut self, piece: usize, mut docs: EncodedDocs) -> Result<(), DeliveryError> {
+        if docs.num_unroutable > 0 {
+            self.reject_unroutable(piece, &mut docs).await?;
+        }
         for chunk in split_into_chunks(piece, docs, self.options.max_chunk_bytes, self.options.max_chunk_docs) {
             while self.tasks.len() >= self.options.max_in_flight.max(1) {
                 self.collect_one().await?;
@@ -162,6 +167,17 @@ impl BulkSink {
             self.tasks.spawn(async move { deliver_chunk(&client, chunk, policy, &sleeper).await });
         }
         Ok(())
+    }
+
+    async fn reject_unroutable(&mut self, piece: usize, docs: &mut EncodedDocs) -> Result<(), DeliveryError> {
+        let counts = ItemCounts { num_rejected: docs.num_unroutable, ..ItemCounts::default() };
+        self.report.counts.entry(piece).or_default().add(&counts);
+        if let Some(live) = &self.live {
+            live.add_counts(&counts);
+        }
+        let lines = std::mem::take(&mut docs.unroutable);
+        docs.num_unroutable = 0;
+        self.dead_letters.append(&lines, counts.num_rejected).await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))
     }
 
     async fn collect_one(&mut self) -> Result<(), DeliveryError> {

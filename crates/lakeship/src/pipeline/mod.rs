@@ -6,6 +6,7 @@ mod dispatch;
 mod finalize;
 pub mod local;
 pub mod payload;
+mod settle;
 mod work;
 mod worker;
 
@@ -13,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use dispatch::{dispatch, list_prefix, resolve_request};
 pub use finalize::{RunReport, check_complete, finalize, reconcile_object, reconcile_run, record_run};
+pub use settle::settled_records;
 pub use work::WorkArea;
 pub use worker::run_shard;
 

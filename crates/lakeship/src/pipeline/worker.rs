@@ -2,7 +2,10 @@
 //! `ShardResult`.
 //!
 //! A bad object (corrupt, missing, changed) fails only its piece: the piece
-//! result carries the named error and the other pieces go on. Transient
+//! result carries the named error and the other pieces go on. A row group
+//! that cannot be read fails only itself: the piece's other row groups are
+//! read, and the piece result names the bad ones and the rows they lost. A
+//! panic while working a piece is contained to that piece. Transient
 //! failures (network, throttling beyond the retry budget) fail the whole
 //! shard with a named error and record nothing, so the state machine retries
 //! or redrives it; documents already sent are then answered "already present".
@@ -11,10 +14,14 @@ use crate::delivery::BulkSink;
 use crate::dlq::DeadLetterWriter;
 use crate::errors::{ErrorName, NamedError};
 use crate::plan::{ShardPiece, ShardTask};
-use crate::reader::{DEFAULT_FOOTER_HINT, read_footer};
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::FutureExt;
+
+use crate::reader::{DEFAULT_FOOTER_HINT, ReadError, read_footer};
 use crate::scan::spawn_scan;
 
-use super::payload::{PieceResult, ShardResult};
+use super::payload::{PieceResult, RowGroupFailure, ShardResult};
 use super::{PipelineContext, now_millis};
 
 /// How a piece ended early.
@@ -36,8 +43,8 @@ pub async fn run_shard(context: &PipelineContext, task: &ShardTask) -> Result<Sh
     let mut sink = BulkSink::new(context.client.clone(), context.delivery.clone(), dead_letters).with_live_counters(context.live.clone());
     let mut pieces = Vec::with_capacity(task.pieces.len());
     for (index, piece) in task.pieces.iter().enumerate() {
-        let mut num_rows_read = 0;
-        let error = match scan_piece(context, &source, &mut sink, index, piece, &mut num_rows_read).await {
+        let mut progress = PieceProgress::default();
+        let error = match contained_scan_piece(context, &source, &mut sink, index, piece, &mut progress).await {
             Ok(()) => None,
             Err(PieceFailure::Object(error)) => {
                 tracing::warn!(object = %piece.object, error = %error, "piece failed");
@@ -50,9 +57,11 @@ pub async fn run_shard(context: &PipelineContext, task: &ShardTask) -> Result<Sh
             first_row_group: piece.first_row_group,
             num_row_groups: piece.num_row_groups,
             num_rows_expected: piece.num_rows,
-            num_rows_read,
+            num_rows_read: progress.num_rows_read,
             counts: Default::default(),
             error,
+            failed_row_groups: progress.failed_row_groups,
+            dropped_columns: progress.dropped_columns.into_iter().collect(),
         });
     }
     let report = sink.finish().await.map_err(NamedError::from)?;
@@ -76,13 +85,42 @@ pub async fn run_shard(context: &PipelineContext, task: &ShardTask) -> Result<Sh
     Ok(result)
 }
 
+/// What a piece read, also when it ended early.
+#[derive(Debug, Default)]
+struct PieceProgress {
+    num_rows_read: u64,
+    num_rows_per_row_group: BTreeMap<usize, u64>,
+    failed_row_groups: Vec<RowGroupFailure>,
+    dropped_columns: BTreeSet<String>,
+}
+
+/// [`scan_piece`], with a panic contained to the piece (the last resort:
+/// the reader and converter contain their own).
+async fn contained_scan_piece(
+    context: &PipelineContext,
+    source: &crate::object::ObjectStore,
+    sink: &mut BulkSink,
+    index: usize,
+    piece: &ShardPiece,
+    progress: &mut PieceProgress,
+) -> Result<(), PieceFailure> {
+    let scanned = std::panic::AssertUnwindSafe(scan_piece(context, source, sink, index, piece, progress)).catch_unwind().await;
+    scanned.unwrap_or_else(|payload| {
+        let message = payload.downcast_ref::<&str>().map(|text| (*text).to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
+        Err(PieceFailure::Object(NamedError::new(
+            ErrorName::InvalidObject,
+            format!("{}: {} ({})", piece.object, crate::guard::PANIC_MARKER, message.as_deref().unwrap_or("no message")),
+        )))
+    })
+}
+
 async fn scan_piece(
     context: &PipelineContext,
     source: &crate::object::ObjectStore,
     sink: &mut BulkSink,
     index: usize,
     piece: &ShardPiece,
-    num_rows_read: &mut u64,
+    progress: &mut PieceProgress,
 ) -> Result<(), PieceFailure> {
     let classify = |error: NamedError| {
         if error.name.is_retryable() || error.name == ErrorName::Configuration {
@@ -109,22 +147,53 @@ async fn scan_piece(
             format!("{} has {} row groups, the plan expects {}", piece.object, footer.num_row_groups(), piece.row_groups().end),
         )));
     }
+    let rows_in_footer: BTreeMap<usize, u64> =
+        piece.row_groups().map(|row_group| (row_group, footer.metadata.row_group(row_group).num_rows().max(0) as u64)).collect();
     let (mut batches, _task) = spawn_scan(source.clone(), footer, piece.row_groups().collect(), context.scan.clone());
+    let mut failures = Vec::new();
     while let Some(batch) = batches.recv().await {
-        let batch = batch.map_err(|e| classify(e.into()))?;
-        *num_rows_read += batch.docs.docs.len() as u64;
-        context.live.num_rows_read.fetch_add(batch.docs.docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(ReadError::RowGroup { row_group, reason, .. }) => {
+                failures.push((row_group, reason));
+                continue;
+            }
+            Err(error) => return Err(classify(error.into())),
+        };
+        let num_rows = batch.docs.num_rows();
+        progress.num_rows_read += num_rows;
+        *progress.num_rows_per_row_group.entry(batch.row_group).or_default() += num_rows;
+        progress.dropped_columns.extend(batch.dropped_columns.iter().cloned());
+        context.live.num_rows_read.fetch_add(num_rows, std::sync::atomic::Ordering::Relaxed);
         sink.send(index, batch.docs).await.map_err(|error| PieceFailure::Shard(error.into()))?;
     }
-    if *num_rows_read != piece.num_rows {
+    for (row_group, reason) in failures {
+        let read = progress.num_rows_per_row_group.get(&row_group).copied().unwrap_or(0);
+        let num_rows_lost = rows_in_footer.get(&row_group).copied().unwrap_or(0).saturating_sub(read);
+        progress.failed_row_groups.push(RowGroupFailure { row_group, num_rows_lost, reason });
+    }
+    let num_rows_lost: u64 = progress.failed_row_groups.iter().map(|failure| failure.num_rows_lost).sum();
+    if progress.num_rows_read + num_rows_lost != piece.num_rows {
         return Err(PieceFailure::Object(NamedError::new(
             ErrorName::InvalidObject,
             format!(
                 "{}: read {} rows from row groups {:?}, the footer gives {}",
                 piece.object,
-                num_rows_read,
+                progress.num_rows_read,
                 piece.row_groups(),
                 piece.num_rows
+            ),
+        )));
+    }
+    if let Some(first) = progress.failed_row_groups.first() {
+        let bad: Vec<String> = progress.failed_row_groups.iter().map(|failure| failure.row_group.to_string()).collect();
+        return Err(PieceFailure::Object(NamedError::new(
+            ErrorName::InvalidObject,
+            format!(
+                "{}: row group(s) {} cannot be read ({num_rows_lost} rows lost; first: {}); the other row groups were read",
+                piece.object,
+                bad.join(", "),
+                first.reason
             ),
         )));
     }
