@@ -20,7 +20,7 @@ LAKESHIP_SCRIPT=fuzz.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$LAKESHIP_ROOT"
 
-CARGO_FUZZ_VERSION=0.13.1
+CARGO_FUZZ_VERSION=0.13.2
 seconds=${1:-1200}
 shift || true
 [[ "${1:-}" == "--" ]] && shift
