@@ -315,3 +315,127 @@ pub fn parquet_objects(dir: &std::path::Path) -> Vec<lakeship::object::ObjectRef
     found.sort();
     found
 }
+
+/// Objects that must not sink a batch: each is written next to good ones by
+/// the fault suite (`tests/tests/faults.rs`) and the CLI's poison tests.
+pub mod poison {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray, StructArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_writer::ArrowWriterOptions;
+    use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+
+    /// Where a Parquet file's footer metadata starts, and its bytes.
+    fn split_footer(bytes: &[u8]) -> (usize, &[u8]) {
+        let length = u32::from_le_bytes(bytes[bytes.len() - 8..bytes.len() - 4].try_into().expect("length")) as usize;
+        let start = bytes.len() - 8 - length;
+        (start, &bytes[start..bytes.len() - 8])
+    }
+
+    /// A good object of `rows` rows whose footer then says that the first
+    /// column chunk is `-1` bytes long: the Parquet crate's
+    /// `ColumnChunkMetaData::byte_range` asserts on that.
+    pub fn negative_size(path: &Path, rows: usize) {
+        super::write_network_object(path, rows, rows);
+        let bytes = std::fs::read(path).expect("read");
+        let (start, footer) = split_footer(&bytes);
+        let metadata = ParquetMetaDataReader::decode_metadata(footer).expect("footer");
+        let mut row_groups = metadata.row_groups().to_vec();
+        let mut columns = row_groups[0].columns().to_vec();
+        columns[0] = columns[0].clone().into_builder().set_total_compressed_size(-1).build().expect("column");
+        row_groups[0] = row_groups[0].clone().into_builder().set_column_metadata(columns).build().expect("row group");
+        let metadata = metadata.into_builder().set_row_groups(row_groups).build();
+        let mut patched = bytes[..start].to_vec();
+        let mut footer = Vec::new();
+        ParquetMetaDataWriter::new(&mut footer, &metadata).finish().expect("write footer");
+        if !footer.ends_with(b"PAR1") {
+            let length = footer.len() as u32;
+            footer.extend_from_slice(&length.to_le_bytes());
+            footer.extend_from_slice(b"PAR1");
+        }
+        patched.extend_from_slice(&footer);
+        std::fs::write(path, patched).expect("write");
+    }
+
+    /// OCSF columns plus a column `deep`: a struct nested `depth` levels,
+    /// written without the Arrow schema (as other writers do), so readers
+    /// convert the Parquet schema recursively.
+    pub fn deep_nesting(path: &Path, depth: usize) {
+        let path = path.to_path_buf();
+        // Writing it recurses too: a thread with room for that.
+        std::thread::Builder::new()
+            .stack_size(512 << 20)
+            .spawn(move || {
+                let mut deep: ArrayRef = Arc::new(Int32Array::from(vec![1, 2]));
+                for _ in 0..depth {
+                    deep = Arc::new(StructArray::try_from(vec![("next", deep)]).expect("struct"));
+                }
+                let mut columns = ocsf_columns(2, |_| Some(4001), |_| Some("1.1.0"));
+                columns.push(("deep", deep));
+                let batch = RecordBatch::try_from_iter(columns).expect("batch");
+                let options = ArrowWriterOptions::new().with_skip_arrow_metadata(true);
+                let file = std::fs::File::create(&path).expect("create");
+                let mut writer = ArrowWriter::try_new_with_options(file, batch.schema(), options).expect("writer");
+                writer.write(&batch).expect("write");
+                writer.close().expect("close");
+            })
+            .expect("thread")
+            .join()
+            .expect("deep nesting written");
+    }
+
+    /// A good object of `num_groups` row groups of `group_rows` rows whose
+    /// row group `bad` has the first bytes of every column chunk scrambled.
+    pub fn corrupt_row_group(path: &Path, group_rows: usize, num_groups: usize, bad: usize) {
+        super::write_network_object(path, group_rows * num_groups, group_rows);
+        let mut bytes = std::fs::read(path).expect("read");
+        let (_, footer) = split_footer(&bytes);
+        let metadata = ParquetMetaDataReader::decode_metadata(footer).expect("footer");
+        for column in metadata.row_group(bad).columns() {
+            let (start, _) = column.byte_range();
+            for byte in &mut bytes[start as usize..start as usize + 8] {
+                *byte = 0xff;
+            }
+        }
+        std::fs::write(path, bytes).expect("write");
+    }
+
+    /// `rows` OCSF rows; every row `i` with `i % 5 == 1` has no `class_uid`
+    /// and every row with `i % 5 == 3` no `metadata.version`. Returns the
+    /// number of such unroutable rows.
+    pub fn unroutable_rows(path: &Path, rows: usize) -> usize {
+        let columns = ocsf_columns(rows, |i| (i % 5 != 1).then_some(4001), |i| (i % 5 != 3).then_some("1.1.0"));
+        let batch = RecordBatch::try_from_iter(columns).expect("batch");
+        let mut writer = ArrowWriter::try_new(std::fs::File::create(path).expect("create"), batch.schema(), None).expect("writer");
+        writer.write(&batch).expect("write");
+        writer.close().expect("close");
+        (0..rows).filter(|i| i % 5 == 1 || i % 5 == 3).count()
+    }
+
+    /// The committed fixture written by pyarrow with `Null`-typed columns
+    /// (an all-null field at the top, in a struct, a list and a map); 4 rows.
+    pub fn null_typed_columns() -> PathBuf {
+        super::repo_root().join("tests/fixtures/poison/null-column.parquet")
+    }
+
+    /// Rows of [`null_typed_columns`].
+    pub const NULL_TYPED_ROWS: u64 = 4;
+
+    /// `class_uid`, `class_name`, `time`, `metadata.version` for `rows` rows.
+    fn ocsf_columns(
+        rows: usize,
+        class_uid: impl Fn(usize) -> Option<i32>,
+        version: impl Fn(usize) -> Option<&'static str>,
+    ) -> Vec<(&'static str, ArrayRef)> {
+        let versions: ArrayRef = Arc::new(StringArray::from((0..rows).map(&version).collect::<Vec<_>>()));
+        let metadata = StructArray::try_from(vec![("version", versions)]).expect("metadata");
+        vec![
+            ("metadata", Arc::new(metadata) as ArrayRef),
+            ("class_uid", Arc::new(Int32Array::from((0..rows).map(&class_uid).collect::<Vec<_>>()))),
+            ("class_name", Arc::new(StringArray::from_iter_values((0..rows).map(|_| "Network Activity")))),
+            ("time", Arc::new(Int64Array::from_iter_values((0..rows as i64).map(|i| 1_704_067_200_000 + i * 1000)))),
+        ]
+    }
+}

@@ -25,8 +25,9 @@ async fn a_backfill_runs_in_pages_and_a_retried_page_keeps_its_bounds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let lake = dir.path().join("lake");
     std::fs::create_dir_all(&lake).expect("lake dir");
+    // Distinct contents: a local object's identity is its content.
     for i in 0..5 {
-        write_network_object(&lake.join(format!("{i}.parquet")), 300, 300);
+        write_network_object(&lake.join(format!("{i}.parquet")), 300 + i, 400);
     }
     let prefix = unique_name("pages");
     let mut context = isolated_context(&opensearch_url(), &dir.path().join("work"), &prefix);
@@ -44,14 +45,14 @@ async fn a_backfill_runs_in_pages_and_a_retried_page_keeps_its_bounds() {
         assert_eq!(entry.status, Status::Complete, "{entry:?}");
         assert_eq!(entry.run_id, pages[i / 2], "{}", entry.key);
     }
-    assert_eq!(count(&format!("{prefix}-*")).await, 5 * 300);
+    assert_eq!(count(&format!("{prefix}-*")).await, 300 + 301 + 302 + 303 + 304);
     let last: RunSummary = context.work.get_json(&context.work.run_file(&pages[2], "summary.json")).await.expect("read").expect("summary");
     assert_eq!((last.page, last.num_objects, last.next), (Some(3), 1, None));
 
     // A new object whose key sorts inside page 1: a retried Dispatch of page
     // 1 keeps the page's recorded bounds, so it takes the newcomer (the next
     // page starts after them) and asks for the same page 2.
-    write_network_object(&lake.join("0a.parquet"), 300, 300);
+    write_network_object(&lake.join("0a.parquet"), 299, 400);
     let request = DispatchRequest::WithRunId { run_id: first.clone(), request: Box::new(prefix_request(&lake)) };
     let again = dispatch(&context, request).await.expect("dispatch again");
     assert_eq!((again.num_objects, again.num_skipped), (1, 2), "the newcomer is planned, the others are complete");

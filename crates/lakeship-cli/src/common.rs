@@ -11,12 +11,12 @@ pub async fn expand_inputs(store: &ObjectStore, inputs: &[String]) -> anyhow::Re
     for input in inputs {
         let location = Location::parse(input)?;
         match &location {
-            Location::Local { path } if path.is_file() => objects.push(ObjectRef::local(path)),
+            Location::Local { path } if path.is_file() => objects.push(ObjectRef::local(path).canonical()),
             Location::Local { path } if !path.exists() => anyhow::bail!("no such file or directory: {input}"),
             Location::S3 { key, .. } if !key.is_empty() && !key.ends_with('/') => objects.push(ObjectRef::from_location(&location)),
             _ => {
                 let listed = store.list(&location).await.with_context(|| format!("listing {input} failed"))?;
-                objects.extend(listed.into_iter().filter(|object| looks_like_parquet(&object.key)));
+                objects.extend(listed.into_iter().filter(|object| looks_like_parquet(&object.key)).map(ObjectRef::canonical));
             }
         }
     }

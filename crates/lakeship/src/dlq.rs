@@ -12,7 +12,9 @@ use crate::object::{Location, ObjectError, ObjectStore};
 /// Part files are cut at this size.
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
 
-/// One dead letter, as stored (one JSON object per line).
+/// One dead letter, as stored (one JSON object per line). A row Lakeship
+/// could not route (no `class_uid`, …) has an empty `index` and status 0:
+/// it was never sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
     /// Target index.
@@ -146,7 +148,9 @@ pub async fn find_parts(store: &ObjectStore, source: &Location) -> Result<Vec<Lo
 
 /// Sends dead letters again, with their original index and id (`create`, so
 /// letters that made it in the meantime count as already present). Letters
-/// that still fail are written as new part files under `retry_prefix`.
+/// that still fail are written as new part files under `retry_prefix`, as
+/// are rows that could not be routed (no index; status 0), which are not
+/// sent.
 pub async fn replay(
     client: &crate::delivery::OpenSearchClient,
     store: &ObjectStore,
@@ -162,6 +166,14 @@ pub async fn replay(
         let letters = read_part(store, part).await.map_err(DeliveryError::DeadLetters)?;
         let mut docs = EncodedDocs::default();
         for letter in &letters {
+            if letter.index.is_empty() {
+                // A row that could not be routed (status 0, never sent): it
+                // has no index to go to; it stays a dead letter.
+                let document = letter.document.to_string();
+                write_dead_letter(&mut docs.unroutable, "", &letter.id, letter.status, &letter.reason, document.as_bytes());
+                docs.num_unroutable += 1;
+                continue;
+            }
             let start = docs.bytes.len() as u32;
             let action = serde_json::json!({"create": {"_index": letter.index, "_id": letter.id}});
             docs.bytes.extend_from_slice(action.to_string().as_bytes());

@@ -138,7 +138,9 @@ impl From<crate::reader::ReadError> for NamedError {
     fn from(error: crate::reader::ReadError) -> Self {
         match error {
             crate::reader::ReadError::Object(error) => error.into(),
-            invalid @ crate::reader::ReadError::InvalidObject { .. } => NamedError::new(ErrorName::InvalidObject, invalid.to_string()),
+            invalid @ (crate::reader::ReadError::InvalidObject { .. } | crate::reader::ReadError::RowGroup { .. }) => {
+                NamedError::new(ErrorName::InvalidObject, invalid.to_string())
+            }
         }
     }
 }

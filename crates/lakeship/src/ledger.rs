@@ -4,7 +4,9 @@
 //! An object is `complete` when the rows read equal the rows its footer
 //! gives and every row is indexed, already present or rejected (dead letter);
 //! `incomplete` when shards are missing or counts do not add up; `failed` when
-//! the object itself is bad (corrupt, missing, changed). The document id is
+//! the object itself is bad (corrupt, missing, changed) — also when only some
+//! of its row groups could not be read: the others are indexed, and the entry
+//! names the bad row groups and counts their rows as unreadable. The document id is
 //! the object id, so a re-delivered notification finds the entry and skips a
 //! complete object.
 
@@ -15,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::convert::object_id;
-use crate::delivery::{DeliveryError, OpenSearchClient};
+use crate::delivery::retry::with_retries;
+use crate::delivery::{ControlRetry, DeliveryError, OpenSearchClient, RetryPolicy, transient_outcome};
 use crate::errors::ErrorName;
 use crate::object::ObjectRef;
 
@@ -98,6 +101,16 @@ pub struct LedgerEntry {
     pub num_already_present: u64,
     /// Documents rejected (dead letters).
     pub num_rejected: u64,
+    /// Rows lost with row groups that could not be read.
+    #[serde(default)]
+    pub num_rows_unreadable: u64,
+    /// Row groups that could not be read (the others were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_row_groups: Vec<usize>,
+    /// Columns left out of the documents (an Arrow type with no JSON form),
+    /// with their types: a warning; the rows themselves were indexed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_columns: Vec<String>,
     /// Shards of the object.
     pub num_shards: usize,
     /// Their ids.
@@ -152,10 +165,16 @@ fn bulk_bodies(index: &str, entries: &[LedgerEntry], max_bytes: usize) -> Result
 }
 
 /// A handle on the ledger index.
+///
+/// Every request is tried again while OpenSearch answers transiently (429,
+/// 502, 503, 504) or cannot be reached, with the backoff of delivery: the
+/// ledger is read while planning and written while finalizing, and a node
+/// that restarts or is briefly overloaded must not fail the run.
 #[derive(Debug, Clone)]
 pub struct Ledger {
     client: OpenSearchClient,
     index: String,
+    retry: ControlRetry,
     template_installed: std::sync::Arc<tokio::sync::OnceCell<()>>,
     max_bulk_bytes: usize,
     max_mget_ids: usize,
@@ -167,6 +186,7 @@ impl Ledger {
         Ledger {
             client,
             index: LEDGER_INDEX.to_string(),
+            retry: ControlRetry::answers_and_connections(RetryPolicy::default()),
             template_installed: Default::default(),
             max_bulk_bytes: LEDGER_BULK_MAX_BYTES,
             max_mget_ids: LEDGER_MGET_MAX_IDS,
@@ -178,6 +198,12 @@ impl Ledger {
     pub fn with_request_bounds(mut self, max_bulk_bytes: usize, max_mget_ids: usize) -> Self {
         self.max_bulk_bytes = max_bulk_bytes.max(1);
         self.max_mget_ids = max_mget_ids.max(1);
+        self
+    }
+
+    /// Sets the backoff of retried requests.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry.policy = policy;
         self
     }
 
@@ -197,7 +223,11 @@ impl Ledger {
         let mut template: serde_json::Value =
             serde_json::from_str(LEDGER_TEMPLATE).map_err(|error| DeliveryError::Protocol(format!("ledger template: {error}")))?;
         template["index_patterns"] = json!([self.index]);
-        self.client.json_ok(Method::PUT, &format!("_index_template/{}", self.index), Some(&template)).await?;
+        let path = format!("_index_template/{}", self.index);
+        let response = self.client.json_retried(self.retry, Method::PUT, &path, Some(&template)).await?;
+        if !response.is_success() {
+            return Err(DeliveryError::Http { request: format!("PUT /{path}"), status: response.status, body: response.excerpt() });
+        }
         Ok(())
     }
 
@@ -216,9 +246,21 @@ impl Ledger {
         Ok(())
     }
 
+    /// Writes one `_bulk` body, again while OpenSearch answers transiently
+    /// (the writes are idempotent: the same ids, the same documents).
     async fn write_chunk(&self, body: Vec<u8>) -> Result<(), DeliveryError> {
         let path = "_bulk?refresh=wait_for&filter_path=errors,items.*.status,items.*.error";
-        let response = self.client.send(Method::POST, path, "application/x-ndjson", body.into()).await?;
+        let body = bytes::Bytes::from(body);
+        let response = with_retries(
+            self.retry.policy,
+            "POST /_bulk (ledger)",
+            || self.client.send(Method::POST, path, "application/x-ndjson", body.clone()),
+            |outcome| {
+                transient_outcome(outcome, self.retry)
+                    .or_else(|| outcome.as_ref().ok().filter(|response| only_transient_item_errors(response)).map(|_| None))
+            },
+        )
+        .await?;
         let answer = if response.is_success() { response.json()? } else { serde_json::Value::Null };
         if response.is_success() && answer["errors"].as_bool() == Some(false) {
             return Ok(());
@@ -248,7 +290,8 @@ impl Ledger {
 
     async fn get_chunk(&self, objects: &[ObjectRef]) -> Result<Option<Vec<LedgerEntry>>, DeliveryError> {
         let ids: Vec<String> = objects.iter().map(object_id).collect();
-        let response = self.client.json(Method::POST, &format!("{}/_mget", self.index), Some(&json!({"ids": ids}))).await?;
+        let response =
+            self.client.json_retried(self.retry, Method::POST, &format!("{}/_mget", self.index), Some(&json!({"ids": ids}))).await?;
         if response.status == 404 {
             return Ok(None);
         }
@@ -291,7 +334,7 @@ impl Ledger {
         let query =
             if not_complete_only { json!({"bool": {"must_not": {"term": {"status": "complete"}}}}) } else { json!({"match_all": {}}) };
         let body = json!({"size": limit, "sort": [{"ended_at": "desc"}], "query": query});
-        let response = self.client.json(Method::POST, &format!("{}/_search", self.index), Some(&body)).await?;
+        let response = self.client.json_retried(self.retry, Method::POST, &format!("{}/_search", self.index), Some(&body)).await?;
         if response.status == 404 {
             return Ok(Vec::new());
         }
@@ -308,6 +351,23 @@ impl Ledger {
             .map(|hits| hits.iter().filter_map(|hit| serde_json::from_value(hit["_source"].clone()).ok()).collect())
             .unwrap_or_default())
     }
+}
+
+/// True for a bulk answer whose failed items all failed transiently (429
+/// or 5xx): the whole (idempotent) ledger write is worth another attempt.
+fn only_transient_item_errors(response: &crate::delivery::Response) -> bool {
+    let Ok(answer) = response.json() else { return false };
+    if !response.is_success() || answer["errors"].as_bool() != Some(true) {
+        return false;
+    }
+    let statuses: Vec<u64> = answer["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.as_object()?.values().next()?.get("status")?.as_u64())
+        .filter(|status| *status >= 300)
+        .collect();
+    !statuses.is_empty() && statuses.iter().all(|status| *status == 429 || *status >= 500)
 }
 
 #[cfg(test)]
@@ -349,6 +409,9 @@ mod tests {
             error_name: None,
             reason: None,
             dead_letters: vec![],
+            num_rows_unreadable: 0,
+            failed_row_groups: vec![],
+            dropped_columns: vec![],
         }
     }
 

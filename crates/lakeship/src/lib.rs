@@ -11,6 +11,8 @@ pub mod dashboards;
 pub mod delivery;
 pub mod dlq;
 pub mod errors;
+pub mod fuzzing;
+pub mod guard;
 pub mod ledger;
 pub mod notification;
 pub mod object;

@@ -12,6 +12,7 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMe
 use parquet::file::reader::{ChunkReader, Length};
 use sha2::{Digest, Sha256};
 
+use crate::guard::{MAX_FOOTER_BYTES, MAX_SCHEMA_DEPTH, check_footer_numbers, check_schema_shapes, contain_panics, schema_depth};
 use crate::object::{ObjectError, ObjectRef, ObjectStore};
 
 /// How many bytes of an object's tail the first footer request asks for.
@@ -29,6 +30,16 @@ pub enum ReadError {
     InvalidObject {
         /// The object.
         object: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// One row group cannot be read; the object's other row groups can.
+    #[error("invalid Parquet object {object}: row group {row_group}: {reason}")]
+    RowGroup {
+        /// The object.
+        object: String,
+        /// The row group.
+        row_group: usize,
         /// What is wrong with it.
         reason: String,
     },
@@ -65,12 +76,74 @@ impl ParquetFooter {
 }
 
 /// Reads and decodes an object's footer.
+///
+/// The read is pinned to the object the caller names: where `object` carries
+/// an etag (a notification's, or a listing's) every request is conditional
+/// on it (`If-Match`), and the etag is kept, never replaced by whatever S3
+/// serves now; an object that moved on is `ObjectError::Changed`
+/// (`Lakeship.ObjectChanged`).
 pub async fn read_footer(store: &ObjectStore, object: &ObjectRef, hint: u64) -> Result<ParquetFooter> {
     let tail = store.get_tail(object, hint.max(8)).await?;
-    if tail.size < 12 {
-        return Err(ReadError::invalid(object, format!("only {} bytes, too small for Parquet", tail.size)));
+    let known = pinned_object(object, &tail)?;
+    let range = footer_range(&known, tail.size, &tail.bytes)?;
+    let tail_start = tail.size - tail.bytes.len() as u64;
+    let footer_bytes = if range.start >= tail_start {
+        tail.bytes.slice((range.start - tail_start) as usize..(range.end - tail_start) as usize)
+    } else {
+        store.get_range(&known, range).await?
+    };
+    let mut footer = decode_footer(known, tail.size, &footer_bytes)?;
+    if footer.object.is_local() {
+        pin_local_file(store, &mut footer.object, &footer_bytes).await?;
     }
-    let footer = &tail.bytes[tail.bytes.len() - 8..];
+    Ok(footer)
+}
+
+/// A local file's etag: `<footer fingerprint>.<content hash>`, the latter
+/// a SHA-256 of the whole file read in chunks (its identity: two files with
+/// equal footers but other bytes are two objects). Where the caller already
+/// has the etag (a worker with its plan), only the cheap footer part is
+/// compared, and a file rewritten since is `Lakeship.ObjectChanged`.
+async fn pin_local_file(store: &ObjectStore, object: &mut ObjectRef, footer_bytes: &[u8]) -> Result<()> {
+    let size = object.size.unwrap_or_default();
+    let footer = footer_fingerprint(size, footer_bytes);
+    match &object.etag {
+        None => {
+            let content = store.content_hash(object).await?;
+            object.etag = Some(format!("{footer}.{content}"));
+        }
+        Some(etag) if etag.split('.').next() != Some(footer.as_str()) => {
+            return Err(ReadError::Object(ObjectError::Changed { location: object.to_string(), expected_etag: etag.clone() }));
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// The object as read: the caller's etag and version kept (S3's filled in
+/// where the caller had none), the size known. A store that ignored the
+/// condition and served another version is caught here.
+fn pinned_object(object: &ObjectRef, tail: &crate::object::ObjectTail) -> Result<ObjectRef> {
+    if let (Some(expected), Some(served)) = (&object.etag, &tail.etag)
+        && object.version_id.is_none()
+        && expected != served
+    {
+        return Err(ReadError::Object(ObjectError::Changed { location: object.to_string(), expected_etag: expected.clone() }));
+    }
+    let mut known = object.clone().with_size(Some(tail.size));
+    known.etag = known.etag.or_else(|| tail.etag.clone());
+    known.version_id = known.version_id.or_else(|| tail.version_id.clone());
+    Ok(known)
+}
+
+/// Where the footer's metadata lies in an object of `size` bytes, from the
+/// object's last bytes (`tail`, at least 8 of them unless the object is
+/// smaller).
+pub fn footer_range(object: &ObjectRef, size: u64, tail: &[u8]) -> Result<Range<u64>> {
+    if size < 12 || tail.len() < 8 {
+        return Err(ReadError::invalid(object, format!("only {size} bytes, too small for Parquet")));
+    }
+    let footer = &tail[tail.len() - 8..];
     if &footer[4..] != b"PAR1" {
         let reason = if &footer[4..] == b"PARE" {
             "encrypted Parquet footers are not supported".to_string()
@@ -80,50 +153,45 @@ pub async fn read_footer(store: &ObjectStore, object: &ObjectRef, hint: u64) -> 
         return Err(ReadError::invalid(object, reason));
     }
     let metadata_len = u64::from(u32::from_le_bytes([footer[0], footer[1], footer[2], footer[3]]));
-    if metadata_len + 12 > tail.size {
+    if metadata_len + 12 > size {
         return Err(ReadError::invalid(object, format!("footer length {metadata_len} exceeds the object size")));
     }
-    let footer_bytes = if metadata_len + 8 <= tail.bytes.len() as u64 {
-        let start = tail.bytes.len() - 8 - metadata_len as usize;
-        tail.bytes.slice(start..tail.bytes.len() - 8)
-    } else {
-        let start = tail.size - 8 - metadata_len;
-        store.get_range(object, start..tail.size - 8).await?
-    };
-    let metadata = ParquetMetaDataReader::decode_metadata(&footer_bytes)
-        .map_err(|error| ReadError::invalid(object, format!("corrupt footer: {error}")))?;
-    let mut known = object.clone().with_size(Some(tail.size));
-    known.etag = tail.etag.clone().or_else(|| known.etag.clone());
-    known.version_id = tail.version_id.clone().or_else(|| known.version_id.clone());
-    if known.is_local() && known.etag.is_none() {
-        known.etag = Some(footer_fingerprint(tail.size, &footer_bytes));
+    if metadata_len > MAX_FOOTER_BYTES {
+        return Err(ReadError::invalid(object, format!("footer of {metadata_len} bytes, more than the {MAX_FOOTER_BYTES} Lakeship reads")));
     }
-    validate_layout(&known, &metadata, tail.size)?;
-    Ok(ParquetFooter { object: known, metadata: Arc::new(metadata) })
+    Ok(size - 8 - metadata_len..size - 8)
 }
 
-/// A stand-in for an etag for local files: size and footer hashed.
+/// Decodes the footer metadata of `object` (of `size` bytes), checking
+/// before the Parquet crate trusts them that its schema is not nested beyond
+/// [`MAX_SCHEMA_DEPTH`] and that its offsets, sizes and counts make sense; a
+/// panic in the crate becomes an error of this object.
+/// Also converts the schema to Arrow once, so an object whose schema the
+/// Arrow reader cannot take is refused here, when it is planned.
+pub fn decode_footer(object: ObjectRef, size: u64, footer_bytes: &Bytes) -> Result<ParquetFooter> {
+    let metadata = contain_panics("decoding the footer", || {
+        if let Some(depth) = schema_depth(footer_bytes).filter(|depth| *depth > MAX_SCHEMA_DEPTH) {
+            return Err(format!("schema nested {depth} levels deep; Lakeship reads at most {MAX_SCHEMA_DEPTH}"));
+        }
+        let metadata = ParquetMetaDataReader::decode_metadata(footer_bytes).map_err(|error| format!("corrupt footer: {error}"))?;
+        check_footer_numbers(&metadata, size)?;
+        check_schema_shapes(metadata.file_metadata().schema_descr().root_schema())?;
+        let metadata = Arc::new(metadata);
+        ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new())
+            .map_err(|error| format!("schema not readable as Arrow: {error}"))?;
+        Ok(metadata)
+    })
+    .map_err(|reason| ReadError::invalid(&object, reason))?;
+    Ok(ParquetFooter { object, metadata })
+}
+
+/// The footer part of a local file's etag: size and footer hashed.
 fn footer_fingerprint(size: u64, footer: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(size.to_le_bytes());
     hasher.update(footer);
     let digest = hasher.finalize();
     digest[..10].iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// Checks that every column chunk lies inside the object, so a truncated
-/// object is named as such before any worker reads it.
-fn validate_layout(object: &ObjectRef, metadata: &ParquetMetaData, size: u64) -> Result<()> {
-    for (index, row_group) in metadata.row_groups().iter().enumerate() {
-        let range = row_group_byte_range(row_group);
-        if range.end > size || range.start < 4 {
-            return Err(ReadError::invalid(
-                object,
-                format!("row group {index} spans bytes {}..{} outside the object ({size} bytes)", range.start, range.end),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The columns every OCSF event has, that routing needs.
@@ -193,7 +261,7 @@ impl RowGroupBytes {
     }
 
     fn local(&self, start: u64, length: usize) -> parquet::errors::Result<Range<usize>> {
-        let end = start + length as u64;
+        let end = start.saturating_add(length as u64);
         if start < self.offset || end > self.offset + self.bytes.len() as u64 {
             return Err(parquet::errors::ParquetError::General(format!(
                 "read of bytes {start}..{end} outside the fetched row group ({}..{})",
@@ -202,6 +270,12 @@ impl RowGroupBytes {
             )));
         }
         Ok((start - self.offset) as usize..(end - self.offset) as usize)
+    }
+
+    /// The bytes `range` of the object, if they were fetched.
+    pub fn bytes_of(&self, range: Range<u64>) -> Option<&[u8]> {
+        let local = self.local(range.start, usize::try_from(range.end.checked_sub(range.start)?).ok()?).ok()?;
+        Some(&self.bytes[local])
     }
 
     /// Number of bytes held.
@@ -332,6 +406,7 @@ mod tests {
     use parquet::arrow::ArrowWriter;
 
     use super::*;
+    use crate::errors::NamedError;
 
     #[tokio::test]
     async fn reads_dictionary_encoded_strings_as_dictionaries() {
@@ -354,6 +429,60 @@ mod tests {
         let DataType::Struct(children) = schema.field(2).data_type() else { panic!("{schema:?}") };
         assert!(matches!(children[0].data_type(), DataType::Dictionary(_, _)), "{schema:?}");
         assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 1000);
+    }
+
+    fn small_file(path: &std::path::Path) {
+        let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10));
+        let batch = RecordBatch::try_from_iter([("id", ids)]).unwrap();
+        let mut writer = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    #[tokio::test]
+    async fn keeps_the_callers_etag_and_names_a_changed_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.parquet");
+        small_file(&path);
+        let tail = crate::object::ObjectTail { bytes: Bytes::new(), size: 100, etag: Some("now".into()), version_id: None };
+        let announced = ObjectRef::s3("b", "k").with_etag(Some("then"));
+        let error = pinned_object(&announced, &tail).unwrap_err();
+        assert!(matches!(error, ReadError::Object(ObjectError::Changed { .. })), "{error}");
+        assert_eq!(NamedError::from(error).name, crate::errors::ErrorName::ObjectChanged);
+        let pinned = pinned_object(&ObjectRef::s3("b", "k").with_etag(Some("now")), &tail).unwrap();
+        assert_eq!((pinned.etag.as_deref(), pinned.size), (Some("now"), Some(100)));
+        let learned = pinned_object(&ObjectRef::s3("b", "k"), &tail).unwrap();
+        assert_eq!(learned.etag.as_deref(), Some("now"));
+        // A local file's footer fingerprint is its etag.
+        let footer = read_footer(&ObjectStore::local_only(), &ObjectRef::local(&path), DEFAULT_FOOTER_HINT).await.unwrap();
+        let etag = footer.object.etag.clone().unwrap();
+        assert_eq!(etag.split('.').map(str::len).collect::<Vec<_>>(), [20, 32], "{etag}");
+        // The worker's read with the planned etag compares the footer part.
+        let again = read_footer(&ObjectStore::local_only(), &footer.object, DEFAULT_FOOTER_HINT).await.unwrap();
+        assert_eq!(again.object.etag.as_deref(), Some(etag.as_str()));
+        let stale = ObjectRef::local(&path).with_etag(Some("00000000000000000000.x"));
+        let error = read_footer(&ObjectStore::local_only(), &stale, DEFAULT_FOOTER_HINT).await.unwrap_err();
+        assert!(matches!(error, ReadError::Object(ObjectError::Changed { .. })), "{error}");
+    }
+
+    #[test]
+    fn refuses_footers_with_negative_sizes_before_the_parquet_crate_asserts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("n.parquet");
+        small_file(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        let length = u32::from_le_bytes(bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap()) as usize;
+        let footer = &bytes[bytes.len() - 8 - length..bytes.len() - 8];
+        let metadata = ParquetMetaDataReader::decode_metadata(footer).unwrap();
+        let column = metadata.row_group(0).column(0).clone().into_builder().set_total_compressed_size(-7).build().unwrap();
+        let row_group = metadata.row_group(0).clone().into_builder().set_column_metadata(vec![column]).build().unwrap();
+        let metadata = metadata.into_builder().set_row_groups(vec![row_group]).build();
+        let mut patched = Vec::new();
+        parquet::file::metadata::ParquetMetaDataWriter::new(&mut patched, &metadata).finish().unwrap();
+        let patched = Bytes::from(patched);
+        let metadata_end = patched.len() - if patched.ends_with(b"PAR1") { 8 } else { 0 };
+        let error = decode_footer(ObjectRef::s3("b", "k"), bytes.len() as u64, &patched.slice(..metadata_end)).unwrap_err();
+        assert!(error.to_string().contains("negative compressed size (-7)"), "{error}");
     }
 
     #[tokio::test]

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::convert::{BatchSource, ConvertOptions, Converter, EncodedDocs};
+use crate::guard::{check_pages, contain_panics};
 use crate::object::ObjectStore;
 use crate::reader::{ParquetFooter, ReadError, RowGroupBytes, decode_row_group, fetch_row_group};
 
@@ -40,10 +41,16 @@ pub struct DocBatch {
     pub first_row: u64,
     /// The encoded documents.
     pub docs: EncodedDocs,
+    /// Columns of a type with no JSON form, left out of the documents, named
+    /// the first time they are met (a warning, counted in the ledger).
+    pub dropped_columns: Vec<String>,
 }
 
 /// Starts scanning `row_groups` of the object of `footer`. Batches arrive in
-/// order; an error ends the stream.
+/// order. A row group that cannot be read yields one
+/// [`ReadError::RowGroup`] and the scan goes on with the next row group
+/// (batches of it sent before the failure stand); any other error ends the
+/// stream.
 pub fn spawn_scan(
     store: ObjectStore,
     footer: ParquetFooter,
@@ -78,13 +85,27 @@ async fn scan(
             let (footer, options, sender) = (footer.clone(), options.clone(), sender.clone());
             tokio::task::spawn_blocking(move || encode_row_group(&footer, current, current_index, &options, &sender))
         };
-        let decoded = decode.await.map_err(|error| join_error(footer, &error))?;
+        let decoded = decode.await.unwrap_or_else(|error| {
+            Err(ReadError::RowGroup {
+                object: footer.object.to_string(),
+                row_group: current_index,
+                reason: format!("decoder task failed: {error}"),
+            })
+        });
         let fetched = match prefetch {
             Some(task) => Some(task.await.map_err(|error| join_error(footer, &error))?),
             None => None,
         };
-        if !decoded? {
-            return Ok(()); // the consumer went away
+        match decoded {
+            Ok(true) => {}
+            Ok(false) => return Ok(()), // the consumer went away
+            Err(error @ ReadError::RowGroup { .. }) => {
+                tracing::warn!(object = %footer.object, row_group = current_index, error = %error, "row group cannot be read; going on with the next");
+                if sender.send(Err(error)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Err(error) => return Err(error),
         }
         match (fetched, next_index) {
             (Some(bytes), Some(index)) => {
@@ -98,7 +119,7 @@ async fn scan(
 }
 
 fn join_error(footer: &ParquetFooter, error: &tokio::task::JoinError) -> ReadError {
-    ReadError::InvalidObject { object: footer.object.to_string(), reason: format!("decoder task failed: {error}") }
+    ReadError::InvalidObject { object: footer.object.to_string(), reason: format!("fetch task failed: {error}") }
 }
 
 /// Decodes and encodes one row group, sending each batch. Returns false if
@@ -110,24 +131,53 @@ fn encode_row_group(
     options: &ScanOptions,
     sender: &mpsc::Sender<Result<DocBatch, ReadError>>,
 ) -> Result<bool, ReadError> {
-    let reader = decode_row_group(footer, bytes, row_group, options.batch_size)?;
-    let source = BatchSource::new(&footer.object, row_group);
-    let mut converter = Converter::new(options.convert.clone());
-    let mut first_row = 0u64;
-    for batch in reader {
-        let batch = batch.map_err(|error| ReadError::InvalidObject {
-            object: footer.object.to_string(),
-            reason: format!("row group {row_group} at row {first_row}: {error}"),
-        })?;
-        let mut docs = EncodedDocs::default();
-        converter
-            .encode_batch(&batch, &source, first_row, &mut docs)
-            .map_err(|error| ReadError::InvalidObject { object: footer.object.to_string(), reason: error.to_string() })?;
-        let num_rows = batch.num_rows() as u64;
-        if sender.blocking_send(Ok(DocBatch { row_group, first_row, docs })).is_err() {
-            return Ok(false);
+    let mut open = true;
+    convert_row_group(footer, bytes, row_group, options, |batch| {
+        open = sender.blocking_send(Ok(batch)).is_ok();
+        open
+    })?;
+    Ok(open)
+}
+
+/// Decodes and converts one fetched row group, handing each batch to
+/// `deliver` (which answers false to stop). Any failure — a decode error, a
+/// conversion error, or a panic in the Parquet crate or the converter — is a
+/// [`ReadError::RowGroup`]: batches delivered before it stand, and the
+/// object's other row groups can still be read.
+pub fn convert_row_group(
+    footer: &ParquetFooter,
+    bytes: RowGroupBytes,
+    row_group: usize,
+    options: &ScanOptions,
+    mut deliver: impl FnMut(DocBatch) -> bool,
+) -> Result<(), ReadError> {
+    let row_group_prefix = format!("row group {row_group}: ");
+    contain_panics(&format!("reading row group {row_group}"), || {
+        for column in footer.metadata.row_group(row_group).columns() {
+            let (start, length) = column.byte_range();
+            if let Some(chunk) = bytes.bytes_of(start..start + length) {
+                check_pages(chunk).map_err(|reason| format!("column {}: {reason}", column.column_path().string()))?;
+            }
         }
-        first_row += num_rows;
-    }
-    Ok(true)
+        let reader = decode_row_group(footer, bytes, row_group, options.batch_size).map_err(|error| match error {
+            ReadError::InvalidObject { reason, .. } => reason.trim_start_matches(&row_group_prefix).to_string(),
+            other => other.to_string(),
+        })?;
+        let source = BatchSource::new(&footer.object, row_group);
+        let mut converter = Converter::new(options.convert.clone());
+        let mut first_row = 0u64;
+        for batch in reader {
+            let batch = batch.map_err(|error| format!("at row {first_row}: {error}"))?;
+            let mut docs = EncodedDocs::default();
+            converter.encode_batch(&batch, &source, first_row, &mut docs).map_err(|error| format!("at row {first_row}: {error}"))?;
+            let num_rows = batch.num_rows() as u64;
+            let dropped_columns = converter.take_dropped_columns();
+            if !deliver(DocBatch { row_group, first_row, docs, dropped_columns }) {
+                return Ok(());
+            }
+            first_row += num_rows;
+        }
+        Ok(())
+    })
+    .map_err(|reason| ReadError::RowGroup { object: footer.object.to_string(), row_group, reason })
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use clap::Args;
 use lakeship::convert::ConvertOptions;
-use lakeship::reader::{DEFAULT_FOOTER_HINT, check_ocsf_shape, read_footer};
+use lakeship::reader::{DEFAULT_FOOTER_HINT, ReadError, check_ocsf_shape, read_footer};
 use lakeship::scan::{ScanOptions, spawn_scan};
 
 use crate::common::{expand_inputs, open_output};
@@ -42,6 +42,7 @@ pub async fn run(args: ConvertArgs, file: Option<&std::path::Path>) -> anyhow::R
     };
     let mut num_failed = 0;
     for object in objects {
+        let object = object.canonical();
         let footer = match read_footer(&store, &object, DEFAULT_FOOTER_HINT).await.and_then(|f| check_ocsf_shape(&f).map(|()| f)) {
             Ok(footer) => footer,
             Err(error) => {
@@ -52,16 +53,34 @@ pub async fn run(args: ConvertArgs, file: Option<&std::path::Path>) -> anyhow::R
         };
         let row_groups = (0..footer.num_row_groups()).collect();
         let (mut batches, _task) = spawn_scan(store.clone(), footer, row_groups, options.clone());
+        let (mut failed, mut num_unroutable) = (false, 0);
         while let Some(batch) = batches.recv().await {
             match batch {
-                Ok(batch) => output.write_all(&batch.docs.bytes).context("writing the output failed")?,
+                Ok(batch) => {
+                    for column in &batch.dropped_columns {
+                        eprintln!("warning: {object}: column {column} left out (its type has no JSON form)");
+                    }
+                    num_unroutable += batch.docs.num_unroutable;
+                    output.write_all(&batch.docs.bytes).context("writing the output failed")?;
+                }
+                // One bad row group: the others are still converted.
+                Err(error @ ReadError::RowGroup { .. }) => {
+                    eprintln!("error: {error}");
+                    failed = true;
+                }
                 Err(error) => {
                     eprintln!("error: {error}");
-                    num_failed += 1;
+                    failed = true;
                     break;
                 }
             }
         }
+        if num_unroutable > 0 {
+            eprintln!(
+                "warning: {object}: {num_unroutable} row(s) left out: they cannot be routed to an index (no class_uid, metadata.version or time)"
+            );
+        }
+        num_failed += usize::from(failed);
     }
     output.flush().context("writing the output failed")?;
     if num_failed > 0 {

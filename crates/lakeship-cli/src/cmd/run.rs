@@ -7,8 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use lakeship::config::Config;
-use lakeship::ledger::Status;
-use lakeship::notification::{Parsed, SqsRecord, parse_message};
+use lakeship::notification::SqsRecord;
 use lakeship::object::Location;
 use lakeship::pipeline::local::{LocalOutcome, LocalRunOptions, resume_local, run_local};
 use lakeship::pipeline::payload::{DispatchRequest, RunSummary};
@@ -204,28 +203,9 @@ async fn receive(
     Ok(records)
 }
 
-/// The messages whose every object is complete (or that name none).
+/// The messages whose every object is complete (or superseded, or that name none).
 fn settled(records: &[SqsRecord], outcome: &LocalOutcome) -> Vec<SqsRecord> {
-    let report = outcome.report.as_ref();
-    let complete = |bucket: &str, key: &str| {
-        report.is_some_and(|report| {
-            report.objects.iter().any(|entry| entry.bucket == bucket && entry.key == key && entry.status == Status::Complete)
-        })
-    };
-    records
-        .iter()
-        .filter(|record| match parse_message(&record.message_id, &record.body) {
-            Ok(Parsed::Ignored(_)) => true,
-            Ok(Parsed::Objects(objects)) => objects.iter().all(|object| {
-                complete(&object.bucket, &object.key)
-                    || report.is_some_and(|report| {
-                        report.skipped.iter().any(|skipped| skipped.bucket == object.bucket && skipped.key == object.key)
-                    })
-            }),
-            Err(_) => false, // left for the queue's redrive policy
-        })
-        .cloned()
-        .collect()
+    lakeship::pipeline::settled_records(records, outcome.report.as_ref())
 }
 
 async fn run_queue(

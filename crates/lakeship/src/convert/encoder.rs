@@ -10,7 +10,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, BinaryViewArray, FixedSizeBinaryArray, StringViewArray, StructArray};
 use arrow_buffer::{BooleanBuffer, NullBuffer, i256};
-use arrow_schema::{DataType, Fields, TimeUnit};
+use arrow_schema::{DataType, Fields, IntervalUnit, TimeUnit};
 use base64::Engine;
 
 use super::ConvertError;
@@ -55,16 +55,26 @@ pub(crate) struct DictionaryCache {
     slots: Vec<Option<(ArrayRef, Arc<PreEncoded>)>>,
 }
 
-/// Compilation state: the dictionary cache and the next dictionary slot.
+/// Compilation state: the dictionary cache and the next dictionary slot,
+/// and the fields left out because their type has no JSON form.
 pub(crate) struct Compiler<'c> {
     cache: &'c mut DictionaryCache,
     next_slot: usize,
     num_rows: usize,
+    /// Names of the structs being compiled, outermost first.
+    path: Vec<String>,
+    /// Dotted paths of the fields left out.
+    dropped: Vec<String>,
 }
 
 impl<'c> Compiler<'c> {
     pub(crate) fn new(cache: &'c mut DictionaryCache, num_rows: usize) -> Self {
-        Compiler { cache, next_slot: 0, num_rows }
+        Compiler { cache, next_slot: 0, num_rows, path: Vec::new(), dropped: Vec::new() }
+    }
+
+    /// The fields left out so far (dotted paths).
+    pub(crate) fn take_dropped(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.dropped)
     }
 
     fn dictionary_table(&mut self, values: &ArrayRef, key: Option<&[u8]>) -> Result<Option<Arc<PreEncoded>>, ConvertError> {
@@ -211,6 +221,14 @@ pub(crate) enum Enc<'a> {
     Date64(&'a [i64]),
     Time32(&'a [i32], TimeUnit),
     Time64(&'a [i64], TimeUnit),
+    /// Values of an all-null type (only met inside lists and maps, whose
+    /// null elements are left out).
+    Null,
+    /// Intervals, as `{"months":…,"days":…,"nanoseconds":…}` (the parts the
+    /// unit has).
+    Interval(&'a dyn Array, IntervalUnit),
+    Decimal32(&'a [i32], i8),
+    Decimal64(&'a [i64], i8),
     Decimal128(&'a [i128], i8),
     Decimal256(&'a [i256], i8),
     Dictionary {
@@ -269,12 +287,19 @@ impl<'a> StructEnc<'a> {
                 continue;
             }
             let key = key_with_comma(field.name());
+            compiler.path.push(field.name().clone());
             let enc = match column.data_type() {
                 DataType::Dictionary(_, _) => compiler.compile_keyed_dictionary(column.as_ref(), &key),
                 _ => compiler.compile(column.as_ref()),
+            };
+            let path = compiler.path.join(".");
+            compiler.path.pop();
+            match enc {
+                Ok(enc) => encs.push(FieldEnc { key, nulls: column.logical_nulls(), enc }),
+                // A type with no JSON form: the field is left out, the rest
+                // of the row converts.
+                Err(ConvertError::UnsupportedType { data_type, .. }) => compiler.dropped.push(format!("{path} ({data_type})")),
             }
-            .map_err(|error| error.in_field(field.name()))?;
-            encs.push(FieldEnc { key, nulls: column.logical_nulls(), enc });
         }
         Ok(StructEnc { fields: encs })
     }
@@ -379,6 +404,10 @@ impl Compiler<'_> {
                 TimeUnit::Microsecond => array.as_primitive::<DurationMicrosecondType>().values(),
                 TimeUnit::Nanosecond => array.as_primitive::<DurationNanosecondType>().values(),
             }),
+            DataType::Null => Enc::Null,
+            DataType::Interval(unit) => Enc::Interval(array, *unit),
+            DataType::Decimal32(_, scale) => Enc::Decimal32(array.as_primitive::<Decimal32Type>().values(), *scale),
+            DataType::Decimal64(_, scale) => Enc::Decimal64(array.as_primitive::<Decimal64Type>().values(), *scale),
             DataType::Decimal128(_, scale) => Enc::Decimal128(array.as_primitive::<Decimal128Type>().values(), *scale),
             DataType::Decimal256(_, scale) => Enc::Decimal256(array.as_primitive::<Decimal256Type>().values(), *scale),
             DataType::Dictionary(_, _) => self.compile_dictionary(array)?,
@@ -499,6 +528,33 @@ fn write_decimal(out: &mut Vec<u8>, unscaled: &str, scale: i8) {
     }
 }
 
+/// Writes an interval as an object of its parts.
+fn write_interval(out: &mut Vec<u8>, array: &dyn Array, unit: IntervalUnit, index: usize) {
+    match unit {
+        IntervalUnit::YearMonth => {
+            put(out, b"{\"months\":");
+            write_int(out, array.as_primitive::<IntervalYearMonthType>().value(index));
+        }
+        IntervalUnit::DayTime => {
+            let value = array.as_primitive::<IntervalDayTimeType>().value(index);
+            put(out, b"{\"days\":");
+            write_int(out, value.days);
+            put(out, b",\"milliseconds\":");
+            write_int(out, value.milliseconds);
+        }
+        IntervalUnit::MonthDayNano => {
+            let value = array.as_primitive::<IntervalMonthDayNanoType>().value(index);
+            put(out, b"{\"months\":");
+            write_int(out, value.months);
+            put(out, b",\"days\":");
+            write_int(out, value.days);
+            put(out, b",\"nanoseconds\":");
+            write_int(out, value.nanoseconds);
+        }
+    }
+    out.push(b'}');
+}
+
 fn write_base64(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     let mut encoded = String::new();
@@ -556,6 +612,10 @@ impl Enc<'_> {
                 write_time_of_day(out, values[index], *unit);
                 out.push(b'"');
             }
+            Enc::Null => put(out, b"null"),
+            Enc::Interval(array, unit) => write_interval(out, *array, *unit, index),
+            Enc::Decimal32(values, scale) => write_decimal(out, &values[index].to_string(), *scale),
+            Enc::Decimal64(values, scale) => write_decimal(out, &values[index].to_string(), *scale),
             Enc::Decimal128(values, scale) => write_decimal(out, &values[index].to_string(), *scale),
             Enc::Decimal256(values, scale) => write_decimal(out, &values[index].to_string(), *scale),
             Enc::Dictionary { keys, table } => put(out, table.get(keys.get(index))),

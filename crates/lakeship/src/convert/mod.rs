@@ -31,18 +31,6 @@ pub enum ConvertError {
     },
 }
 
-impl ConvertError {
-    /// Prefixes the field path with a parent name.
-    fn in_field(self, parent: &str) -> Self {
-        match self {
-            ConvertError::UnsupportedType { field, data_type } => ConvertError::UnsupportedType {
-                field: if field.is_empty() { parent.to_string() } else { format!("{parent}.{field}") },
-                data_type,
-            },
-        }
-    }
-}
-
 /// Result alias of this module.
 pub type Result<T, E = ConvertError> = std::result::Result<T, E>;
 
@@ -96,6 +84,13 @@ pub struct EncodedDocs {
     pub bytes: Vec<u8>,
     /// One span per document, in order.
     pub docs: Vec<DocSpan>,
+    /// Rows that cannot be routed to an index (no `class_uid`, no valid
+    /// `metadata.version`, …), as dead-letter lines (see
+    /// [`crate::dlq::write_dead_letter`]) ready for the dead-letter store.
+    /// They have no entry in `docs` and are never sent.
+    pub unroutable: Vec<u8>,
+    /// Number of rows in `unroutable`.
+    pub num_unroutable: u64,
 }
 
 impl EncodedDocs {
@@ -103,6 +98,13 @@ impl EncodedDocs {
     pub fn clear(&mut self) {
         self.bytes.clear();
         self.docs.clear();
+        self.unroutable.clear();
+        self.num_unroutable = 0;
+    }
+
+    /// Rows encoded: documents plus unroutable rows.
+    pub fn num_rows(&self) -> u64 {
+        self.docs.len() as u64 + self.num_unroutable
     }
 
     /// The source line (JSON document without newline) of document `index`.
@@ -149,12 +151,21 @@ impl BatchSource {
 pub struct Converter {
     options: ConvertOptions,
     dictionaries: DictionaryCache,
+    dropped_columns: std::collections::BTreeSet<String>,
+    newly_dropped: Vec<String>,
 }
 
 impl Converter {
     /// A converter with `options`.
     pub fn new(options: ConvertOptions) -> Self {
-        Converter { options, dictionaries: DictionaryCache::default() }
+        Converter { options, dictionaries: DictionaryCache::default(), ..Converter::default() }
+    }
+
+    /// Columns left out of the documents since the last call because their
+    /// Arrow type has no JSON form here (each column is named once per
+    /// converter); the rest of each row converts.
+    pub fn take_dropped_columns(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.newly_dropped)
     }
 
     /// The options of this converter.
@@ -163,11 +174,20 @@ impl Converter {
     }
 
     /// Appends one document per row of `batch` to `out`; `first_row` is the
-    /// index, within its row group, of the batch's first row.
+    /// index, within its row group, of the batch's first row. With action
+    /// lines, a row that cannot be routed goes to `out.unroutable` with its
+    /// reason instead. Columns of a type with no JSON form are left out (see
+    /// [`Converter::take_dropped_columns`]).
     pub fn encode_batch(&mut self, batch: &RecordBatch, source: &BatchSource, first_row: u64, out: &mut EncodedDocs) -> Result<()> {
         let num_rows = batch.num_rows();
         let mut compiler = Compiler::new(&mut self.dictionaries, num_rows);
         let fields = StructEnc::compile(&mut compiler, batch.schema().fields(), batch.columns())?;
+        for column in compiler.take_dropped() {
+            if self.dropped_columns.insert(column.clone()) {
+                tracing::warn!(column = %column, "column left out: its Arrow type has no JSON form");
+                self.newly_dropped.push(column);
+            }
+        }
         let mut router = routing::Router::new(batch, &self.options.index_prefix, self.options.time_suffix);
         let average = out.bytes.len().checked_div(out.docs.len()).unwrap_or(1024);
         out.bytes.reserve(average * num_rows);
@@ -177,23 +197,44 @@ impl Converter {
             let start = bytes.len() as u32;
             let row = first_row + index as u64;
             if self.options.action_lines {
-                bytes.extend_from_slice(b"{\"create\":{\"_index\":\"");
-                bytes.extend_from_slice(router.index_name(index).as_bytes());
-                bytes.extend_from_slice(b"\",\"_id\":\"");
-                bytes.extend_from_slice(source.id_prefix.as_bytes());
-                json::write_int(bytes, row);
-                bytes.extend_from_slice(b"\"}}\n");
+                match router.route(index) {
+                    Ok(index_name) => {
+                        bytes.extend_from_slice(b"{\"create\":{\"_index\":\"");
+                        bytes.extend_from_slice(index_name.as_bytes());
+                        bytes.extend_from_slice(b"\",\"_id\":\"");
+                        bytes.extend_from_slice(source.id_prefix.as_bytes());
+                        json::write_int(bytes, row);
+                        bytes.extend_from_slice(b"\"}}\n");
+                    }
+                    Err(reason) => {
+                        write_document(&fields, source, row, index, bytes);
+                        let id = format!("{}{row}", source.id_prefix);
+                        let reason = format!("unroutable row: {reason}");
+                        let document = &bytes[start as usize..bytes.len() - 1];
+                        crate::dlq::write_dead_letter(&mut out.unroutable, "", &id, 0, &reason, document);
+                        out.num_unroutable += 1;
+                        bytes.truncate(start as usize);
+                        continue;
+                    }
+                }
             }
             let source_start = bytes.len() as u32;
-            bytes.push(b'{');
-            let wrote_fields = fields.write_fields(index, bytes);
-            bytes.extend_from_slice(&source.provenance_prefix[usize::from(!wrote_fields)..]);
-            json::write_int(bytes, row);
-            bytes.extend_from_slice(b"}}\n");
+            write_document(&fields, source, row, index, bytes);
             out.docs.push(DocSpan { start, source_start, end: bytes.len() as u32 });
         }
         Ok(())
     }
+}
+
+/// Writes the document of row `index` (`row` within its row group) and its
+/// newline.
+#[inline]
+fn write_document(fields: &StructEnc<'_>, source: &BatchSource, row: u64, index: usize, bytes: &mut Vec<u8>) {
+    bytes.push(b'{');
+    let wrote_fields = fields.write_fields(index, bytes);
+    bytes.extend_from_slice(&source.provenance_prefix[usize::from(!wrote_fields)..]);
+    json::write_int(bytes, row);
+    bytes.extend_from_slice(b"}}\n");
 }
 
 #[cfg(test)]

@@ -180,18 +180,30 @@ impl<'a> StrColumn<'a> {
     }
 }
 
-/// An integer column (int32, int64, or a millisecond timestamp).
+/// An integer column (any integer width, or a millisecond timestamp).
 enum IntColumn<'a> {
+    Int8(&'a arrow_array::Int8Array),
+    Int16(&'a arrow_array::Int16Array),
     Int32(&'a arrow_array::Int32Array),
     Int64(&'a arrow_array::Int64Array),
+    UInt8(&'a arrow_array::UInt8Array),
+    UInt16(&'a arrow_array::UInt16Array),
+    UInt32(&'a arrow_array::UInt32Array),
+    UInt64(&'a arrow_array::UInt64Array),
     TimestampMillis(&'a arrow_array::TimestampMillisecondArray),
 }
 
 impl<'a> IntColumn<'a> {
     fn new(array: &'a dyn Array) -> Option<Self> {
         Some(match array.data_type() {
+            DataType::Int8 => IntColumn::Int8(array.as_primitive()),
+            DataType::Int16 => IntColumn::Int16(array.as_primitive()),
             DataType::Int32 => IntColumn::Int32(array.as_primitive::<Int32Type>()),
             DataType::Int64 => IntColumn::Int64(array.as_primitive::<Int64Type>()),
+            DataType::UInt8 => IntColumn::UInt8(array.as_primitive()),
+            DataType::UInt16 => IntColumn::UInt16(array.as_primitive()),
+            DataType::UInt32 => IntColumn::UInt32(array.as_primitive()),
+            DataType::UInt64 => IntColumn::UInt64(array.as_primitive()),
             DataType::Timestamp(TimeUnit::Millisecond, _) => IntColumn::TimestampMillis(array.as_primitive::<TimestampMillisecondType>()),
             _ => return None,
         })
@@ -200,11 +212,40 @@ impl<'a> IntColumn<'a> {
     #[inline]
     fn get(&self, index: usize) -> Option<i64> {
         match self {
+            IntColumn::Int8(array) => array.is_valid(index).then(|| i64::from(array.value(index))),
+            IntColumn::Int16(array) => array.is_valid(index).then(|| i64::from(array.value(index))),
             IntColumn::Int32(array) => array.is_valid(index).then(|| i64::from(array.value(index))),
             IntColumn::Int64(array) => array.is_valid(index).then(|| array.value(index)),
+            IntColumn::UInt8(array) => array.is_valid(index).then(|| i64::from(array.value(index))),
+            IntColumn::UInt16(array) => array.is_valid(index).then(|| i64::from(array.value(index))),
+            IntColumn::UInt32(array) => array.is_valid(index).then(|| i64::from(array.value(index))),
+            IntColumn::UInt64(array) => array.is_valid(index).then(|| i64::try_from(array.value(index)).ok()).flatten(),
             IntColumn::TimestampMillis(array) => array.is_valid(index).then(|| array.value(index)),
         }
     }
+}
+
+/// Why a row cannot be routed, if it cannot: the index name needs a class,
+/// an OCSF version that is usable in an index name, and (with a time
+/// suffix) the row's time. Such a row is rejected with this reason rather
+/// than sent to a made-up index.
+fn unroutable(version: Option<&str>, class_uid: Option<i64>, millis: Option<i64>, suffix: TimeSuffix) -> Option<&'static str> {
+    if class_uid.is_none() {
+        return Some("class_uid is null (OCSF requires it; the index name derives from it)");
+    }
+    let Some(version) = version.map(str::trim).filter(|version| !version.is_empty()) else {
+        return Some("metadata.version is null (OCSF requires it; the index name derives from it)");
+    };
+    let usable = version.len() <= 32
+        && version.starts_with(|c: char| c.is_ascii_digit())
+        && version.chars().all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c));
+    if !usable {
+        return Some("metadata.version is not an OCSF version (digits, letters, '.', '-' and '+', at most 32)");
+    }
+    if millis.is_none() && suffix != TimeSuffix::None {
+        return Some("time is null (OCSF requires it; the index's time suffix derives from it)");
+    }
+    None
 }
 
 fn column<'a>(batch: &'a RecordBatch, path: &[&str]) -> Option<&'a dyn Array> {
@@ -256,9 +297,9 @@ impl<'a> Router<'a> {
         }
     }
 
-    /// The index name of row `index`.
+    /// The index name of row `index`, or why the row cannot be routed.
     #[inline]
-    pub(crate) fn index_name(&mut self, index: usize) -> &str {
+    pub(crate) fn route(&mut self, index: usize) -> Result<&str, &'static str> {
         let version = self.version.as_ref().and_then(|column| column.get(index));
         let class_uid = self.class_uid.as_ref().and_then(|column| column.get(index));
         let class_name = self.class_name.as_ref().and_then(|column| column.get(index));
@@ -269,10 +310,13 @@ impl<'a> Router<'a> {
             .as_ref()
             .is_some_and(|(v, u, n, p)| *u == class_uid && *p == period && same_text(*v, version) && same_text(*n, class_name));
         if !unchanged {
+            if let Some(reason) = unroutable(version, class_uid, millis, self.suffix) {
+                return Err(reason);
+            }
             self.last_name = index_name(self.prefix, version, class_uid, class_name, self.suffix, millis);
             self.last_key = Some((version, class_uid, class_name, period));
         }
-        &self.last_name
+        Ok(&self.last_name)
     }
 }
 

@@ -144,3 +144,71 @@ fn reuses_dictionary_tables_across_batches_of_one_dictionary() {
         .collect();
     assert_eq!(names, ["alpha", "beta", "beta", "beta", "gamma"]);
 }
+
+#[test]
+fn rows_that_cannot_be_routed_become_dead_letters() {
+    let versions: ArrayRef = Arc::new(StringArray::from(vec![Some("1.1.0"), Some("1.1.0"), None, Some("bad version!"), Some("1.1.0")]));
+    let metadata = StructArray::try_from(vec![("version", versions)]).unwrap();
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("metadata", Arc::new(metadata)),
+        ("class_uid", Arc::new(Int32Array::from(vec![Some(4001), None, Some(4001), Some(4001), Some(4001)]))),
+        ("time", Arc::new(Int64Array::from(vec![Some(1_649_721_732_000), Some(0), Some(0), Some(0), None]))),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let mut converter = Converter::new(ConvertOptions::default());
+    let source = BatchSource::new(&ObjectRef::s3("lake", "k.parquet").with_etag(Some("e")), 0);
+    let mut out = EncodedDocs::default();
+    converter.encode_batch(&batch, &source, 0, &mut out).unwrap();
+    assert_eq!((out.docs.len(), out.num_unroutable, out.num_rows()), (1, 4, 5));
+    let letters: Vec<crate::dlq::DeadLetter> =
+        std::str::from_utf8(&out.unroutable).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let reasons: Vec<&str> = letters.iter().map(|letter| letter.reason.as_str()).collect();
+    assert!(reasons[0].contains("class_uid is null"), "{reasons:?}");
+    assert!(reasons[1].contains("metadata.version is null"), "{reasons:?}");
+    assert!(reasons[2].contains("not an OCSF version"), "{reasons:?}");
+    assert!(reasons[3].contains("time is null"), "{reasons:?}");
+    let id = object_id(&ObjectRef::s3("lake", "k.parquet").with_etag(Some("e")));
+    assert_eq!(letters[0].id, format!("{id}-0-1"));
+    assert_eq!((letters[0].index.as_str(), letters[0].status), ("", 0));
+    assert_eq!(letters[0].document["lakeship"]["row"], 1, "the whole document is kept");
+    // Without action lines nothing is routed, so every row is a document.
+    let mut plain = EncodedDocs::default();
+    Converter::new(ConvertOptions::default().with_action_lines(false)).encode_batch(&batch, &source, 0, &mut plain).unwrap();
+    assert_eq!((plain.docs.len(), plain.num_unroutable), (5, 0));
+}
+
+#[test]
+fn null_typed_children_convert_and_types_without_json_form_are_left_out() {
+    let nulls = ListArray::new(
+        Arc::new(Field::new("item", DataType::Null, true)),
+        OffsetBuffer::from_lengths([2, 1]),
+        Arc::new(NullArray::new(3)),
+        None,
+    );
+    let run_ends = Int32Array::from(vec![2]);
+    let runs = RunArray::<arrow_array::types::Int32Type>::try_new(&run_ends, &StringArray::from(vec!["r"])).unwrap();
+    let interval = IntervalMonthDayNanoArray::from(vec![
+        arrow_array::types::IntervalMonthDayNano::new(1, 2, 3),
+        arrow_array::types::IntervalMonthDayNano::new(0, 0, 0),
+    ]);
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("nulls", Arc::new(nulls)),
+        ("runs", Arc::new(runs)),
+        ("interval", Arc::new(interval)),
+        ("n", Arc::new(Int32Array::from(vec![1, 2]))),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let mut converter = Converter::new(ConvertOptions::default().with_action_lines(false));
+    let mut out = EncodedDocs::default();
+    let source = BatchSource::new(&ObjectRef::local("/x.parquet"), 0);
+    converter.encode_batch(&batch, &source, 0, &mut out).unwrap();
+    let doc: Value = serde_json::from_slice(out.source(0)).unwrap();
+    assert_eq!(doc["nulls"], json!([]));
+    assert_eq!(doc["interval"], json!({"months": 1, "days": 2, "nanoseconds": 3}));
+    assert_eq!(doc["n"], 1);
+    assert!(doc.get("runs").is_none());
+    let dropped = converter.take_dropped_columns();
+    assert!(dropped.len() == 1 && dropped[0].starts_with("runs (RunEndEncoded"), "{dropped:?}");
+    converter.encode_batch(&batch, &source, 2, &mut out).unwrap();
+    assert!(converter.take_dropped_columns().is_empty(), "each column is named once");
+}

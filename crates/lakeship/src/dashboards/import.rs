@@ -207,8 +207,24 @@ impl DashboardsClient {
         self.base.as_str()
     }
 
-    /// Sends an import request.
+    /// Sends an import request; transient answers (429, 502, 503, 504) are
+    /// tried again with the backoff of delivery (an import with
+    /// `overwrite=true` is idempotent).
     pub async fn import(&self, request: &ImportRequest) -> Result<ImportOutcome> {
+        let (status, body) = crate::delivery::retry::with_retries(
+            crate::delivery::RetryPolicy::default(),
+            "POST saved objects import",
+            || self.send_import(request),
+            |outcome| match outcome {
+                Ok((status, _)) if crate::delivery::retry::is_transient_status(*status) => Some(None),
+                _ => None,
+            },
+        )
+        .await?;
+        parse_import_response(status, &body)
+    }
+
+    async fn send_import(&self, request: &ImportRequest) -> Result<(u16, bytes::Bytes)> {
         let url = reqwest::Url::parse(&format!("{}/{}", self.base.as_str().trim_end_matches('/'), request.path))
             .map_err(|error| DeliveryError::Configuration(format!("invalid import URL: {error}")))?;
         let mut headers = HeaderMap::new();
@@ -226,7 +242,7 @@ impl DashboardsClient {
             .map_err(|error| unreachable(&url, &error))?;
         let status = response.status().as_u16();
         let body = response.bytes().await.map_err(|error| unreachable(&url, &error))?;
-        parse_import_response(status, &body)
+        Ok((status, body))
     }
 
     async fn authenticate(&self, url: &reqwest::Url, body: &[u8], headers: &mut HeaderMap) -> Result<()> {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::query::{FieldUse, TimeRange, VisQuery, has_request, num_buckets, num_rows, vis_query};
 use super::{DashboardError, Result, SavedObjectFile};
-use crate::delivery::{DeliveryError, OpenSearchClient};
+use crate::delivery::{ControlRetry, DeliveryError, OpenSearchClient};
 
 /// What one visualization gave.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +54,7 @@ pub async fn verify(client: &OpenSearchClient, files: &[SavedObjectFile], range:
             }
             let mut problems = check_fields(&query, &capabilities[&query.index]);
             let path = format!("{}/_search", query.index);
-            let response = client.json(Method::POST, &path, Some(&query.body)).await?;
+            let response = client.json_retried(ControlRetry::default(), Method::POST, &path, Some(&query.body)).await?;
             let answer = if response.is_success() {
                 response.json()?
             } else {
@@ -79,7 +79,7 @@ pub async fn verify(client: &OpenSearchClient, files: &[SavedObjectFile], range:
 /// answer; empty when no index matches).
 async fn field_caps(client: &OpenSearchClient, index: &str) -> Result<Value> {
     let path = format!("{index}/_field_caps?fields=*&allow_no_indices=true&ignore_unavailable=true");
-    let response = client.json(Method::GET, &path, None).await?;
+    let response = client.json_retried(ControlRetry::default(), Method::GET, &path, None).await?;
     if !response.is_success() {
         return Err(DashboardError::Delivery(DeliveryError::Http {
             request: format!("GET /{path}"),

@@ -11,7 +11,7 @@ pub mod sink;
 use crate::errors::{ErrorName, NamedError};
 pub use auth::{Auth, SigV4Service};
 pub use client::{ClientOptions, OpenSearchClient, Response};
-pub use retry::RetryPolicy;
+pub use retry::{ControlRetry, RetryPolicy};
 pub use sink::{BulkSink, DeliveryOptions, DeliveryStats, ItemCounts, SinkReport};
 
 /// Errors of delivery.
@@ -75,17 +75,43 @@ impl From<DeliveryError> for NamedError {
 }
 
 impl OpenSearchClient {
-    /// Sends a JSON request and fails on a non-2xx answer.
+    /// Sends a JSON request and fails on a non-2xx answer; transient answers
+    /// (429, 502, 503, 504) are tried again first, with the backoff of
+    /// delivery.
     pub async fn json_ok(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value, DeliveryError> {
-        let response = self.json(method.clone(), path, body).await?;
+        let response = self.json_retried(ControlRetry::default(), method.clone(), path, body).await?;
         if !response.is_success() {
             return Err(DeliveryError::Http { request: format!("{method} /{path}"), status: response.status, body: response.excerpt() });
         }
         if response.body.is_empty() { Ok(serde_json::Value::Null) } else { response.json() }
+    }
+
+    /// Sends a JSON request (as [`OpenSearchClient::json`]), trying it again
+    /// while the answer is transient (429, 502, 503, 504; also a connection
+    /// failure where `retry` says so). Meant for idempotent requests.
+    pub async fn json_retried(
+        &self,
+        retry: ControlRetry,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Response, DeliveryError> {
+        let what = format!("{method} /{path}");
+        retry::with_retries(retry.policy, &what, || self.json(method.clone(), path, body), |outcome| transient_outcome(outcome, retry))
+            .await
+    }
+}
+
+/// `Some(Retry-After)` when an outcome is worth another attempt.
+pub(crate) fn transient_outcome(outcome: &Result<Response, DeliveryError>, retry: ControlRetry) -> Option<Option<std::time::Duration>> {
+    match outcome {
+        Ok(response) if retry::is_transient_status(response.status) => Some(retry::parse_retry_after(response.retry_after.as_deref())),
+        Err(DeliveryError::Connection(_)) if retry.connection_errors => Some(None),
+        _ => None,
     }
 }

@@ -95,9 +95,94 @@ pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     value?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// HTTP statuses of transient answers: a node throttling (429), a proxy or
+/// load balancer without a healthy node behind it (502, 504), a node that is
+/// busy or starting (503, such as `process_cluster_event_timeout_exception`
+/// when cluster-state updates queue up).
+pub fn is_transient_status(status: u16) -> bool {
+    matches!(status, 429 | 502 | 503 | 504)
+}
+
+/// Which failures of a control request (templates, dashboards, the ledger)
+/// are tried again, with the same backoff as delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlRetry {
+    /// Backoff, attempts and time budget.
+    pub policy: RetryPolicy,
+    /// Also try again when the node cannot be reached (a node restarting
+    /// under a run); off for interactive commands, where a wrong endpoint
+    /// is better reported at once.
+    pub connection_errors: bool,
+}
+
+impl ControlRetry {
+    /// Transient answers only.
+    pub fn answers(policy: RetryPolicy) -> Self {
+        ControlRetry { policy, connection_errors: false }
+    }
+
+    /// Transient answers and connection failures.
+    pub fn answers_and_connections(policy: RetryPolicy) -> Self {
+        ControlRetry { policy, connection_errors: true }
+    }
+}
+
+impl Default for ControlRetry {
+    fn default() -> Self {
+        ControlRetry::answers(RetryPolicy::default())
+    }
+}
+
+/// Runs `attempt` until `transient` says its outcome is final, sleeping the
+/// policy's backoff in between (at least what `transient` returns as the
+/// server's `Retry-After`). The last outcome is returned when attempts or
+/// the time budget run out.
+pub async fn with_retries<T, F, Fut>(
+    policy: RetryPolicy,
+    what: &str,
+    mut attempt: F,
+    transient: impl Fn(&T) -> Option<Option<Duration>>,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut state = RetryState::new(policy);
+    loop {
+        state.attempt();
+        let outcome = attempt().await;
+        let Some(retry_after) = transient(&outcome) else { return outcome };
+        let Some(backoff) = state.next_backoff(retry_after) else { return outcome };
+        tracing::warn!(what, attempt = state.attempts(), backoff_ms = backoff.as_millis() as u64, "transient answer; trying again");
+        tokio::time::sleep(backoff).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn retries_until_the_answer_is_final() {
+        let policy =
+            RetryPolicy { initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(2), ..RetryPolicy::default() };
+        let answers = std::sync::Mutex::new(vec![200, 503, 503]);
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let status = with_retries(
+            policy,
+            "test",
+            || async {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                answers.lock().unwrap().pop().unwrap_or(0)
+            },
+            |status: &u16| is_transient_status(*status).then_some(None),
+        )
+        .await;
+        assert_eq!((status, attempts.into_inner()), (200, 3));
+        let limited = RetryPolicy { max_attempts: 2, ..policy };
+        let status = with_retries(limited, "test", || async { 503u16 }, |status: &u16| is_transient_status(*status).then_some(None)).await;
+        assert_eq!(status, 503, "the last answer once attempts run out");
+    }
 
     #[test]
     fn backoff_grows_within_full_jitter_bounds() {

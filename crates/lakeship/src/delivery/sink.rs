@@ -154,7 +154,9 @@ impl BulkSink {
     }
 
     /// Sends the documents of `docs`, tagged with `piece`. Returns once they
-    /// are handed to requests in flight (at most `max_in_flight`).
+    /// are handed to requests in flight (at most `max_in_flight`). Rows that
+    /// could not be routed are counted as rejected and go to the dead-letter
+    /// store with their reason, unsent.
     pub async fn send(&mut self, piece: usize, docs: EncodedDocs) -> Result<(), DeliveryError> {
         self.send_until(piece, docs, None).await.map(|_| ())
     }
@@ -162,7 +164,10 @@ impl BulkSink {
     /// [`send`](Self::send), but waiting for room among the requests in
     /// flight only until `give_up_at`: false if that came first (then some
     /// of the documents may not have been sent).
-    pub async fn send_until(&mut self, piece: usize, docs: EncodedDocs, give_up_at: Option<Instant>) -> Result<bool, DeliveryError> {
+    pub async fn send_until(&mut self, piece: usize, mut docs: EncodedDocs, give_up_at: Option<Instant>) -> Result<bool, DeliveryError> {
+        if docs.num_unroutable > 0 {
+            self.reject_unroutable(piece, &mut docs).await?;
+        }
         for chunk in split_into_chunks(piece, docs, self.options.max_chunk_bytes, self.options.max_chunk_docs) {
             while self.tasks.len() >= self.options.max_in_flight.max(1) {
                 let joined = match give_up_at {
@@ -184,6 +189,17 @@ impl BulkSink {
     /// Outcomes of the requests collected so far, by tag.
     pub fn counts(&self) -> &BTreeMap<usize, ItemCounts> {
         &self.report.counts
+    }
+
+    async fn reject_unroutable(&mut self, piece: usize, docs: &mut EncodedDocs) -> Result<(), DeliveryError> {
+        let counts = ItemCounts { num_rejected: docs.num_unroutable, ..ItemCounts::default() };
+        self.report.counts.entry(piece).or_default().add(&counts);
+        if let Some(live) = &self.live {
+            live.add_counts(&counts);
+        }
+        let lines = std::mem::take(&mut docs.unroutable);
+        docs.num_unroutable = 0;
+        self.dead_letters.append(&lines, counts.num_rejected).await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))
     }
 
     async fn collect_one(&mut self) -> Result<(), DeliveryError> {

@@ -54,45 +54,108 @@ pub struct SqsRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchObjects {
     /// Objects to ingest with the id of the message that named them,
-    /// in message order, duplicates removed.
+    /// in message order, duplicates removed, one per key (see
+    /// [`parse_batch`]).
     pub objects: Vec<(String, ObjectRef)>,
-    /// Messages (or parts) that needed no work: (message id, reason).
+    /// Messages (or parts) that needed no work: (message id, reason); also
+    /// notifications superseded by a later one for the same key.
     pub ignored: Vec<(String, String)>,
     /// Messages that could not be understood.
     pub errors: Vec<NotificationError>,
 }
 
+/// An object a message announces, with the event's `sequencer` (S3's
+/// order of the events of one key), where the message has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Announced {
+    object: ObjectRef,
+    sequencer: Option<String>,
+}
+
+/// What one message asks for, with sequencers.
+enum Announcement {
+    Objects(Vec<Announced>),
+    Ignored(String),
+}
+
 /// Parses every record; a bad record never stops the others.
+///
+/// One object per key per batch: an unversioned key's bytes are only
+/// readable as they are now, so of two notifications for one bucket and key
+/// with different etags only the later one is ingested — the one with the
+/// greater `sequencer` (S3 documents that comparing the sequencers of two
+/// events for one key orders them), or, where either has none, the one later
+/// in the batch. The other is ignored as superseded. Notifications carrying
+/// version ids name distinct versions, each readable on its own, and are all
+/// kept. A repeated notification (same key and etag) is counted once.
 pub fn parse_batch(records: &[SqsRecord]) -> BatchObjects {
     let mut batch = BatchObjects::default();
+    let mut sequencers: Vec<Option<String>> = Vec::new();
     for record in records {
-        match parse_message(&record.message_id, &record.body) {
-            Ok(Parsed::Objects(objects)) => {
-                for object in objects {
-                    let seen = batch
-                        .objects
-                        .iter()
-                        .any(|(_, known)| known.bucket == object.bucket && known.key == object.key && known.etag == object.etag);
-                    if !seen {
+        match parse_announcement(&record.message_id, &record.body) {
+            Ok(Announcement::Objects(announced)) => {
+                for Announced { object, sequencer } in announced {
+                    let same_key = batch.objects.iter().position(|(_, known)| {
+                        known.bucket == object.bucket && known.key == object.key && known.version_id == object.version_id
+                    });
+                    let Some(position) = same_key else {
                         batch.objects.push((record.message_id.clone(), object));
+                        sequencers.push(sequencer);
+                        continue;
+                    };
+                    let known = &batch.objects[position].1;
+                    if known.etag == object.etag || object.version_id.is_some() {
+                        continue; // the same notification again
+                    }
+                    let later = match (&sequencers[position], &sequencer) {
+                        (Some(known), Some(new)) => sequencer_order(new, known) == std::cmp::Ordering::Greater,
+                        _ => true,
+                    };
+                    let (winner, loser) = if later { (&object, known) } else { (known, &object) };
+                    let reason = format!(
+                        "superseded: a later notification in this batch announces {} with etag {} (this one: etag {})",
+                        winner,
+                        winner.etag.as_deref().unwrap_or("-"),
+                        loser.etag.as_deref().unwrap_or("-")
+                    );
+                    if later {
+                        let (message_id, _) = std::mem::replace(&mut batch.objects[position], (record.message_id.clone(), object));
+                        batch.ignored.push((message_id, reason));
+                        sequencers[position] = sequencer;
+                    } else {
+                        batch.ignored.push((record.message_id.clone(), reason));
                     }
                 }
             }
-            Ok(Parsed::Ignored(reason)) => batch.ignored.push((record.message_id.clone(), reason)),
+            Ok(Announcement::Ignored(reason)) => batch.ignored.push((record.message_id.clone(), reason)),
             Err(error) => batch.errors.push(error),
         }
     }
     batch
 }
 
+/// Orders two S3 event sequencers: hexadecimal strings, compared after
+/// padding the shorter with leading zeros.
+fn sequencer_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let width = a.len().max(b.len());
+    format!("{:0>width$}", a.to_ascii_uppercase()).cmp(&format!("{:0>width$}", b.to_ascii_uppercase()))
+}
+
 /// Parses one message body.
 pub fn parse_message(message_id: &str, body: &str) -> Result<Parsed, NotificationError> {
+    Ok(match parse_announcement(message_id, body)? {
+        Announcement::Objects(announced) => Parsed::Objects(announced.into_iter().map(|announced| announced.object).collect()),
+        Announcement::Ignored(reason) => Parsed::Ignored(reason),
+    })
+}
+
+fn parse_announcement(message_id: &str, body: &str) -> Result<Announcement, NotificationError> {
     let error = |reason: String| NotificationError { message_id: message_id.to_string(), reason };
     let value: Value = serde_json::from_str(body).map_err(|e| error(format!("body is not JSON ({e})")))?;
     parse_value(&value, 0).map_err(error)
 }
 
-fn parse_value(value: &Value, depth: usize) -> Result<Parsed, String> {
+fn parse_value(value: &Value, depth: usize) -> Result<Announcement, String> {
     let Some(object) = value.as_object() else {
         return Err("body is not a JSON object".to_string());
     };
@@ -102,7 +165,7 @@ fn parse_value(value: &Value, depth: usize) -> Result<Parsed, String> {
         return parse_value(&inner, depth + 1);
     }
     if object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        return Ok(Parsed::Ignored("S3 test event".to_string()));
+        return Ok(Announcement::Ignored("S3 test event".to_string()));
     }
     if object.contains_key("detail-type") && object.contains_key("detail") {
         return parse_eventbridge(value);
@@ -120,18 +183,18 @@ fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str).filter(|text| !text.is_empty())
 }
 
-fn keep_parquet(object: ObjectRef) -> Parsed {
+fn keep_parquet(object: ObjectRef, sequencer: Option<&str>) -> Announcement {
     if object.key.ends_with(".parquet") {
-        Parsed::Objects(vec![object])
+        Announcement::Objects(vec![Announced { object, sequencer: sequencer.map(str::to_string) }])
     } else {
-        Parsed::Ignored(format!("not a Parquet object: {object}"))
+        Announcement::Ignored(format!("not a Parquet object: {object}"))
     }
 }
 
-fn parse_eventbridge(value: &Value) -> Result<Parsed, String> {
+fn parse_eventbridge(value: &Value) -> Result<Announcement, String> {
     let detail_type = str_at(value, "/detail-type").unwrap_or_default();
     if detail_type != "Object Created" {
-        return Ok(Parsed::Ignored(format!("EventBridge event {detail_type:?} is not an object creation")));
+        return Ok(Announcement::Ignored(format!("EventBridge event {detail_type:?} is not an object creation")));
     }
     let bucket = str_at(value, "/detail/bucket/name").ok_or("EventBridge event without detail.bucket.name")?;
     let key = str_at(value, "/detail/object/key").ok_or("EventBridge event without detail.object.key")?;
@@ -139,7 +202,7 @@ fn parse_eventbridge(value: &Value) -> Result<Parsed, String> {
         .with_etag(str_at(value, "/detail/object/etag"))
         .with_size(value.pointer("/detail/object/size").and_then(Value::as_u64));
     let object = ObjectRef { version_id: str_at(value, "/detail/object/version-id").map(str::to_string), ..object };
-    Ok(keep_parquet(object))
+    Ok(keep_parquet(object, str_at(value, "/detail/object/sequencer")))
 }
 
 /// Decodes an S3 event key: `+` is a space, then percent-decoding.
@@ -151,7 +214,7 @@ fn decode_s3_event_key(key: &str) -> Result<String, String> {
         .map_err(|_| format!("key {key:?} is not valid URL-encoded UTF-8"))
 }
 
-fn parse_s3_records(records: &Value) -> Result<Parsed, String> {
+fn parse_s3_records(records: &Value) -> Result<Announcement, String> {
     let records = records.as_array().ok_or("Records is not an array")?;
     let mut objects = Vec::new();
     let mut ignored = Vec::new();
@@ -167,31 +230,32 @@ fn parse_s3_records(records: &Value) -> Result<Parsed, String> {
             .with_etag(str_at(record, "/s3/object/eTag"))
             .with_size(record.pointer("/s3/object/size").and_then(Value::as_u64));
         let object = ObjectRef { version_id: str_at(record, "/s3/object/versionId").map(str::to_string), ..object };
-        match keep_parquet(object) {
-            Parsed::Objects(found) => objects.extend(found),
-            Parsed::Ignored(reason) => ignored.push(reason),
+        match keep_parquet(object, str_at(record, "/s3/object/sequencer")) {
+            Announcement::Objects(found) => objects.extend(found),
+            Announcement::Ignored(reason) => ignored.push(reason),
         }
     }
     if objects.is_empty() {
         let reason = if ignored.is_empty() { "no records".to_string() } else { ignored.join("; ") };
-        return Ok(Parsed::Ignored(reason));
+        return Ok(Announcement::Ignored(reason));
     }
-    Ok(Parsed::Objects(objects))
+    Ok(Announcement::Objects(objects))
 }
 
-fn parse_manual(objects: &Value) -> Result<Parsed, String> {
+fn parse_manual(objects: &Value) -> Result<Announcement, String> {
     let entries = objects.as_array().ok_or("objects is not an array")?;
     let mut found = Vec::with_capacity(entries.len());
     for (index, entry) in entries.iter().enumerate() {
         let bucket = str_at(entry, "/bucket").ok_or(format!("objects[{index}] without bucket"))?;
         let key = str_at(entry, "/key").ok_or(format!("objects[{index}] without key"))?;
         let object = ObjectRef::s3(bucket, key).with_etag(str_at(entry, "/etag"));
-        found.push(ObjectRef { version_id: str_at(entry, "/version_id").map(str::to_string), ..object });
+        let object = ObjectRef { version_id: str_at(entry, "/version_id").map(str::to_string), ..object };
+        found.push(Announced { object, sequencer: None });
     }
     if found.is_empty() {
-        return Ok(Parsed::Ignored("manual request with no objects".to_string()));
+        return Ok(Announcement::Ignored("manual request with no objects".to_string()));
     }
-    Ok(Parsed::Objects(found))
+    Ok(Announcement::Objects(found))
 }
 
 #[cfg(test)]

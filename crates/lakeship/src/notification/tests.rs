@@ -111,3 +111,55 @@ fn sqs_records_deserialize_from_the_pipe_shape() {
     assert_eq!(record.message_id, "059f36b4");
     assert_eq!(record.receipt_handle.as_deref(), Some("AQEB"));
 }
+
+fn eventbridge(key: &str, etag: &str, sequencer: Option<&str>, version: Option<&str>) -> String {
+    let mut object = serde_json::json!({"key": key, "size": 10, "etag": etag});
+    if let Some(sequencer) = sequencer {
+        object["sequencer"] = sequencer.into();
+    }
+    if let Some(version) = version {
+        object["version-id"] = version.into();
+    }
+    serde_json::json!({"detail-type": "Object Created", "detail": {"bucket": {"name": "b"}, "object": object}}).to_string()
+}
+
+fn record(id: &str, body: String) -> SqsRecord {
+    SqsRecord { message_id: id.into(), receipt_handle: None, body }
+}
+
+#[test]
+fn one_object_per_key_per_batch_the_later_sequencer_wins() {
+    let records = vec![
+        record("new", eventbridge("k.parquet", "e2", Some("0065F3424D33A6F5B5"), None)),
+        record("old", eventbridge("k.parquet", "e1", Some("0065F3424D33A6F5B4"), None)),
+        record("other", eventbridge("other.parquet", "e9", Some("01"), None)),
+    ];
+    let batch = parse_batch(&records);
+    let kept: Vec<(&str, Option<&str>)> = batch.objects.iter().map(|(id, object)| (id.as_str(), object.etag.as_deref())).collect();
+    assert_eq!(kept, [("new", Some("e2")), ("other", Some("e9"))]);
+    assert_eq!(batch.ignored.len(), 1);
+    assert_eq!(batch.ignored[0].0, "old");
+    assert!(batch.ignored[0].1.starts_with("superseded"), "{}", batch.ignored[0].1);
+
+    // A shorter sequencer is padded with zeros before comparing; without
+    // sequencers the later message wins.
+    let records = vec![
+        record("a", eventbridge("k.parquet", "e1", Some("FF"), None)),
+        record("b", eventbridge("k.parquet", "e2", Some("0100"), None)),
+    ];
+    assert_eq!(parse_batch(&records).objects[0].0, "b");
+    let records = vec![record("a", eventbridge("k.parquet", "e1", None, None)), record("b", eventbridge("k.parquet", "e2", None, None))];
+    assert_eq!(parse_batch(&records).objects[0].0, "b");
+}
+
+#[test]
+fn versions_of_one_key_are_distinct_objects() {
+    let records = vec![
+        record("a", eventbridge("k.parquet", "e1", Some("01"), Some("v1"))),
+        record("b", eventbridge("k.parquet", "e2", Some("02"), Some("v2"))),
+        record("c", eventbridge("k.parquet", "e2", Some("02"), Some("v2"))),
+    ];
+    let batch = parse_batch(&records);
+    assert_eq!(batch.objects.len(), 2, "both versions, the repeat once");
+    assert!(batch.ignored.is_empty());
+}

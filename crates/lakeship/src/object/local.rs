@@ -52,6 +52,25 @@ pub(super) async fn get_range(path: &Path, range: Range<u64>) -> Result<Bytes> {
     .await
 }
 
+pub(super) async fn content_hash(path: &Path) -> Result<String> {
+    blocking(path, |path| {
+        use sha2::{Digest, Sha256};
+        use std::io::Read;
+        let mut file = File::open(&path)?;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let read = file.read(&mut buffer)?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&buffer[..read]);
+        }
+        Ok(hasher.finalize()[..16].iter().map(|byte| format!("{byte:02x}")).collect())
+    })
+    .await
+}
+
 pub(super) async fn get_whole(path: &Path) -> Result<Bytes> {
     blocking(path, |path| std::fs::read(path).map(Bytes::from)).await
 }

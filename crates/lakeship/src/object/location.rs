@@ -84,9 +84,12 @@ impl fmt::Display for Location {
 
 /// A Parquet object and its identity.
 ///
-/// The identity (bucket, key and etag or version id) is what document ids
-/// derive from: the same object always yields the same ids, and a rewritten
-/// object (new etag) is a new object.
+/// The identity is what document ids derive from: the same object always
+/// yields the same ids, and a rewritten object (new etag) is a new object.
+/// An S3 object is its bucket, key and version id (or etag). A local file is
+/// its content: its etag is `<size and footer fingerprint>.<SHA-256 of its
+/// bytes>`, whatever path names it (relative, absolute, `./`, a symbolic
+/// link, a copy, a moved lake); see [`ObjectRef::identity`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ObjectRef {
     /// S3 bucket; empty for a local file.
@@ -94,8 +97,8 @@ pub struct ObjectRef {
     pub bucket: String,
     /// S3 key, or the local file path.
     pub key: String,
-    /// The object's etag, without quotes. For local files, a fingerprint of
-    /// the Parquet footer, filled in when the footer is read.
+    /// The object's etag, without quotes. For local files, fingerprints of
+    /// the footer and of the content, filled in when the footer is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     /// The object's S3 version id, where versioning is on.
@@ -152,10 +155,31 @@ impl ObjectRef {
     }
 
     /// The string the object's identity hash is computed over:
-    /// `bucket \0 key \0 version-or-etag`.
+    /// `bucket \0 key \0 version-or-etag` for an S3 object;
+    /// `\0local\0 etag` for a local file whose footer has been read (its
+    /// content, not its path), and `\0 path \0` before that.
     pub fn identity(&self) -> String {
+        if self.is_local()
+            && let Some(fingerprint) = &self.etag
+        {
+            return format!("\u{0}local\u{0}{fingerprint}");
+        }
         let revision = self.version_id.as_deref().or(self.etag.as_deref()).unwrap_or("");
         format!("{}\u{0}{}\u{0}{}", self.bucket, self.key, revision)
+    }
+
+    /// The object with a local path made canonical (absolute, `.`/`..` and
+    /// symbolic links resolved), so every spelling of a file names it the
+    /// same way; S3 objects and paths that do not exist are returned as
+    /// they are.
+    pub fn canonical(self) -> Self {
+        if !self.is_local() {
+            return self;
+        }
+        match std::fs::canonicalize(&self.key) {
+            Ok(path) => ObjectRef { key: path.to_string_lossy().into_owned(), ..self },
+            Err(_) => self,
+        }
     }
 }
 
@@ -202,5 +226,20 @@ mod tests {
         let mut versioned = object.clone();
         versioned.version_id = Some("v1".into());
         assert_eq!(versioned.identity(), "b\u{0}k\u{0}v1");
+    }
+
+    #[test]
+    fn a_local_file_is_its_content_not_its_path() {
+        let one = ObjectRef::local("/lake/a.parquet").with_etag(Some("f1"));
+        let moved = ObjectRef::local("/elsewhere/b.parquet").with_etag(Some("f1"));
+        assert_eq!(one.identity(), moved.identity());
+        assert_ne!(one.identity(), ObjectRef::local("/lake/a.parquet").with_etag(Some("f2")).identity());
+        assert_ne!(ObjectRef::local("/lake/a.parquet").identity(), ObjectRef::local("/lake/b.parquet").identity());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x.parquet"), b"x").unwrap();
+        let spelled = ObjectRef::local(dir.path().join(".").join("sub").join("..").join("x.parquet"));
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert_eq!(spelled.canonical().key, std::fs::canonicalize(dir.path().join("x.parquet")).unwrap().to_string_lossy());
+        assert_eq!(ObjectRef::local("/does/not/exist.parquet").canonical().key, "/does/not/exist.parquet");
     }
 }

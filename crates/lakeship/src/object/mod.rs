@@ -151,6 +151,9 @@ impl ObjectStore {
 
     /// Reads the last `num_bytes` bytes of an object (fewer if it is smaller)
     /// with a single suffix-range request, and learns its size and etag.
+    /// Where the object's etag is known (and no version id) the read is
+    /// conditional on it (`If-Match`), so a changed object is
+    /// [`ObjectError::Changed`].
     pub async fn get_tail(&self, object: &ObjectRef, num_bytes: u64) -> Result<ObjectTail> {
         let tail = match &object.location() {
             Location::S3 { bucket, key } => {
@@ -171,6 +174,22 @@ impl ObjectStore {
         };
         self.counters.record_read(bytes.len());
         Ok(bytes)
+    }
+
+    /// A SHA-256 of a local file's content (hex, 32 digits), read in 1 MiB
+    /// chunks: a local file's identity. S3 objects have etags instead.
+    pub async fn content_hash(&self, object: &ObjectRef) -> Result<String> {
+        match &object.location() {
+            Location::Local { path } => {
+                let hash = local::content_hash(path).await?;
+                self.counters.record_read(object.size.unwrap_or_default() as usize);
+                Ok(hash)
+            }
+            Location::S3 { .. } => Err(ObjectError::Other {
+                location: object.to_string(),
+                message: "content hashes are for local files; S3 objects have etags".to_string(),
+            }),
+        }
     }
 
     /// Reads a whole (small) object, such as a manifest or a shard result.

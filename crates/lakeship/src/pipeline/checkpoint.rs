@@ -15,7 +15,7 @@
 //! whose requests were abandoned) is sent again by the retry: its documents
 //! already indexed come back "already present", so counts still reconcile.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ use crate::delivery::{BulkSink, DeliveryStats, ItemCounts};
 use crate::errors::{ErrorName, NamedError};
 use crate::plan::{ShardPiece, ShardTask};
 
-use super::payload::PieceResult;
+use super::payload::{PieceResult, RowGroupFailure};
 use super::{PipelineContext, now_millis};
 
 /// When a worker stops: feeding documents at `stop_at`, waiting for bulk
@@ -154,7 +154,7 @@ impl ShardCheckpoint {
                 object: piece.object.clone(),
                 first_row_group: piece.first_row_group + done.num_row_groups,
                 num_row_groups: piece.num_row_groups - done.num_row_groups,
-                num_rows: piece.num_rows.saturating_sub(done.num_rows_read),
+                num_rows: piece.num_rows.saturating_sub(done.num_rows_read + done.num_rows_unreadable()),
                 num_bytes: piece.num_bytes,
             });
             origins.push(index);
@@ -176,6 +176,12 @@ impl ShardCheckpoint {
                 earlier.num_rows_read += result.num_rows_read;
                 earlier.counts.add(&result.counts);
                 earlier.error = result.error.or(earlier.error.take());
+                earlier.failed_row_groups.extend(result.failed_row_groups);
+                for column in result.dropped_columns {
+                    if !earlier.dropped_columns.contains(&column) {
+                        earlier.dropped_columns.push(column);
+                    }
+                }
             } else {
                 self.pieces.push(result);
             }
@@ -285,7 +291,8 @@ impl Stopped<'_> {
 
 /// The row groups an attempt works, as units of progress: documents are
 /// tagged with their unit when sent, so the bulk sink's outcomes tell which
-/// units came back whole.
+/// units came back whole. A row group that cannot be read is a unit too
+/// (scanned, with its failure), so a checkpoint never skips over it.
 #[derive(Debug, Default)]
 pub struct AttemptUnits {
     units: Vec<Unit>,
@@ -293,21 +300,24 @@ pub struct AttemptUnits {
     pieces_ended: Vec<bool>,
     /// A piece failure recorded on the piece (invalid or changed object).
     piece_errors: BTreeMap<usize, NamedError>,
+    /// Columns left out of the documents, by piece.
+    dropped_columns: BTreeMap<usize, BTreeSet<String>>,
     deadline: Option<Deadline>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Unit {
     piece: usize,
     row_group: usize,
     num_docs_sent: u64,
     scanned: bool,
+    failure: Option<RowGroupFailure>,
 }
 
 impl AttemptUnits {
     /// Units of an attempt over `num_pieces` pieces, stopping at `deadline`.
     pub fn new(num_pieces: usize, deadline: Option<Deadline>) -> AttemptUnits {
-        AttemptUnits { units: Vec::new(), pieces_ended: vec![false; num_pieces], piece_errors: BTreeMap::new(), deadline }
+        AttemptUnits { pieces_ended: vec![false; num_pieces], deadline, ..AttemptUnits::default() }
     }
 
     /// The deadline, if any.
@@ -315,19 +325,38 @@ impl AttemptUnits {
         self.deadline
     }
 
-    /// The tag of `num_docs` documents of `row_group` of `piece` about to be
-    /// sent; a new row group begins a new unit and ends the one before.
-    pub fn tag(&mut self, piece: usize, row_group: usize, num_docs: u64) -> usize {
+    /// The unit of `row_group` of `piece`; a new row group begins a new unit
+    /// and ends the one before.
+    fn unit(&mut self, piece: usize, row_group: usize) -> usize {
         let current = self.units.last().is_some_and(|unit| unit.piece == piece && unit.row_group == row_group);
         if !current {
             if let Some(last) = self.units.last_mut() {
                 last.scanned = true;
             }
-            self.units.push(Unit { piece, row_group, num_docs_sent: 0, scanned: false });
+            self.units.push(Unit { piece, row_group, num_docs_sent: 0, scanned: false, failure: None });
         }
-        let index = self.units.len() - 1;
-        self.units[index].num_docs_sent += num_docs;
+        self.units.len() - 1
+    }
+
+    /// The tag of `num_rows` rows (documents and unroutable rows) of
+    /// `row_group` of `piece` about to be sent.
+    pub fn tag(&mut self, piece: usize, row_group: usize, num_rows: u64) -> usize {
+        let index = self.unit(piece, row_group);
+        self.units[index].num_docs_sent += num_rows;
         index
+    }
+
+    /// The rest of a row group of `piece` cannot be read: its unit is
+    /// scanned, with the failure.
+    pub fn row_group_failed(&mut self, piece: usize, failure: RowGroupFailure) {
+        let index = self.unit(piece, failure.row_group);
+        self.units[index].scanned = true;
+        self.units[index].failure = Some(failure);
+    }
+
+    /// Columns of `piece` left out of its documents.
+    pub fn columns_dropped<'a>(&mut self, piece: usize, columns: impl IntoIterator<Item = &'a String>) {
+        self.dropped_columns.entry(piece).or_default().extend(columns.into_iter().cloned());
     }
 
     /// `piece` is scanned to its end, or failed with `error`.
@@ -365,63 +394,70 @@ impl AttemptUnits {
         now >= deadline.stop_at && (0..self.units.len()).any(|tag| self.is_complete(tag, counts))
     }
 
+    /// The result of `piece` (of the task the attempt works) made of the
+    /// units `tags`, covering `num_row_groups` row groups.
+    fn piece_result(&self, index: usize, piece: &ShardPiece, tags: &[usize], counts: &BTreeMap<usize, ItemCounts>) -> PieceResult {
+        let mut result = PieceResult {
+            object: piece.object.clone(),
+            first_row_group: piece.first_row_group,
+            num_row_groups: piece.num_row_groups,
+            num_rows_expected: piece.num_rows,
+            num_rows_read: 0,
+            counts: ItemCounts::default(),
+            error: self.piece_errors.get(&index).cloned(),
+            failed_row_groups: Vec::new(),
+            dropped_columns: self.dropped_columns.get(&index).map(|columns| columns.iter().cloned().collect()).unwrap_or_default(),
+        };
+        for &tag in tags {
+            let unit = &self.units[tag];
+            result.num_rows_read += unit.num_docs_sent;
+            result.counts.add(&counts.get(&tag).copied().unwrap_or_default());
+            result.failed_row_groups.extend(unit.failure.clone());
+        }
+        result
+    }
+
     /// The results of every piece of `task` (the remaining task the attempt
     /// worked to its end), from all their units.
     pub fn results(&self, task: &ShardTask, counts: &BTreeMap<usize, ItemCounts>) -> Vec<PieceResult> {
-        let mut results: Vec<PieceResult> = task
-            .pieces
+        task.pieces
             .iter()
             .enumerate()
-            .map(|(index, piece)| PieceResult {
-                object: piece.object.clone(),
-                first_row_group: piece.first_row_group,
-                num_row_groups: piece.num_row_groups,
-                num_rows_expected: piece.num_rows,
-                num_rows_read: 0,
-                counts: ItemCounts::default(),
-                error: self.piece_errors.get(&index).cloned(),
+            .map(|(index, piece)| {
+                let tags: Vec<usize> = (0..self.units.len()).filter(|&tag| self.units[tag].piece == index).collect();
+                self.piece_result(index, piece, &tags, counts)
             })
-            .collect();
-        for (tag, unit) in self.units.iter().enumerate() {
-            if let Some(result) = results.get_mut(unit.piece) {
-                result.num_rows_read += unit.num_docs_sent;
-                result.counts.add(&counts.get(&tag).copied().unwrap_or_default());
-            }
-        }
-        results
+            .collect()
     }
 
     /// What the attempt finished of `task` (the remaining task it worked),
     /// as piece results in order, and whether the last one is finished:
-    /// whole pieces whose row groups all came back, then the first finished
-    /// row groups of the next one.
+    /// whole pieces whose row groups all came back, then the finished row
+    /// groups of the next one — every row group before its first unit that
+    /// did not come back (row groups without documents included: the scan
+    /// goes in order).
     pub fn finished(&self, task: &ShardTask, counts: &BTreeMap<usize, ItemCounts>) -> (Vec<PieceResult>, bool) {
         let mut results = Vec::new();
         for (index, piece) in task.pieces.iter().enumerate() {
             let tags: Vec<usize> = (0..self.units.len()).filter(|&tag| self.units[tag].piece == index).collect();
             let num_complete = tags.iter().take_while(|&&tag| self.is_complete(tag, counts)).count();
             let ended = self.pieces_ended.get(index).copied().unwrap_or(false);
-            let whole = ended && num_complete == tags.len();
-            let mut result = PieceResult {
-                object: piece.object.clone(),
-                first_row_group: piece.first_row_group,
-                num_row_groups: if whole { piece.num_row_groups } else { num_complete },
-                num_rows_expected: piece.num_rows,
-                num_rows_read: 0,
-                counts: ItemCounts::default(),
-                error: if whole { self.piece_errors.get(&index).cloned() } else { None },
+            if ended && num_complete == tags.len() {
+                results.push(self.piece_result(index, piece, &tags, counts));
+                continue;
+            }
+            let row_groups_end = match tags.get(num_complete) {
+                Some(&incomplete) => self.units[incomplete].row_group,
+                None => tags.last().map_or(piece.first_row_group, |&tag| self.units[tag].row_group + 1),
             };
-            for &tag in &tags[..num_complete] {
-                result.num_rows_read += self.units[tag].num_docs_sent;
-                result.counts.add(&counts.get(&tag).copied().unwrap_or_default());
+            let num_row_groups = row_groups_end.saturating_sub(piece.first_row_group);
+            if num_row_groups > 0 {
+                let mut result = self.piece_result(index, piece, &tags[..num_complete], counts);
+                result.num_row_groups = num_row_groups;
+                result.error = None;
+                results.push(result);
             }
-            if !whole {
-                if num_complete > 0 {
-                    results.push(result);
-                }
-                return (results, false);
-            }
-            results.push(result);
+            return (results, false);
         }
         (results, true)
     }
@@ -474,6 +510,30 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_and_empty_row_groups_are_finished_in_order_and_kept_with_their_failures() {
+        // Row group 1 cannot be read after 4 of its 10 rows; row group 2 has
+        // no rows (no unit); row group 3 is in flight when the attempt stops.
+        let task = task(&[("a", 0, 5)]);
+        let mut units = AttemptUnits::new(1, None);
+        let r0 = units.tag(0, 0, 10);
+        let r1 = units.tag(0, 1, 4);
+        units.row_group_failed(0, RowGroupFailure { row_group: 1, num_rows_lost: 6, reason: "corrupt page".into() });
+        let r3 = units.tag(0, 3, 10);
+        let outcomes = BTreeMap::from([(r0, counts(10, 0)), (r1, counts(4, 0)), (r3, counts(3, 0))]);
+        let (done, last_finished) = units.finished(&task, &outcomes);
+        assert!(!last_finished);
+        assert_eq!((done[0].num_row_groups, done[0].num_rows_read), (3, 14), "row groups 0-2 are finished, 3 is not");
+        assert_eq!(done[0].failed_row_groups.iter().map(|f| (f.row_group, f.num_rows_lost)).collect::<Vec<_>>(), [(1, 6)]);
+        let checkpoint = ShardCheckpoint::empty(&task, 0).followed_by(&task, &[0], done, false);
+        let (remaining, _) = checkpoint.remaining(&task);
+        assert_eq!(
+            (remaining.pieces[0].first_row_group, remaining.pieces[0].num_row_groups, remaining.pieces[0].num_rows),
+            (3, 2, 50 - 14 - 6),
+            "the retry reads row groups 3 and 4, and expects the rows neither read nor lost"
+        );
+    }
+
+    #[test]
     fn checkpoints_add_up_across_attempts_and_leave_the_rest() {
         let task = task(&[("a", 0, 2), ("b", 3, 3), ("c", 0, 1)]);
         let empty = ShardCheckpoint::empty(&task, 5);
@@ -487,6 +547,8 @@ mod tests {
             num_rows_read: rows,
             counts: counts(indexed, 0),
             error: None,
+            failed_row_groups: Vec::new(),
+            dropped_columns: Vec::new(),
         };
         // First attempt: a whole, b's first row group.
         let first = empty.followed_by(&task, &origins, vec![piece("a", 0, 2, 20, 20), piece("b", 3, 1, 10, 10)], false);

@@ -5,6 +5,7 @@
 //! shards, writes the manifest and the shard list to the work area, and
 //! answers with a small summary.
 
+use futures::FutureExt;
 use futures::stream::{self, StreamExt};
 
 use crate::errors::{ErrorName, NamedError};
@@ -108,7 +109,9 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
     if !valid_run_id(&run_id) {
         return Err(NamedError::new(ErrorName::InvalidInput, format!("run id {run_id:?} is not usable in keys")));
     }
-    let (footers, failed) = read_footers(context, &resolved.objects).await?;
+    let objects: Vec<ObjectRef> = resolved.objects.iter().cloned().map(ObjectRef::canonical).collect();
+    let (footers, failed) = read_footers(context, &objects).await?;
+    let (footers, duplicates) = one_per_identity(footers);
     let completed = if context.skip_complete {
         context.ledger.completed(&footers.iter().map(|f| f.object.clone()).collect::<Vec<_>>()).await?
     } else {
@@ -119,13 +122,14 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
     for footer in &skipped {
         tracing::info!(object = %footer.object, "already complete in the ledger; skipped");
     }
+    let skipped = skipped.into_iter().chain(duplicates);
     let (shards, objects) = plan_objects(&run_id, footers, context.plan);
     let manifest = RunManifest {
         run_id: run_id.clone(),
         created_at: now_millis(),
         shard_ids: shards.iter().map(|shard| shard.shard_id.clone()).collect(),
         objects,
-        skipped: skipped.into_iter().map(|footer| footer.object).collect(),
+        skipped: skipped.map(|footer| footer.object).collect(),
         failed,
         bad_messages: resolved.bad_messages,
         num_ignored_messages: resolved.num_ignored_messages,
@@ -162,18 +166,46 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
     Ok(summary)
 }
 
+/// Keeps the first of each object identity: the same local file named
+/// twice (two spellings, a copy) is planned once. Returns the kept objects
+/// and the others.
+fn one_per_identity(footers: Vec<PlannedObject>) -> (Vec<PlannedObject>, Vec<PlannedObject>) {
+    let mut seen = std::collections::HashMap::new();
+    let (mut kept, mut duplicates) = (Vec::with_capacity(footers.len()), Vec::new());
+    for footer in footers {
+        let id = crate::convert::object_id(&footer.object);
+        match seen.get(&id) {
+            Some(first) => {
+                tracing::info!(object = %footer.object, same_as = %first, "the same object as another of this run (same identity); planned once");
+                duplicates.push(footer);
+            }
+            None => {
+                seen.insert(id, footer.object.to_string());
+                kept.push(footer);
+            }
+        }
+    }
+    (kept, duplicates)
+}
+
 /// Reads footers with bounded concurrency, in order, keeping of each only
 /// what planning needs (a footer of an OCSF object decodes to ~50 KB per row
 /// group; its planning facts are a few hundred bytes, so a page of thousands
-/// of objects stays small). Bad objects are returned as failures; a transient
-/// failure fails the dispatch.
+/// of objects stays small). Bad objects are returned as failures (a panic
+/// while reading one is contained to it); a transient failure fails the
+/// dispatch.
 async fn read_footers(context: &PipelineContext, objects: &[ObjectRef]) -> Result<(Vec<PlannedObject>, Vec<FailedObject>), NamedError> {
     let results: Vec<(ObjectRef, Result<PlannedObject, NamedError>)> = stream::iter(objects.iter().cloned())
         .map(|object| async move {
-            let footer = read_footer(&context.source, &object, DEFAULT_FOOTER_HINT)
-                .await
-                .and_then(|footer| check_ocsf_shape(&footer).map(|()| PlannedObject::from_footer(&footer)))
-                .map_err(NamedError::from);
+            let read = async {
+                read_footer(&context.source, &object, DEFAULT_FOOTER_HINT)
+                    .await
+                    .and_then(|footer| check_ocsf_shape(&footer).map(|()| PlannedObject::from_footer(&footer)))
+                    .map_err(NamedError::from)
+            };
+            let footer = std::panic::AssertUnwindSafe(read).catch_unwind().await.unwrap_or_else(|_| {
+                Err(NamedError::new(ErrorName::InvalidObject, format!("{object}: {} while planning", crate::guard::PANIC_MARKER)))
+            });
             (object, footer)
         })
         .buffered(context.footer_concurrency.max(1))

@@ -55,6 +55,9 @@ pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap
         num_indexed: 0,
         num_already_present: 0,
         num_rejected: 0,
+        num_rows_unreadable: 0,
+        failed_row_groups: Vec::new(),
+        dropped_columns: Vec::new(),
         num_shards: planned.shard_ids.len(),
         shard_ids: planned.shard_ids.clone(),
         run_id: run_id.to_string(),
@@ -81,6 +84,9 @@ pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap
             entry.num_indexed += piece.counts.num_indexed;
             entry.num_already_present += piece.counts.num_already_present;
             entry.num_rejected += piece.counts.num_rejected;
+            entry.num_rows_unreadable += piece.num_rows_unreadable();
+            entry.failed_row_groups.extend(piece.failed_row_groups.iter().map(|failure| failure.row_group));
+            entry.dropped_columns.extend(piece.dropped_columns.iter().cloned());
             has_rejected |= piece.counts.num_rejected > 0;
             if piece.error.is_some() && piece_error.is_none() {
                 piece_error = piece.error.clone();
@@ -95,9 +101,20 @@ pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap
     }
     entry.ended_at = entry.ended_at.max(entry.started_at);
     entry.duration_ms = entry.ended_at - entry.started_at;
+    entry.failed_row_groups.sort_unstable();
+    entry.dropped_columns.sort();
+    entry.dropped_columns.dedup();
     let accounted = entry.num_indexed + entry.num_already_present + entry.num_rejected;
     let (status, name, reason) = if let Some(error) = piece_error {
-        (Status::Failed, Some(error.name), Some(error.message))
+        let kept = if entry.failed_row_groups.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; kept {} of {} rows (indexed {} + already present {} + rejected {}, unreadable {})",
+                accounted, entry.num_rows, entry.num_indexed, entry.num_already_present, entry.num_rejected, entry.num_rows_unreadable
+            )
+        };
+        (Status::Failed, Some(error.name), Some(format!("{}{kept}", error.message)))
     } else if !missing.is_empty() {
         (Status::Incomplete, Some(ErrorName::ObjectsIncomplete), Some(format!("no result for shard(s) {}", missing.join(", "))))
     } else if entry.num_rows_read != entry.num_rows || accounted != entry.num_rows {
@@ -222,6 +239,9 @@ fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) ->
         num_indexed: 0,
         num_already_present: 0,
         num_rejected: 0,
+        num_rows_unreadable: 0,
+        failed_row_groups: Vec::new(),
+        dropped_columns: Vec::new(),
         num_shards: 0,
         shard_ids: Vec::new(),
         run_id: run_id.to_string(),

@@ -9,6 +9,7 @@ mod finalize;
 pub mod local;
 pub mod payload;
 pub mod quotas;
+mod settle;
 mod work;
 mod worker;
 
@@ -16,6 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use dispatch::{dispatch, list_prefix, resolve_request};
 pub use finalize::{RunReport, check_complete, finalize, reconcile_object, reconcile_run, record_run};
+pub use settle::settled_records;
 pub use work::WorkArea;
 pub use worker::{run_shard, run_shard_until};
 

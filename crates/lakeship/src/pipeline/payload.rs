@@ -162,9 +162,37 @@ pub struct PieceResult {
     /// Outcomes of the documents.
     #[serde(flatten)]
     pub counts: ItemCounts,
-    /// A permanent failure of this piece (invalid or changed object).
+    /// A permanent failure of this piece (invalid or changed object, or
+    /// row groups that could not be read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<NamedError>,
+    /// Row groups that could not be read; the piece's other row groups were
+    /// read and delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_row_groups: Vec<RowGroupFailure>,
+    /// Columns left out of the documents (an Arrow type with no JSON form),
+    /// with their types.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_columns: Vec<String>,
+}
+
+impl PieceResult {
+    /// Rows of the piece lost with row groups that could not be read.
+    pub fn num_rows_unreadable(&self) -> u64 {
+        self.failed_row_groups.iter().map(|failure| failure.num_rows_lost).sum()
+    }
+}
+
+/// A row group that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowGroupFailure {
+    /// The row group.
+    pub row_group: usize,
+    /// Its rows that were not read (all of them, or those after the point
+    /// of failure).
+    pub num_rows_lost: u64,
+    /// Why.
+    pub reason: String,
 }
 
 /// The outcome of one shard; the worker stores it as

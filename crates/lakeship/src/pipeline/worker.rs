@@ -5,20 +5,27 @@
 //! keeps what it finished for the retry (see `checkpoint`).
 //!
 //! A bad object (corrupt, missing, changed) fails only its piece: the piece
-//! result carries the named error and the other pieces go on. Transient
+//! result carries the named error and the other pieces go on. A row group
+//! that cannot be read fails only itself: the piece's other row groups are
+//! read, and the piece result names the bad ones and the rows they lost. A
+//! panic while working a piece is contained to that piece. Transient
 //! failures (network, throttling beyond the retry budget) fail the whole
 //! shard with a named error and record nothing, so the state machine retries
 //! or redrives it; documents already sent are then answered "already present".
+
+use std::collections::BTreeMap;
+
+use futures::FutureExt;
 
 use crate::delivery::BulkSink;
 use crate::dlq::DeadLetterWriter;
 use crate::errors::{ErrorName, NamedError};
 use crate::plan::{ShardPiece, ShardTask};
-use crate::reader::{DEFAULT_FOOTER_HINT, read_footer};
+use crate::reader::{DEFAULT_FOOTER_HINT, ReadError, read_footer};
 use crate::scan::spawn_scan;
 
 use super::checkpoint::{AttemptUnits, Deadline};
-use super::payload::ShardResult;
+use super::payload::{RowGroupFailure, ShardResult};
 use super::{PipelineContext, now_millis};
 
 /// How a piece ended early.
@@ -55,8 +62,7 @@ pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadli
             stopped = true;
             break;
         }
-        let mut num_rows_read = 0;
-        match Box::pin(scan_piece(context, &source, &mut sink, &mut units, index, piece, &mut num_rows_read)).await {
+        match Box::pin(contained_scan_piece(context, &source, &mut sink, &mut units, index, piece)).await {
             Ok(()) => units.piece_ended(index, None),
             Err(PieceFailure::Object(error)) => {
                 tracing::warn!(object = %piece.object, error = %error, "piece failed");
@@ -92,6 +98,26 @@ pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadli
     Ok(result)
 }
 
+/// [`scan_piece`], with a panic contained to the piece (the last resort:
+/// the reader and converter contain their own).
+async fn contained_scan_piece(
+    context: &PipelineContext,
+    source: &crate::object::ObjectStore,
+    sink: &mut BulkSink,
+    units: &mut AttemptUnits,
+    index: usize,
+    piece: &ShardPiece,
+) -> Result<(), PieceFailure> {
+    let scanned = std::panic::AssertUnwindSafe(scan_piece(context, source, sink, units, index, piece)).catch_unwind().await;
+    scanned.unwrap_or_else(|payload| {
+        let message = payload.downcast_ref::<&str>().map(|text| (*text).to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
+        Err(PieceFailure::Object(NamedError::new(
+            ErrorName::InvalidObject,
+            format!("{}: {} ({})", piece.object, crate::guard::PANIC_MARKER, message.as_deref().unwrap_or("no message")),
+        )))
+    })
+}
+
 async fn scan_piece(
     context: &PipelineContext,
     source: &crate::object::ObjectStore,
@@ -99,7 +125,6 @@ async fn scan_piece(
     units: &mut AttemptUnits,
     index: usize,
     piece: &ShardPiece,
-    num_rows_read: &mut u64,
 ) -> Result<(), PieceFailure> {
     let classify = |error: NamedError| {
         if error.name.is_retryable() || error.name == ErrorName::Configuration {
@@ -126,21 +151,40 @@ async fn scan_piece(
             format!("{} has {} row groups, the plan expects {}", piece.object, footer.num_row_groups(), piece.row_groups().end),
         )));
     }
+    let rows_in_footer: BTreeMap<usize, u64> =
+        piece.row_groups().map(|row_group| (row_group, footer.metadata.row_group(row_group).num_rows().max(0) as u64)).collect();
     let (mut batches, _task) = spawn_scan(source.clone(), footer, piece.row_groups().collect(), context.scan.clone());
     let give_up_at = units.deadline().map(|deadline| deadline.abandon_at());
+    let mut rows_per_row_group: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut failed_row_groups = Vec::new();
     while let Some(batch) = next_batch(&mut batches, give_up_at).await? {
-        let batch = batch.map_err(|e| classify(e.into()))?;
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(ReadError::RowGroup { row_group, reason, .. }) => {
+                let read = rows_per_row_group.get(&row_group).copied().unwrap_or(0);
+                let num_rows_lost = rows_in_footer.get(&row_group).copied().unwrap_or(0).saturating_sub(read);
+                let failure = RowGroupFailure { row_group, num_rows_lost, reason };
+                units.row_group_failed(index, failure.clone());
+                failed_row_groups.push(failure);
+                continue;
+            }
+            Err(error) => return Err(classify(error.into())),
+        };
         if units.should_stop(sink.counts()) {
             return Err(PieceFailure::OutOfTime);
         }
-        *num_rows_read += batch.docs.docs.len() as u64;
-        context.live.num_rows_read.fetch_add(batch.docs.docs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        let tag = units.tag(index, batch.row_group, batch.docs.docs.len() as u64);
+        let num_rows = batch.docs.num_rows();
+        *rows_per_row_group.entry(batch.row_group).or_default() += num_rows;
+        units.columns_dropped(index, &batch.dropped_columns);
+        context.live.num_rows_read.fetch_add(num_rows, std::sync::atomic::Ordering::Relaxed);
+        let tag = units.tag(index, batch.row_group, num_rows);
         if !sink.send_until(tag, batch.docs, give_up_at).await.map_err(|error| PieceFailure::Shard(error.into()))? {
             return Err(PieceFailure::OutOfTime);
         }
     }
-    if *num_rows_read != piece.num_rows {
+    let num_rows_read: u64 = rows_per_row_group.values().sum();
+    let num_rows_lost: u64 = failed_row_groups.iter().map(|failure| failure.num_rows_lost).sum();
+    if num_rows_read + num_rows_lost != piece.num_rows {
         return Err(PieceFailure::Object(NamedError::new(
             ErrorName::InvalidObject,
             format!(
@@ -149,6 +193,18 @@ async fn scan_piece(
                 num_rows_read,
                 piece.row_groups(),
                 piece.num_rows
+            ),
+        )));
+    }
+    if let Some(first) = failed_row_groups.first() {
+        let bad: Vec<String> = failed_row_groups.iter().map(|failure| failure.row_group.to_string()).collect();
+        return Err(PieceFailure::Object(NamedError::new(
+            ErrorName::InvalidObject,
+            format!(
+                "{}: row group(s) {} cannot be read ({num_rows_lost} rows lost; first: {}); the other row groups were read",
+                piece.object,
+                bad.join(", "),
+                first.reason
             ),
         )));
     }

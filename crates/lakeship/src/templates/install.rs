@@ -150,7 +150,8 @@ pub struct InstallReport {
 /// Sends an install plan to OpenSearch: component templates (a few at once),
 /// then index templates, then conditional requests where their condition
 /// holds. Idempotent: every request replaces the resource (an existing ISM
-/// policy counts as already present).
+/// policy counts as already present). Transient answers (429, 502, 503,
+/// 504) are tried again with the backoff of delivery.
 pub async fn apply_plan(
     client: &crate::delivery::OpenSearchClient,
     plan: &[InstallRequest],
@@ -182,7 +183,9 @@ async fn send(
 ) -> std::result::Result<bool, crate::delivery::DeliveryError> {
     use crate::delivery::DeliveryError;
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::PUT);
-    let response = client.json(method, &request.path, Some(&request.body)).await?;
+    // A busy node answers 503 (process_cluster_event_timeout_exception) or
+    // 429: tried again with the backoff of delivery.
+    let response = client.json_retried(crate::delivery::ControlRetry::default(), method, &request.path, Some(&request.body)).await?;
     if response.status == 409 && request.kind == InstallKind::IsmPolicy {
         return Ok(false);
     }

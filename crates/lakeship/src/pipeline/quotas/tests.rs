@@ -148,6 +148,8 @@ fn worst_brief() -> Value {
         num_rows_read: u64::MAX / 4,
         counts: ItemCounts { num_indexed: u64::MAX / 4, num_already_present: u64::MAX / 4, num_rejected: u64::MAX / 4 },
         error: Some(NamedError::new(ErrorName::InvalidObject, "x".repeat(10_000))),
+        failed_row_groups: vec![],
+        dropped_columns: vec![],
     };
     let result = ShardResult {
         run_id: longest_run_id(),
