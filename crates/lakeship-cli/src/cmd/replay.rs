@@ -1,8 +1,9 @@
 //! `lakeship replay-dlq`: send dead letters again.
 
 use clap::Args;
-use lakeship::dlq::{find_parts, replay};
+use lakeship::dlq::find_parts;
 use lakeship::object::Location;
+use lakeship::pipeline::replay::replay;
 
 use crate::common::human_count;
 use crate::config_args::ConfigArgs;

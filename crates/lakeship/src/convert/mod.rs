@@ -85,12 +85,30 @@ pub struct EncodedDocs {
     /// One span per document, in order.
     pub docs: Vec<DocSpan>,
     /// Rows that cannot be routed to an index (no `class_uid`, no valid
-    /// `metadata.version`, …), as dead-letter lines (see
-    /// [`crate::dlq::write_dead_letter`]) ready for the dead-letter store.
+    /// `metadata.version`, …), as reject lines ([`write_reject`]) ready for
+    /// the dead-letter store.
     /// They have no entry in `docs` and are never sent.
     pub unroutable: Vec<u8>,
     /// Number of rows in `unroutable`.
     pub num_unroutable: u64,
+}
+
+/// Appends one reject line — `{"index","id","status","reason","document"}`,
+/// the record `crate::dlq::DeadLetter` reads back — from raw parts (the
+/// document is copied verbatim, not re-encoded). Status 0 and an empty index
+/// mark a row that could not be routed, so was never sent.
+pub fn write_reject(out: &mut Vec<u8>, index: &str, id: &str, status: u16, reason: &str, document: &[u8]) {
+    out.extend_from_slice(b"{\"index\":");
+    json::write_str(out, index.as_bytes());
+    out.extend_from_slice(b",\"id\":");
+    json::write_str(out, id.as_bytes());
+    out.extend_from_slice(b",\"status\":");
+    json::write_int(out, status);
+    out.extend_from_slice(b",\"reason\":");
+    json::write_str(out, reason.as_bytes());
+    out.extend_from_slice(b",\"document\":");
+    out.extend_from_slice(document);
+    out.extend_from_slice(b"}\n");
 }
 
 impl EncodedDocs {
@@ -211,7 +229,7 @@ impl Converter {
                         let id = format!("{}{row}", source.id_prefix);
                         let reason = format!("unroutable row: {reason}");
                         let document = &bytes[start as usize..bytes.len() - 1];
-                        crate::dlq::write_dead_letter(&mut out.unroutable, "", &id, 0, &reason, document);
+                        write_reject(&mut out.unroutable, "", &id, 0, &reason, document);
                         out.num_unroutable += 1;
                         bytes.truncate(start as usize);
                         continue;

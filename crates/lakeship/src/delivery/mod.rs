@@ -7,12 +7,14 @@ pub mod bulk;
 pub mod client;
 pub mod retry;
 pub mod sink;
+pub mod transport;
 
 use crate::errors::{ErrorName, NamedError};
 pub use auth::{Auth, SigV4Service};
 pub use client::{ClientOptions, OpenSearchClient, Response};
 pub use retry::{ControlRetry, RetryPolicy};
 pub use sink::{BulkSink, DeliveryOptions, DeliveryStats, ItemCounts, SinkReport};
+pub use transport::{BulkTransport, DeliveryObserver, RejectSink};
 
 /// Errors of delivery.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -7,6 +7,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::DeliveryError;
+use super::bulk::{ItemOutcome, parse_bulk_answer};
+use super::client::Response;
+
 /// How to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -93,6 +97,61 @@ pub fn tokio_sleeper() -> Sleeper {
 /// Parses `Retry-After` given in seconds (HTTP dates are ignored).
 pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     value?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// What the answer to one bulk request means for the documents it carried.
+#[derive(Debug)]
+pub enum BulkRound {
+    /// Every document has an outcome, item by item (some may ask for a
+    /// retry).
+    Items(Vec<ItemOutcome>),
+    /// The request as a whole failed in a way a retry can mend (429, 5xx, a
+    /// broken connection, an answer that is not a bulk answer): send every
+    /// document again.
+    RetryAll {
+        /// A 429: the node asks for less.
+        throttled: bool,
+        /// The server's `Retry-After`.
+        retry_after: Option<Duration>,
+        /// What went wrong, for the error if retries run out.
+        reason: String,
+    },
+    /// 413 for several documents: send them again as two halves.
+    Split,
+    /// 413 for a single document: too large for the endpoint, reject it.
+    TooLarge,
+    /// A failure no retry mends (a 4xx for the request, bad credentials).
+    Fail(DeliveryError),
+}
+
+/// Decides what the answer to a bulk request of `num_docs` documents means
+/// (a pure function: the sink acts on it).
+pub fn decide_round(answer: Result<Response, DeliveryError>, num_docs: usize) -> BulkRound {
+    match answer {
+        Err(error @ (DeliveryError::Connection(_) | DeliveryError::Protocol(_))) => {
+            BulkRound::RetryAll { throttled: false, retry_after: None, reason: error.to_string() }
+        }
+        Err(error) => BulkRound::Fail(error),
+        Ok(response) if response.status == 429 => BulkRound::RetryAll {
+            throttled: true,
+            retry_after: parse_retry_after(response.retry_after.as_deref()),
+            reason: "bulk request throttled (429)".to_string(),
+        },
+        Ok(response) if response.status >= 500 => BulkRound::RetryAll {
+            throttled: false,
+            retry_after: None,
+            reason: format!("bulk request answered {}: {}", response.status, response.excerpt()),
+        },
+        Ok(response) if response.status == 413 && num_docs > 1 => BulkRound::Split,
+        Ok(response) if response.status == 413 => BulkRound::TooLarge,
+        Ok(response) if !response.is_success() => {
+            BulkRound::Fail(DeliveryError::Http { request: "POST /_bulk".to_string(), status: response.status, body: response.excerpt() })
+        }
+        Ok(response) => match parse_bulk_answer(&response.body, num_docs) {
+            Ok(outcomes) => BulkRound::Items(outcomes),
+            Err(reason) => BulkRound::RetryAll { throttled: false, retry_after: None, reason },
+        },
+    }
 }
 
 /// HTTP statuses of transient answers: a node throttling (429), a proxy or

@@ -4,16 +4,19 @@
 //! (rejected ones go to the dead-letter store with their reason).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::task::JoinSet;
 
 use super::DeliveryError;
-use super::bulk::{BULK_PATH, Chunk, ItemOutcome, parse_bulk_answer, split_into_chunks};
-use super::client::OpenSearchClient;
-use super::retry::{RetryPolicy, RetryState, Sleeper, parse_retry_after, tokio_sleeper};
-use crate::convert::EncodedDocs;
-use crate::dlq::{DeadLetterWriter, write_dead_letter};
+use super::bulk::{Chunk, ItemOutcome, split_into_chunks};
+use super::retry::{BulkRound, RetryPolicy, RetryState, Sleeper, decide_round, tokio_sleeper};
+use super::transport::{BulkTransport, DeliveryObserver, RejectSink};
+use crate::convert::{EncodedDocs, write_reject};
+
+#[cfg(test)]
+mod tests;
 
 /// Options of bulk delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,13 +115,13 @@ struct ChunkReport {
 
 /// Sends documents to OpenSearch. Create one per shard attempt.
 pub struct BulkSink {
-    client: OpenSearchClient,
+    transport: Arc<dyn BulkTransport>,
     options: DeliveryOptions,
     sleeper: Sleeper,
     tasks: JoinSet<Result<ChunkReport, DeliveryError>>,
-    dead_letters: DeadLetterWriter,
+    rejects: Box<dyn RejectSink>,
     report: SinkReport,
-    live: Option<std::sync::Arc<crate::pipeline::LiveCounters>>,
+    observer: Option<Arc<dyn DeliveryObserver>>,
 }
 
 impl std::fmt::Debug for BulkSink {
@@ -128,22 +131,23 @@ impl std::fmt::Debug for BulkSink {
 }
 
 impl BulkSink {
-    /// A sink that writes dead letters through `dead_letters`.
-    pub fn new(client: OpenSearchClient, options: DeliveryOptions, dead_letters: DeadLetterWriter) -> Self {
+    /// A sink that sends through `transport` (an `OpenSearchClient`) and
+    /// hands documents refused for good to `rejects` (the dead-letter store).
+    pub fn new(transport: impl BulkTransport, options: DeliveryOptions, rejects: impl RejectSink + 'static) -> Self {
         BulkSink {
-            client,
+            transport: Arc::new(transport),
             options,
             sleeper: tokio_sleeper(),
             tasks: JoinSet::new(),
-            dead_letters,
+            rejects: Box::new(rejects),
             report: SinkReport::default(),
-            live: None,
+            observer: None,
         }
     }
 
-    /// Also adds outcomes to live counters as requests complete.
-    pub fn with_live_counters(mut self, live: std::sync::Arc<crate::pipeline::LiveCounters>) -> Self {
-        self.live = Some(live);
+    /// Also tells `observer` the outcomes as requests complete.
+    pub fn with_observer(mut self, observer: Arc<dyn DeliveryObserver>) -> Self {
+        self.observer = Some(observer);
         self
     }
 
@@ -180,8 +184,8 @@ impl BulkSink {
                 let Some(joined) = joined else { break };
                 self.absorb(joined).await?;
             }
-            let (client, policy, sleeper) = (self.client.clone(), self.options.retry, self.sleeper.clone());
-            self.tasks.spawn(async move { deliver_chunk(&client, chunk, policy, &sleeper).await });
+            let (transport, policy, sleeper) = (self.transport.clone(), self.options.retry, self.sleeper.clone());
+            self.tasks.spawn(async move { deliver_chunk(transport.as_ref(), chunk, policy, &sleeper).await });
         }
         Ok(true)
     }
@@ -193,13 +197,17 @@ impl BulkSink {
 
     async fn reject_unroutable(&mut self, piece: usize, docs: &mut EncodedDocs) -> Result<(), DeliveryError> {
         let counts = ItemCounts { num_rejected: docs.num_unroutable, ..ItemCounts::default() };
-        self.report.counts.entry(piece).or_default().add(&counts);
-        if let Some(live) = &self.live {
-            live.add_counts(&counts);
-        }
+        self.tally(piece, &counts);
         let lines = std::mem::take(&mut docs.unroutable);
         docs.num_unroutable = 0;
-        self.dead_letters.append(&lines, counts.num_rejected).await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))
+        self.rejects.append(&lines, counts.num_rejected).await.map_err(DeliveryError::DeadLetters)
+    }
+
+    fn tally(&mut self, piece: usize, counts: &ItemCounts) {
+        self.report.counts.entry(piece).or_default().add(counts);
+        if let Some(observer) = &self.observer {
+            observer.delivered(counts);
+        }
     }
 
     async fn collect_one(&mut self) -> Result<(), DeliveryError> {
@@ -221,16 +229,10 @@ impl BulkSink {
                 return Err(DeliveryError::Protocol(format!("delivery task failed: {error}")));
             }
         };
-        self.report.counts.entry(chunk.piece).or_default().add(&chunk.counts);
-        if let Some(live) = &self.live {
-            live.add_counts(&chunk.counts);
-        }
+        self.tally(chunk.piece, &chunk.counts);
         self.report.stats.add(&chunk.stats);
         if !chunk.dead_letters.is_empty() {
-            self.dead_letters
-                .append(&chunk.dead_letters, chunk.counts.num_rejected)
-                .await
-                .map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
+            self.rejects.append(&chunk.dead_letters, chunk.counts.num_rejected).await.map_err(DeliveryError::DeadLetters)?;
         }
         Ok(())
     }
@@ -256,7 +258,11 @@ impl BulkSink {
             tracing::warn!(num_requests = self.tasks.len(), "abandoning bulk requests in flight at the deadline");
             self.tasks.abort_all();
         }
-        let (num_dead_letters, parts) = self.dead_letters.finish().await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
+        self.finish_rejects().await
+    }
+
+    async fn finish_rejects(mut self) -> Result<SinkReport, DeliveryError> {
+        let (num_dead_letters, parts) = self.rejects.finish().await.map_err(DeliveryError::DeadLetters)?;
         self.report.num_dead_letters = num_dead_letters;
         self.report.dead_letter_parts = parts;
         Ok(self.report)
@@ -267,22 +273,13 @@ impl BulkSink {
         while !self.tasks.is_empty() {
             self.collect_one().await?;
         }
-        let (num_dead_letters, parts) = self.dead_letters.finish().await.map_err(|error| DeliveryError::DeadLetters(error.to_string()))?;
-        self.report.num_dead_letters = num_dead_letters;
-        self.report.dead_letter_parts = parts;
-        Ok(self.report)
+        self.finish_rejects().await
     }
-}
-
-/// Why a round of a chunk did not finish.
-enum RoundFailure {
-    Throttled(Option<Duration>),
-    Failed,
 }
 
 /// Sends one chunk until every document has an outcome, or retries run out.
 async fn deliver_chunk(
-    client: &OpenSearchClient,
+    transport: &dyn BulkTransport,
     chunk: Chunk,
     policy: RetryPolicy,
     sleeper: &Sleeper,
@@ -296,75 +293,57 @@ async fn deliver_chunk(
         let body = chunk.body_of(&pending);
         report.stats.num_requests += 1;
         report.stats.num_bytes_sent += body.len() as u64;
-        let answer = client.send(reqwest::Method::POST, BULK_PATH, "application/x-ndjson", body).await;
-        let (failure, last_error) = match answer {
-            Err(error @ (DeliveryError::Connection(_) | DeliveryError::Protocol(_))) => {
-                report.stats.num_failed_requests += 1;
-                (RoundFailure::Failed, error.to_string())
-            }
-            Err(error) => return Err(error),
-            Ok(response) if response.status == 429 => {
-                report.stats.num_throttled_requests += 1;
-                (RoundFailure::Throttled(parse_retry_after(response.retry_after.as_deref())), "bulk request throttled (429)".to_string())
-            }
-            Ok(response) if response.status >= 500 => {
-                report.stats.num_failed_requests += 1;
-                (RoundFailure::Failed, format!("bulk request answered {}: {}", response.status, response.excerpt()))
-            }
-            Ok(response) if response.status == 413 && pending.len() > 1 => {
+        let (throttled, retry_after, last_error) = match decide_round(transport.bulk(body).await, pending.len()) {
+            BulkRound::Fail(error) => return Err(error),
+            BulkRound::Split => {
                 // Too large for the endpoint: halve and send the halves.
                 let (first, second) = pending.split_at(pending.len() / 2);
                 for half in [first.to_vec(), second.to_vec()] {
                     let sub = sub_chunk(&chunk, &half);
-                    let sub_report = Box::pin(deliver_chunk(client, sub, policy, sleeper)).await?;
+                    let sub_report = Box::pin(deliver_chunk(transport, sub, policy, sleeper)).await?;
                     report.counts.add(&sub_report.counts);
                     report.stats.add(&sub_report.stats);
                     report.dead_letters.extend_from_slice(&sub_report.dead_letters);
                 }
                 return Ok(report);
             }
-            Ok(response) if response.status == 413 => {
+            BulkRound::TooLarge => {
                 reject(&chunk, pending[0], 413, "document too large for the endpoint (413)", &mut report);
                 return Ok(report);
             }
-            Ok(response) if !response.is_success() => {
-                return Err(DeliveryError::Http { request: "POST /_bulk".to_string(), status: response.status, body: response.excerpt() });
-            }
-            Ok(response) => match parse_bulk_answer(&response.body, pending.len()) {
-                Err(message) => {
+            BulkRound::RetryAll { throttled, retry_after, reason } => {
+                if throttled {
+                    report.stats.num_throttled_requests += 1;
+                } else {
                     report.stats.num_failed_requests += 1;
-                    (RoundFailure::Failed, message)
                 }
-                Ok(outcomes) => {
-                    let mut retry = Vec::new();
-                    let mut throttled = false;
-                    for (&index, outcome) in pending.iter().zip(outcomes) {
-                        match outcome {
-                            ItemOutcome::Indexed => report.counts.num_indexed += 1,
-                            ItemOutcome::AlreadyPresent => report.counts.num_already_present += 1,
-                            ItemOutcome::Retry { status } => {
-                                if status == 429 {
-                                    report.stats.num_throttled_items += 1;
-                                    throttled = true;
-                                }
-                                retry.push(index);
+                (throttled, retry_after, reason)
+            }
+            BulkRound::Items(outcomes) => {
+                let mut retry = Vec::new();
+                let mut throttled = false;
+                for (&index, outcome) in pending.iter().zip(outcomes) {
+                    match outcome {
+                        ItemOutcome::Indexed => report.counts.num_indexed += 1,
+                        ItemOutcome::AlreadyPresent => report.counts.num_already_present += 1,
+                        ItemOutcome::Retry { status } => {
+                            if status == 429 {
+                                report.stats.num_throttled_items += 1;
+                                throttled = true;
                             }
-                            ItemOutcome::Rejected { status, reason } => reject(&chunk, index, status, &reason, &mut report),
-                            ItemOutcome::IdsRefused => return Err(super::bulk::ids_refused("POST /_bulk")),
+                            retry.push(index);
                         }
+                        ItemOutcome::Rejected { status, reason } => reject(&chunk, index, status, &reason, &mut report),
+                        ItemOutcome::IdsRefused => return Err(super::bulk::ids_refused("POST /_bulk")),
                     }
-                    if retry.is_empty() {
-                        return Ok(report);
-                    }
-                    let message = format!("{} of {} documents answered 429/5xx", retry.len(), pending.len());
-                    pending = retry;
-                    (if throttled { RoundFailure::Throttled(None) } else { RoundFailure::Failed }, message)
                 }
-            },
-        };
-        let (throttled, retry_after) = match failure {
-            RoundFailure::Throttled(after) => (true, after),
-            RoundFailure::Failed => (false, None),
+                if retry.is_empty() {
+                    return Ok(report);
+                }
+                let message = format!("{} of {} documents answered 429/5xx", retry.len(), pending.len());
+                pending = retry;
+                (throttled, None, message)
+            }
         };
         let Some(backoff) = state.next_backoff(retry_after) else {
             return Err(DeliveryError::RetriesExhausted { throttled, attempts: state.attempts(), num_pending: pending.len(), last_error });
@@ -400,5 +379,5 @@ fn reject(chunk: &Chunk, index: usize, status: u16, reason: &str, report: &mut C
     let target = action.as_object().and_then(|object| object.values().next()).cloned().unwrap_or_default();
     let index_name = target["_index"].as_str().unwrap_or_default();
     let id = target["_id"].as_str().unwrap_or_default();
-    write_dead_letter(&mut report.dead_letters, index_name, id, status, reason, chunk.source(index));
+    write_reject(&mut report.dead_letters, index_name, id, status, reason, chunk.source(index));
 }

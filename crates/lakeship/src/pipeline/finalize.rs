@@ -254,3 +254,119 @@ fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) ->
         dead_letters: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::ItemCounts;
+    use crate::object::ObjectRef;
+    use crate::pipeline::payload::{PieceResult, RowGroupFailure};
+    use crate::plan::RowGroupInfo;
+
+    /// An object of 3 row groups of 100 rows, in shards `s1` (row groups
+    /// 0-1) and `s2` (row group 2).
+    fn planned() -> PlannedObject {
+        let mut object = ObjectRef::s3("aws-security-data-lake-x", "aws/VPC_FLOW/2.0/region=us-east-1/a.parquet");
+        object.etag = Some("e1".to_string());
+        PlannedObject {
+            object,
+            num_rows: 300,
+            row_groups: (0..3).map(|index| RowGroupInfo { index, num_rows: 100, num_bytes: 1_000 }).collect(),
+            shard_ids: vec!["s1".to_string(), "s2".to_string()],
+            class_uid: Some(4001),
+            ocsf_version: Some("1.1.0".to_string()),
+        }
+    }
+
+    fn piece(first: usize, groups: usize, read: u64, counts: (u64, u64, u64)) -> PieceResult {
+        PieceResult {
+            object: planned().object,
+            first_row_group: first,
+            num_row_groups: groups,
+            num_rows_expected: groups as u64 * 100,
+            num_rows_read: read,
+            counts: ItemCounts { num_indexed: counts.0, num_already_present: counts.1, num_rejected: counts.2 },
+            error: None,
+            failed_row_groups: Vec::new(),
+            dropped_columns: Vec::new(),
+        }
+    }
+
+    fn result(shard: &str, pieces: Vec<PieceResult>, started: i64, ended: i64) -> (String, ShardResult) {
+        let result = ShardResult {
+            run_id: "r".to_string(),
+            shard_id: shard.to_string(),
+            pieces,
+            dead_letters: vec![format!("dead-letters/r/{shard}/part-00000.ndjson")],
+            num_bytes_read: 0,
+            delivery: Default::default(),
+            started_at: started,
+            ended_at: ended,
+        };
+        (shard.to_string(), result)
+    }
+
+    #[test]
+    fn an_object_whose_rows_all_have_an_outcome_is_complete() {
+        let results = HashMap::from([
+            result("s1", vec![piece(0, 2, 200, (150, 40, 10))], 1_000, 5_000),
+            result("s2", vec![piece(2, 1, 100, (100, 0, 0))], 2_000, 7_000),
+        ]);
+        let entry = reconcile_object("r", &planned(), &results);
+        assert_eq!((entry.status, entry.error_name, entry.reason), (Status::Complete, None, None));
+        assert_eq!((entry.num_rows_read, entry.num_indexed, entry.num_already_present, entry.num_rejected), (300, 250, 40, 10));
+        assert_eq!((entry.started_at, entry.ended_at, entry.duration_ms), (1_000, 7_000, 6_000));
+        assert_eq!(entry.dead_letters, vec!["dead-letters/r/s1/part-00000.ndjson"], "only shards that rejected rows point to dead letters");
+        assert_eq!((entry.num_shards, !entry.object_id.is_empty(), entry.source.as_deref()), (2, true, Some("VPC_FLOW")));
+    }
+
+    #[test]
+    fn a_missing_shard_leaves_the_object_incomplete_naming_the_shard() {
+        let results = HashMap::from([result("s1", vec![piece(0, 2, 200, (200, 0, 0))], 1_000, 5_000)]);
+        let entry = reconcile_object("r", &planned(), &results);
+        assert_eq!((entry.status, entry.error_name), (Status::Incomplete, Some(ErrorName::ObjectsIncomplete)));
+        assert_eq!(entry.reason.as_deref(), Some("no result for shard(s) s2"));
+    }
+
+    #[test]
+    fn counts_that_do_not_add_up_leave_the_object_incomplete_with_the_sums() {
+        let results = HashMap::from([
+            result("s1", vec![piece(0, 2, 200, (199, 0, 0))], 1_000, 5_000),
+            result("s2", vec![piece(2, 1, 100, (100, 0, 0))], 1_000, 5_000),
+        ]);
+        let entry = reconcile_object("r", &planned(), &results);
+        assert_eq!(entry.status, Status::Incomplete);
+        assert_eq!(
+            entry.reason.as_deref(),
+            Some("rows do not reconcile: footer 300 rows, read 300, indexed 299 + already present 0 + rejected 0 = 299")
+        );
+    }
+
+    #[test]
+    fn an_unreadable_row_group_fails_the_object_and_says_what_was_kept() {
+        let mut broken = piece(0, 2, 100, (100, 0, 0));
+        broken.error = Some(NamedError::new(ErrorName::InvalidInput, "row group 1: corrupt page"));
+        broken.failed_row_groups = vec![RowGroupFailure { row_group: 1, num_rows_lost: 100, reason: "corrupt page".to_string() }];
+        let results =
+            HashMap::from([result("s1", vec![broken], 1_000, 5_000), result("s2", vec![piece(2, 1, 100, (100, 0, 0))], 1_000, 5_000)]);
+        let entry = reconcile_object("r", &planned(), &results);
+        assert_eq!((entry.status, entry.error_name), (Status::Failed, Some(ErrorName::InvalidInput)));
+        assert_eq!((entry.failed_row_groups.clone(), entry.num_rows_unreadable), (vec![1], 100));
+        assert_eq!(
+            entry.reason.as_deref(),
+            Some("row group 1: corrupt page; kept 200 of 300 rows (indexed 200 + already present 0 + rejected 0, unreadable 100)")
+        );
+    }
+
+    #[test]
+    fn pieces_of_other_objects_in_the_same_shard_are_not_counted() {
+        let mut other = piece(0, 1, 50, (50, 0, 0));
+        other.object = ObjectRef::s3("aws-security-data-lake-x", "aws/VPC_FLOW/2.0/region=us-east-1/b.parquet");
+        let results = HashMap::from([
+            result("s1", vec![piece(0, 2, 200, (200, 0, 0)), other], 1_000, 5_000),
+            result("s2", vec![piece(2, 1, 100, (100, 0, 0))], 1_000, 5_000),
+        ]);
+        let entry = reconcile_object("r", &planned(), &results);
+        assert_eq!((entry.status, entry.num_indexed), (Status::Complete, 300));
+    }
+}

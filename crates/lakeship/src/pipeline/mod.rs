@@ -9,6 +9,7 @@ mod finalize;
 pub mod local;
 pub mod payload;
 pub mod quotas;
+pub mod replay;
 mod settle;
 mod work;
 mod worker;
@@ -70,9 +71,8 @@ pub struct LiveCounters {
     pub num_bytes_read: std::sync::atomic::AtomicU64,
 }
 
-impl LiveCounters {
-    /// Adds document outcomes.
-    pub fn add_counts(&self, counts: &crate::delivery::ItemCounts) {
+impl crate::delivery::DeliveryObserver for LiveCounters {
+    fn delivered(&self, counts: &crate::delivery::ItemCounts) {
         use std::sync::atomic::Ordering::Relaxed;
         self.num_indexed.fetch_add(counts.num_indexed, Relaxed);
         self.num_already_present.fetch_add(counts.num_already_present, Relaxed);
