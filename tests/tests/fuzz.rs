@@ -184,6 +184,21 @@ fn mutated_samples_never_panic() {
     assert!(findings.is_empty(), "{} finding(s):\n{}", findings.len(), findings.join("\n"));
 }
 
+/// What long fuzzing runs found, kept as regression fixtures (apart from the
+/// seeds, so the seeded run above stays the same): each fails its row group
+/// cleanly, its panic (if any) contained and known.
+#[test]
+fn past_findings_fail_cleanly() {
+    let mut paths = Vec::new();
+    parquet_files(&lakeship_tests::repo_root().join("tests/fixtures/fuzz-findings"), &mut paths);
+    assert!(!paths.is_empty(), "tests/fixtures/fuzz-findings holds the findings");
+    for path in paths {
+        let outcome = run_object(&std::fs::read(&path).expect("read"));
+        assert!(!outcome.is_finding(), "{}: {outcome:?}", path.display());
+        assert!(outcome.first_error.is_some(), "{}: a corrupt object is an error: {outcome:?}", path.display());
+    }
+}
+
 /// Replays the inputs saved in `target/fuzz-findings/` (after a failure of
 /// the test above, or copied there from a cargo-fuzz artifact).
 #[test]
