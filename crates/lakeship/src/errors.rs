@@ -19,6 +19,10 @@ pub enum ErrorName {
     /// ran out. Retried by the state machine with a longer backoff.
     #[serde(rename = "Lakeship.Throttled")]
     Throttled,
+    /// The worker stopped before its invocation deadline; what it finished is
+    /// kept and the retry resumes from there. Retried by the state machine.
+    #[serde(rename = "Lakeship.OutOfTime")]
+    OutOfTime,
     /// The handler's input is not what it expects (not retried).
     #[serde(rename = "Lakeship.InvalidInput")]
     InvalidInput,
@@ -46,9 +50,10 @@ pub enum ErrorName {
 
 impl ErrorName {
     /// Every name.
-    pub const ALL: [ErrorName; 9] = [
+    pub const ALL: [ErrorName; 10] = [
         ErrorName::Transient,
         ErrorName::Throttled,
+        ErrorName::OutOfTime,
         ErrorName::InvalidInput,
         ErrorName::Configuration,
         ErrorName::ObjectsIncomplete,
@@ -60,14 +65,21 @@ impl ErrorName {
 
     /// The names a handler may fail with (the others are recorded per object
     /// or per message and never end an invocation).
-    pub const RAISED: [ErrorName; 5] =
-        [ErrorName::Transient, ErrorName::Throttled, ErrorName::InvalidInput, ErrorName::Configuration, ErrorName::ObjectsIncomplete];
+    pub const RAISED: [ErrorName; 6] = [
+        ErrorName::Transient,
+        ErrorName::Throttled,
+        ErrorName::OutOfTime,
+        ErrorName::InvalidInput,
+        ErrorName::Configuration,
+        ErrorName::ObjectsIncomplete,
+    ];
 
     /// The name as Step Functions sees it, e.g. `Lakeship.Transient`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorName::Transient => "Lakeship.Transient",
             ErrorName::Throttled => "Lakeship.Throttled",
+            ErrorName::OutOfTime => "Lakeship.OutOfTime",
             ErrorName::InvalidInput => "Lakeship.InvalidInput",
             ErrorName::Configuration => "Lakeship.Configuration",
             ErrorName::ObjectsIncomplete => "Lakeship.ObjectsIncomplete",
@@ -80,7 +92,7 @@ impl ErrorName {
 
     /// True for names that trying again may cure.
     pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorName::Transient | ErrorName::Throttled)
+        matches!(self, ErrorName::Transient | ErrorName::Throttled | ErrorName::OutOfTime)
     }
 }
 
