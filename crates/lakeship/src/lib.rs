@@ -20,5 +20,6 @@ pub mod plan;
 pub mod reader;
 pub mod sample;
 pub mod scan;
+pub mod starter;
 pub mod stepfunctions;
 pub mod templates;
