@@ -305,9 +305,11 @@ async fn the_keys_and_arns_the_code_uses_fall_under_the_grants() {
         Location::Local { path } => panic!("not S3: {}", path.display()),
     };
     let (run, shard) = ("20240314T180211Z-3fa2c1", "9f86d081884c7d659a2feaa0c55ad015");
-    for name in ["manifest.json", "shards.json", "summary.json"] {
+    for name in ["manifest.json", "shards.json", "summary.json", "page.json"] {
         assert_covered(Caller::Dispatcher, "s3:PutObject", &arn(work.run_file(run, name)));
     }
+    assert_covered(Caller::Dispatcher, "s3:GetObject", &arn(work.run_file(run, "page.json")));
+    assert_not_covered(Caller::Dispatcher, "s3:GetObject", &arn(work.run_file(run, "manifest.json")));
     let result = arn(work.result_file(run, shard));
     assert_covered(Caller::Worker, "s3:PutObject", &result);
     assert_covered(Caller::Finalizer, "s3:GetObject", &result);

@@ -228,7 +228,27 @@ const FINALIZER: [AwsCall; 10] =
 
 const OWN: &[AwsCall] = &[
     // ---- dispatcher ----
-    call(Dispatcher, "s3:PutObject", WORK_RUNS, Always, "PutObject runs/<run>/{manifest,shards,summary}.json (pipeline/dispatch.rs)"),
+    call(
+        Dispatcher,
+        "s3:PutObject",
+        WORK_RUNS,
+        Always,
+        "PutObject runs/<run>/{manifest,shards,summary,page}.json (pipeline/dispatch.rs, pipeline/backfill.rs)",
+    ),
+    call(
+        Dispatcher,
+        "s3:GetObject",
+        "arn:{partition}:s3:::{work_bucket}/lakeship/runs/*/page.json",
+        Always,
+        "GetObject runs/<run>/page.json: a retried backfill page keeps its bounds (pipeline/backfill.rs)",
+    ),
+    call(
+        Dispatcher,
+        "s3:ListBucket",
+        WORK_BUCKET,
+        Always,
+        "none itself: S3 answers 404 (a backfill's first page), not 403, for a missing page.json only with it",
+    ),
     call(
         Dispatcher,
         "states:StartExecution",
