@@ -46,6 +46,7 @@ upload() {
 upload dispatcher target/lambda/lakeship-dispatcher/bootstrap.zip zip
 upload worker target/lambda/lakeship-worker/bootstrap.zip zip
 upload finalizer target/lambda/lakeship-finalizer/bootstrap.zip zip
+upload starter target/lambda/lakeship-starter/bootstrap.zip zip
 upload definition "$DEFINITION" asl.json
 
 run aws cloudformation deploy \
@@ -59,8 +60,10 @@ run aws cloudformation deploy \
         "DispatcherCodeKey=${keys[dispatcher]}" \
         "WorkerCodeKey=${keys[worker]}" \
         "FinalizerCodeKey=${keys[finalizer]}" \
+        "StarterCodeKey=${keys[starter]}" \
         "DefinitionKey=${keys[definition]}" \
         "$@"
 
 run aws cloudformation describe-stacks --stack-name "$STACK" \
     --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output table
+log "notifications start runs only once DesiredState=RUNNING: install the index templates first (docs/deploy.md, step order)"

@@ -16,7 +16,8 @@ emulator, and it
     the moto server given with --upstream.
 
 Like Lambda, a function has several sandboxes (processes) that each work one
-invocation at a time; a process that exits mid-invocation fails it with
+invocation at a time (each logs its init time: from process start to its first
+Runtime API `next` request); a process that exits mid-invocation fails it with
 Runtime.ExitError and is replaced; an invocation that outlives --timeout kills
 its process and fails with Sandbox.Timedout.
 
@@ -79,6 +80,8 @@ class Sandbox:
         self.current = None
         self.process = None
         self.generation = 0
+        self.started = 0.0
+        self.polled = 0
         self.lock = threading.Lock()
         handler = type("RuntimeHandler", (RuntimeApiHandler,), {"sandbox": self})
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -104,6 +107,7 @@ class Sandbox:
         output = function.log_file or subprocess.DEVNULL
         with self.lock:
             self.generation += 1
+        self.started = time.monotonic()
         self.process = subprocess.Popen([function.executable], env=environment, stdin=subprocess.DEVNULL,
                                         stdout=output, stderr=output)
         threading.Thread(target=self.supervise, args=(self.process,), daemon=True).start()
@@ -124,6 +128,12 @@ class Sandbox:
         """The next invocation for the process of `generation`; None (and the
         invocation back in the queue) if that process has been replaced while
         it waited."""
+        with self.lock:
+            first = self.polled != generation
+            self.polled = generation
+        if first:
+            init_ms = (time.monotonic() - self.started) * 1000
+            log(f"{self.function.name}[{self.index}] init {init_ms:.1f} ms (process start to first runtime next)")
         invocation = self.function.pending.get()
         with self.lock:
             if generation != self.generation:

@@ -5,6 +5,8 @@
 //! OpenSearch node and moto's server for S3, SQS and Step Functions. Their
 //! addresses come from the environment and default to loopback.
 
+pub mod cfn;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -78,10 +78,11 @@ fn the_error_names_handlers_raise_are_the_names_in_retry_and_catch() {
 
 #[test]
 fn every_task_retries_lambda_service_errors_and_transient_failures_with_full_jitter() {
-    const RETRIED: [&str; 6] = [
+    const RETRIED: [&str; 7] = [
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
+        "Lambda.ClientExecutionTimeoutException",
         "Lambda.TooManyRequestsException",
         "Lakeship.Transient",
         "Lakeship.Throttled",
@@ -112,7 +113,7 @@ fn every_task_retries_lambda_service_errors_and_transient_failures_with_full_jit
 }
 
 #[test]
-fn no_failure_is_caught_into_success_so_a_redrive_reruns_exactly_the_failed_shards() {
+fn no_failure_is_caught_into_success_so_a_redrive_reruns_the_shards_that_did_not_succeed() {
     let definition = definition();
     for (name, state) in all_states(&definition) {
         assert!(state.get("Catch").is_none(), "{name} has a Catch; a caught failure cannot be redriven");

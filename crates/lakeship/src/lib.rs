@@ -5,6 +5,7 @@
 //! functions share: notification parsing, object access, shard planning,
 //! conversion to documents, delivery, the ledger and the local executor.
 
+pub mod aws_calls;
 pub mod config;
 pub mod convert;
 pub mod dashboards;
@@ -22,5 +23,6 @@ pub mod plan;
 pub mod reader;
 pub mod sample;
 pub mod scan;
+pub mod starter;
 pub mod stepfunctions;
 pub mod templates;
