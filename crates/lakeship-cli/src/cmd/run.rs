@@ -101,7 +101,7 @@ pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Resul
         let context = &context;
         let outcome =
             execute(context, &config, &stop, quiet, |options| async move { resume_local(context, summary, &options).await }).await?;
-        return finish(&outcome, &context);
+        return finish(&outcome, context);
     }
     let source = args.source.as_deref().context("--source is required")?;
     match parse_source(source)? {
@@ -120,7 +120,7 @@ pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Resul
             let context = &context;
             let outcome =
                 execute(context, &config, &stop, quiet, |options| async move { run_local(context, request, &options).await }).await?;
-            finish(&outcome, &context)
+            finish(&outcome, context)
         }
         Source::Queue(queue_url) => run_queue(&context, &config, &args, &queue_url, &stop).await,
     }

@@ -107,10 +107,10 @@ pub fn render_dashboard(
             None => markdown_panel(vis),
         };
         let kind = report.map_or("text", |report| report.query.vis_type.as_str());
-        let _ = write!(
+        let _ = writeln!(
             body,
             "<section class=\"panel\" data-vis=\"{}\" data-kind=\"{}\" style=\"grid-column:{} / span {w};grid-row:{} / span {h}\">\
-             <h2>{}</h2>{content}</section>\n",
+             <h2>{}</h2>{content}</section>",
             escape(&vis.id),
             escape(kind),
             x + 1,
@@ -139,9 +139,9 @@ pub fn render_index(pages: &[Page], context: &RenderContext) -> String {
     let mut rows = String::new();
     for page in pages {
         let failed = if page.num_failed > 0 { format!(", <b>{} failing</b>", page.num_failed) } else { String::new() };
-        let _ = write!(
+        let _ = writeln!(
             rows,
-            "<li><a href=\"{}\">{}</a> — {} of {} panels with data{failed}<br><small>{}</small></li>\n",
+            "<li><a href=\"{}\">{}</a> — {} of {} panels with data{failed}<br><small>{}</small></li>",
             escape(&page.file_name),
             escape(&page.title),
             page.num_with_data,
@@ -894,7 +894,7 @@ fn group_digits(value: f64) -> String {
     let digits = (value.round() as i64).unsigned_abs().to_string();
     let mut out = String::new();
     for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
