@@ -86,7 +86,7 @@ document.body.insertAdjacentHTML('beforeend', '<pre id="probe">' + JSON.stringif
 </script>"#;
 
 fn probe(html: &str) -> Vec<Value> {
-    let start = html.find("<pre id=\"probe\">").expect("the probe ran") + "<pre id=\"probe\">".len();
+    let start = html.rfind("<pre id=\"probe\">").expect("the probe ran") + "<pre id=\"probe\">".len();
     let end = start + html[start..].find("</pre>").expect("end of probe");
     let text = html[start..end].replace("&quot;", "\"").replace("&amp;", "&");
     serde_json::from_str::<Value>(&text).expect("probe JSON").as_array().expect("panels").clone()
