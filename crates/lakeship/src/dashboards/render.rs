@@ -368,7 +368,7 @@ fn bucket_key(spec: &AggSpec, bucket: &Value) -> Key {
 
 /// A data table: bucket columns, then metric columns; as many rows as fit.
 fn table(data: &PanelData, size: (u32, u32)) -> String {
-    let max_rows = ((size.1 as usize).saturating_sub(40) / 18).clamp(3, MAX_TABLE_ROWS);
+    let max_rows = ((size.1 as usize).saturating_sub(56) / 20).clamp(3, MAX_TABLE_ROWS);
     let mut html = String::from("<table><thead><tr>");
     for bucket in &data.buckets {
         let _ = write!(html, "<th>{}</th>", escape(&bucket.label));
