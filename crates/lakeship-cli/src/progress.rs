@@ -182,14 +182,14 @@ fn fit(text: &str, width: usize) -> String {
     cut
 }
 
-/// One line of the summary table: 100 columns at most (up to 999,999,999 rows
+/// One line of the summary table: 100 columns at most (up to 99,999,999 rows
 /// and 9,999,999 present or rejected per cell; the class and source are cut
 /// to fit).
 fn summary_line(source: &str, class: &str, version: &str, objects: &str, totals: &Totals) -> String {
     format!(
-        "{:<15} {:<21} {:<10} {:>7} {:>11} {:>11} {:>9} {:>9}",
-        fit(source, 15),
-        fit(class, 21),
+        "{:<16} {:<22} {:<10} {:>7} {:>10} {:>10} {:>9} {:>9}",
+        fit(source, 16),
+        fit(class, 22),
         fit(version, 10),
         objects,
         human_count(totals.rows),
@@ -213,7 +213,7 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
     }
     let seconds = elapsed.as_secs_f64().max(0.001);
     println!(
-        "{:<15} {:<21} {:<10} {:>7} {:>11} {:>11} {:>9} {:>9}",
+        "{:<16} {:<22} {:<10} {:>7} {:>10} {:>10} {:>9} {:>9}",
         "source", "class", "OCSF", "objects", "rows", "indexed", "present", "rejected"
     );
     let mut total = Totals::default();
@@ -258,8 +258,8 @@ mod tests {
     #[test]
     fn summary_lines_fit_100_columns() {
         let totals = Totals { objects: 3, not_complete: 0, rows: 12_345_678, indexed: 12_345_678, present: 9_999_999, rejected: 9_999_999 };
-        let line = summary_line("CLOUD_TRAIL_MGMT_WITH_A_LONG_CUSTOM_NAME", "5001 device_inventory_info", "1.0.0-rc.2", "3", &totals);
+        let line = summary_line("CLOUD_TRAIL_MGMT", "5001 device_inventory_info", "1.0.0-rc.2", "3", &totals);
         assert!(line.chars().count() <= 100, "{} columns: {line}", line.chars().count());
-        assert!(line.starts_with("CLOUD_TRAIL_MG… 5001 device_inventor…"), "{line}");
+        assert!(line.starts_with("CLOUD_TRAIL_MGMT 5001 device_inventory…"), "{line}");
     }
 }
