@@ -226,6 +226,7 @@ fn panel_content(vis: &SavedObject, report: &VisReport, verdict: Option<&Verdict
 struct AggSpec {
     id: String,
     kind: String,
+    field: String,
     schema: String,
     label: String,
     missing_label: Option<String>,
@@ -285,6 +286,7 @@ impl PanelData {
                 let missing_label = (agg["params"]["missingBucket"].as_bool() == Some(true))
                     .then(|| agg["params"]["missingBucketLabel"].as_str().unwrap_or("Missing").to_string());
                 AggSpec {
+                    field: field.to_string(),
                     id: agg["id"].as_str().unwrap_or_default().to_string(),
                     schema: agg["schema"].as_str().unwrap_or_default().to_string(),
                     kind,
@@ -327,6 +329,9 @@ fn flatten(
                 let text = match node[&metric.id]["value_as_string"].as_str() {
                     Some(text) if text.len() >= 19 && text.as_bytes()[4] == b'-' => format_time(value as i64, true),
                     Some(text) => text.to_string(),
+                    None if is_time_field(&metric.field) && matches!(metric.kind.as_str(), "max" | "min") => {
+                        format_time(value as i64, true)
+                    }
                     None => group_digits(value),
                 };
                 Cell { value, text }
@@ -348,6 +353,12 @@ fn flatten(
         flatten(bucket, buckets, metrics, depth + 1, keys, num_hits, out);
         keys.pop();
     }
+}
+
+/// True for the OCSF event time and the ledger's timestamps (epoch
+/// milliseconds shown as dates).
+fn is_time_field(field: &str) -> bool {
+    field == "time" || field.ends_with("_time") || field.ends_with("_at")
 }
 
 fn bucket_key(spec: &AggSpec, bucket: &Value) -> Key {
@@ -757,7 +768,7 @@ fn legend_height(legend: &[(String, RGBColor)], width: u32) -> u32 {
     if legend.len() <= 1 {
         return 0;
     }
-    let text_width: usize = legend.iter().take(12).map(|(name, _)| name.chars().count() * 6 + 24).sum();
+    let text_width: usize = legend.iter().take(12).map(|(name, _)| name.chars().count() * 7 + 30).sum();
     let lines = text_width.div_ceil(width.max(1) as usize).max(1) as u32;
     lines * 16 + 2
 }
