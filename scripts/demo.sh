@@ -30,7 +30,7 @@ down() {
 up() {
     command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
     local started=$SECONDS
-    log "building lakeship (the first build compiles ~400 crates: about 20 minutes on 2 cores; later ones take seconds)"
+    log "building lakeship (the first build compiles ~400 crates: 15 minutes or more on 2 cores; later ones take seconds)"
     cargo build -p lakeship-cli
     log "built in $((SECONDS - started)) s"
     local lakeship="$LAKESHIP_ROOT/target/debug/lakeship"
