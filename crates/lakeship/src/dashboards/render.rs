@@ -326,13 +326,11 @@ fn flatten(
                     return Cell { value: count as f64, text: group_digits(count as f64) };
                 }
                 let value = node[&metric.id]["value"].as_f64().unwrap_or(0.0);
-                let text = match node[&metric.id]["value_as_string"].as_str() {
-                    Some(text) if text.len() >= 19 && text.as_bytes()[4] == b'-' => format_time(value as i64, true),
-                    Some(text) => text.to_string(),
-                    None if is_time_field(&metric.field) && matches!(metric.kind.as_str(), "max" | "min") => {
-                        format_time(value as i64, true)
-                    }
-                    None => group_digits(value),
+                let as_string = node[&metric.id]["value_as_string"].as_str();
+                let text = if is_time_field(&metric.field) && matches!(metric.kind.as_str(), "max" | "min") {
+                    format_time(value as i64, true)
+                } else {
+                    as_string.map_or_else(|| group_digits(value), str::to_string)
                 };
                 Cell { value, text }
             })
@@ -768,8 +766,15 @@ fn legend_height(legend: &[(String, RGBColor)], width: u32) -> u32 {
     if legend.len() <= 1 {
         return 0;
     }
-    let text_width: usize = legend.iter().take(12).map(|(name, _)| name.chars().count() * 7 + 30).sum();
-    let lines = text_width.div_ceil(width.max(1) as usize).max(1) as u32;
+    let (mut lines, mut used) = (1u32, 0usize);
+    for (name, _) in legend.iter().take(12) {
+        let item = name.chars().count() * 7 + 30;
+        if used > 0 && used + item > width as usize {
+            lines += 1;
+            used = 0;
+        }
+        used += item;
+    }
     lines * 16 + 2
 }
 
