@@ -80,7 +80,16 @@ where
 pub fn problem_in_text(text: &str) -> Option<Problem> {
     let text = text.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|needle| text.contains(needle));
-    if has(&["no credentials", "credentials not loaded", "credentialsnotloaded", "no providers in chain provided credentials"]) {
+    // The default chain ends with the instance metadata service: off EC2 (or
+    // behind a proxy that refuses it) its failure is what "no credentials" reads like.
+    if has(&[
+        "no credentials",
+        "credentials not loaded",
+        "credentialsnotloaded",
+        "no providers in chain provided credentials",
+        "an error occurred while loading credentials",
+        "failed to load imds session token",
+    ]) {
         return Some(Problem::NoCredentials);
     }
     if has(&["region must be set", "no region", "a region must be"]) {
@@ -138,6 +147,11 @@ mod tests {
     fn recognises_problems_in_error_text() {
         let cases = [
             ("dispatch failure: other: no credentials in the credential provider chain", Problem::NoCredentials),
+            (
+                "dispatch failure: other: an error occurred while loading credentials: failed to load IMDS session token: \
+                 service error: request forbidden: IMDS is disabled or the caller has insufficient permissions.",
+                Problem::NoCredentials,
+            ),
             ("failed to construct request: A region must be set when sending requests to S3.", Problem::NoRegion),
             ("io error: client error (Connect): tcp connect error: Connection refused (os error 111)", Problem::ConnectionRefused),
             ("dns error: failed to lookup address information: Name or service not known", Problem::UnknownHost),

@@ -257,6 +257,8 @@ fn connection_error(method: &reqwest::Method, url: &reqwest::Url, error: &reqwes
         "connection refused: is OpenSearch running there, on that port?".to_string()
     } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
         "the host name does not resolve: check the endpoint".to_string()
+    } else if lower.contains("corrupt message") || lower.contains("wrong version number") {
+        "the server does not answer TLS: is the endpoint http://, not https://?".to_string()
     } else if error.is_timeout() {
         "no answer in time".to_string()
     } else {
