@@ -14,8 +14,10 @@ use crate::config_args::{AwsArgs, IndexNameArgs, RegionArgs, load};
 const EXAMPLES: &str = "\
 Examples:
   lakeship convert lake/ -o docs.ndjson
-  lakeship convert sample.gz.parquet --bulk | curl -s -H 'content-type: application/x-ndjson' --data-binary @- localhost:9200/_bulk
-  lakeship convert s3://aws-security-data-lake-us-east-1-x/aws/ROUTE53/2.0/region=us-east-1/ -o dns.ndjson";
+  lakeship convert sample.gz.parquet --bulk \\
+      | curl -s -H 'content-type: application/x-ndjson' --data-binary @- localhost:9200/_bulk
+  lakeship convert -o dns.ndjson \\
+      s3://aws-security-data-lake-us-east-1-x/aws/ROUTE53/2.0/region=us-east-1/";
 
 /// Convert Parquet objects to OCSF JSON documents (NDJSON).
 ///

@@ -40,7 +40,9 @@ enum DashboardsCommand {
 /// or --auth sigv4, signed for service es). On Amazon OpenSearch Service the
 /// URL is the domain endpoint followed by /_dashboards.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  lakeship dashboards import --url https://search-x.eu-west-1.es.amazonaws.com/_dashboards --auth sigv4")]
+#[command(
+    after_help = "Example:\n  lakeship dashboards import --auth sigv4 \\\n      --url https://search-x.eu-west-1.es.amazonaws.com/_dashboards"
+)]
 struct ImportArgs {
     /// OpenSearch Dashboards base URL, e.g. http://127.0.0.1:5601
     #[arg(long, value_name = "DASHBOARDS_URL")]
@@ -110,7 +112,7 @@ struct VerifyArgs {
 /// pages load nothing from the network. Default time range: the last 24 hours.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  lakeship dashboards render --out ./dashboards-html\n  lakeship dashboards render --out /tmp/d --last 7d --endpoint https://search-x.eu-west-1.es.amazonaws.com --auth sigv4"
+    after_help = "Examples:\n  lakeship dashboards render --out ./dashboards-html\n  lakeship dashboards render --out /tmp/d --last 7d --auth sigv4 \\\n      --endpoint https://search-x.eu-west-1.es.amazonaws.com"
 )]
 struct RenderArgs {
     /// Folder to write the pages into (created if missing).

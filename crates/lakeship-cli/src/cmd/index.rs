@@ -11,7 +11,8 @@ use crate::config_args::ConfigArgs;
 const EXAMPLES: &str = "\
 Examples:
   lakeship index lake/ --endpoint http://127.0.0.1:9200
-  lakeship index s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/region=us-east-1/ --auth sigv4";
+  lakeship index --auth sigv4 \\
+      s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/region=us-east-1/";
 
 /// Convert Parquet objects and index them into OpenSearch, without the state
 /// machine.

@@ -13,7 +13,9 @@ use crate::config_args::{AwsArgs, RegionArgs, load};
 /// the same objects. Fix the cause first (settings, permissions, OpenSearch
 /// capacity): `lakeship runs` shows the error.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  lakeship redrive arn:aws:states:us-east-1:123456789012:execution:lakeship-ingest:2f9c0d1e --dry-run")]
+#[command(
+    after_help = "Example:\n  lakeship redrive --dry-run \\\n      arn:aws:states:us-east-1:123456789012:execution:lakeship-ingest:2f9c0d1e"
+)]
 pub struct RedriveArgs {
     /// The execution to redrive (`lakeship runs --json` shows the ARNs)
     #[arg(value_name = "EXECUTION_ARN")]

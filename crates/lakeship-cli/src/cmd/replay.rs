@@ -15,7 +15,7 @@ use crate::config_args::{AwsArgs, DeliveryArgs, OpenSearchArgs, RegionArgs, Work
 /// fail are written under `<work>/dead-letters/replay-<time>/`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  lakeship replay-dlq lakeship-work/dead-letters/20241127T101500Z-3fa2c1/ --endpoint http://127.0.0.1:9200"
+    after_help = "Example:\n  lakeship replay-dlq --endpoint http://127.0.0.1:9200 \\\n      ~/.local/state/lakeship/work/dead-letters/20241127T101500Z-3fa2c1/"
 )]
 pub struct ReplayArgs {
     /// A part file, or a directory / s3:// prefix of part files.

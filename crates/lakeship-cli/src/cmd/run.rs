@@ -21,7 +21,8 @@ use crate::progress::{Bars, print_summary};
 const EXAMPLES: &str = "\
 Examples:
   lakeship run --source ./lake --endpoint http://127.0.0.1:9200
-  lakeship run --source s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/ --since 20240301 --until 20240307
+  lakeship run --since 20240301 --until 20240307 \\
+      --source s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/
   lakeship run --source https://sqs.us-east-1.amazonaws.com/111122223333/lakeship --follow
   lakeship run --resume 20241127T101500Z-3fa2c1";
 

@@ -15,7 +15,7 @@ const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABO
 /// failed run with `lakeship redrive EXECUTION_ARN`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  lakeship runs --state-machine-arn arn:aws:states:us-east-1:123456789012:stateMachine:lakeship-ingest --status failed"
+    after_help = "Example:\n  lakeship runs --status failed \\\n      --state-machine-arn arn:aws:states:us-east-1:123456789012:stateMachine:lakeship-ingest"
 )]
 pub struct RunsArgs {
     /// The state machine: the stack output StateMachineArn
