@@ -33,7 +33,7 @@ up() {
     log "building lakeship (the first build compiles ~400 crates: 15 minutes or more on 2 cores; later ones take seconds)"
     cargo build -p lakeship-cli
     log "built in $((SECONDS - started)) s"
-    local lakeship="$LAKESHIP_ROOT/target/debug/lakeship"
+    local lakeship="${CARGO_TARGET_DIR:-$LAKESHIP_ROOT/target}/debug/lakeship"
 
     scripts/moto.sh start --port "$MOTO_PORT"
     scripts/opensearch.sh start --name "$OS_NAME" --port "$OS_PORT"
