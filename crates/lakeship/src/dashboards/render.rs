@@ -187,8 +187,8 @@ a{color:#006bb8}main{padding:12px 20px}\
 .chart svg{display:block}.legend{font-size:11px;color:#343741;margin-top:2px}\
 .legend span{display:inline-block;margin-right:10px;white-space:nowrap}\
 .legend i{display:inline-block;width:9px;height:9px;margin-right:4px;border-radius:2px}\
-table{border-collapse:collapse;width:100%;font-size:12px}th,td{padding:2px 6px;border-bottom:1px solid #eef0f3;text-align:left}\
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}th{color:#343741;font-weight:600}\
+table{border-collapse:collapse;width:100%;font-size:12px}th,td{padding:2px 6px;border-bottom:1px solid #eef0f3;text-align:left;overflow-wrap:anywhere}\
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}th{color:#343741;font-weight:600}\
 .metrics{display:flex;flex-wrap:wrap;gap:18px;align-items:center;height:calc(100% - 24px);justify-content:center}\
 .metric{text-align:center}.metric b{display:block;font-size:28px;font-weight:600}.metric small{color:#69707d}\
 .empty{color:#69707d;font-style:italic;padding:12px 0}.failed{color:#bd271e;font-weight:600;padding:12px 0}\
