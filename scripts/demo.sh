@@ -9,29 +9,33 @@ LAKESHIP_SCRIPT=demo.sh
 cd "$LAKESHIP_ROOT"
 
 DEMO_DIR="$LAKESHIP_ROOT/.demo"
-# The demo's node is the main test node unless DEMO_OPENSEARCH_PORT says otherwise.
+# The demo's node is the main test node unless DEMO_OPENSEARCH_PORT says otherwise;
+# moto's port is DEMO_MOTO_PORT (default 5000).
 OS_PORT=${DEMO_OPENSEARCH_PORT:-9200}
 OS_NAME=main
 [[ "$OS_PORT" == 9200 ]] || OS_NAME=demo
+MOTO_PORT=${DEMO_MOTO_PORT:-5000}
 ENDPOINT=http://127.0.0.1:$OS_PORT
-AWS_ENDPOINT=http://127.0.0.1:5000
+AWS_ENDPOINT=http://127.0.0.1:$MOTO_PORT
 BUCKET=aws-security-data-lake-us-east-1-demo
 QUEUE=lakeship-demo
 ROWS=${DEMO_ROWS:-10000}
 
 down() {
     scripts/opensearch.sh stop --name "$OS_NAME"
-    scripts/moto.sh stop
+    scripts/moto.sh stop --port "$MOTO_PORT"
     rm -rf "$DEMO_DIR"
 }
 
 up() {
     command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs) first"
-    log "building lakeship"
-    cargo build --quiet -p lakeship-cli
-    local lakeship="$LAKESHIP_ROOT/target/debug/lakeship"
+    local started=$SECONDS
+    log "building lakeship (the first build compiles ~400 crates: 15 minutes or more on 2 cores; later ones take seconds)"
+    cargo build -p lakeship-cli
+    log "built in $((SECONDS - started)) s"
+    local lakeship="${CARGO_TARGET_DIR:-$LAKESHIP_ROOT/target}/debug/lakeship"
 
-    scripts/moto.sh start
+    scripts/moto.sh start --port "$MOTO_PORT"
     scripts/opensearch.sh start --name "$OS_NAME" --port "$OS_PORT"
 
     export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
@@ -59,6 +63,9 @@ PY
     log "running every dashboard panel's query on the indexed data (lakeship dashboards verify)"
     "$lakeship" dashboards verify --last 3d
 
+    log "drawing the dashboards from that data (lakeship dashboards render)"
+    "$lakeship" dashboards render --out "$DEMO_DIR/dashboards" --last 24h
+
     cat <<EOT
 
 The demo data is in OpenSearch at $ENDPOINT. Three queries to try:
@@ -71,6 +78,9 @@ The demo data is in OpenSearch at $ENDPOINT. Three queries to try:
 
   # High and critical findings of the last day
   curl -s "$ENDPOINT/ocsf-*-2001-*,ocsf-*-2004-*/_search?size=3" -H 'content-type: application/json' -d '{"query":{"bool":{"filter":[{"terms":{"severity":["High","Critical"]}},{"range":{"time":{"gte":"now-1d"}}}]}}}'
+
+The dashboards, drawn from this data (open in a browser; nothing is fetched):
+  $DEMO_DIR/dashboards/index.html
 
 Pipeline state:  $lakeship status --endpoint $ENDPOINT
 Stop everything: make demo-down

@@ -65,6 +65,7 @@ trap 'exit 130' INT TERM
 step "install: moto + cfn-lint (.venv)" scripts/moto.sh install
 step "install: OpenSearch node launcher (Maven)" scripts/opensearch.sh install
 step "install: asl-validator (npm)" scripts/lambda/validate.sh --install
+step "install: headless Chromium (Debian)" scripts/chromium.sh install
 
 # ---- services start in the background while the workspace is linted and built ----
 services_started=$(date +%s.%N)

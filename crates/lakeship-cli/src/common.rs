@@ -23,6 +23,63 @@ pub async fn expand_inputs(store: &ObjectStore, inputs: &[String]) -> anyhow::Re
     Ok(objects)
 }
 
+/// An error of one object as a line: its name, then what happened
+/// (`Lakeship.InvalidObject: invalid Parquet object …`).
+pub fn named(error: impl Into<lakeship::errors::NamedError>) -> lakeship::errors::NamedError {
+    error.into()
+}
+
+/// Checks that OpenSearch answers before a command starts its work: an
+/// endpoint that is down, not OpenSearch, or refuses the credentials is a
+/// configuration error with one line saying what to check.
+pub async fn check_opensearch(client: &lakeship::delivery::OpenSearchClient) -> anyhow::Result<()> {
+    client.check_reachable().await.map_err(lakeship::errors::NamedError::from)?;
+    Ok(())
+}
+
+/// Exit status when a run finished with every row accounted for, but some
+/// rows were rejected into the dead-letter store.
+pub const EXIT_ROWS_REJECTED: u8 = 3;
+
+/// A run (or `index`) that finished with every row accounted for, some of
+/// them rejected into the dead-letter store: not a failure of the run, but
+/// not all data is searchable. `lakeship` exits with [`EXIT_ROWS_REJECTED`].
+#[derive(Debug)]
+pub struct RowsRejected {
+    /// Rows rejected.
+    pub num_rejected: u64,
+    /// The run.
+    pub run_id: String,
+    /// Where the dead letters of the run are.
+    pub dead_letters: String,
+}
+
+impl std::fmt::Display for RowsRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "run {}: {} row(s) were rejected by OpenSearch and are in the dead-letter store; see why in {}, fix the cause \
+             (usually a mapping), then `lakeship replay-dlq {}`",
+            self.run_id,
+            human_count(self.num_rejected),
+            self.dead_letters,
+            self.dead_letters
+        )
+    }
+}
+
+impl std::error::Error for RowsRejected {}
+
+/// `Err(RowsRejected)` when the report has rejected rows.
+pub fn check_rejected(report: &lakeship::pipeline::RunReport, work: &lakeship::pipeline::WorkArea) -> anyhow::Result<()> {
+    let num_rejected: u64 = report.objects.iter().map(|entry| entry.num_rejected).sum();
+    if num_rejected == 0 {
+        return Ok(());
+    }
+    let dead_letters = work.root().join(&format!("dead-letters/{}/", report.run_id)).to_string();
+    Err(RowsRejected { num_rejected, run_id: report.run_id.clone(), dead_letters }.into())
+}
+
 /// True for keys that name Parquet objects (Security Lake writes
 /// `*.gz.parquet` and `*.zstd.parquet`).
 pub fn looks_like_parquet(key: &str) -> bool {
@@ -68,6 +125,15 @@ pub fn human_bytes(value: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejected_rows_say_where_they_are_and_what_to_do() {
+        let error: anyhow::Error =
+            RowsRejected { num_rejected: 1234, run_id: "run-a".into(), dead_letters: "/w/dead-letters/run-a/".into() }.into();
+        assert!(error.downcast_ref::<RowsRejected>().is_some(), "main maps it to exit status {EXIT_ROWS_REJECTED}");
+        let text = error.to_string();
+        assert!(text.contains("1,234 row(s)") && text.contains("lakeship replay-dlq /w/dead-letters/run-a/"), "{text}");
+    }
 
     #[test]
     fn formats_counts_and_bytes() {

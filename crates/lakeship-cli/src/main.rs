@@ -10,13 +10,23 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+const AFTER_HELP: &str = "\
+Examples:
+  lakeship templates install --endpoint http://127.0.0.1:9200
+  lakeship run --source ./lake --endpoint http://127.0.0.1:9200
+  lakeship dashboards render --out ./dashboards-html
+  lakeship config show
+
+Exit status: 0 done; 1 failed (the error says why and what to do); 2 wrong usage;
+3 done, but rows were rejected into the dead-letter store (see `lakeship replay-dlq`).";
+
 /// Lakeship moves Amazon Security Lake data (OCSF in Parquet) into OpenSearch.
 ///
 /// Configuration comes from flags, environment variables (LAKESHIP_*) and a
 /// TOML file (--config, or ./lakeship.toml when present), in that order.
-/// `lakeship config show` prints the result.
+/// `lakeship config show` prints the result and where each value came from.
 #[derive(Debug, Parser)]
-#[command(name = "lakeship", version, about, long_about, propagate_version = true)]
+#[command(name = "lakeship", version, about, long_about, propagate_version = true, after_help = AFTER_HELP)]
 struct Cli {
     /// Configuration file [env: LAKESHIP_CONFIG] [default: ./lakeship.toml if it exists]
     #[arg(long, global = true, env = "LAKESHIP_CONFIG", hide_env = true, value_name = "FILE")]
@@ -57,8 +67,12 @@ enum Command {
 }
 
 fn init_tracing(verbose: u8, format: LogFormat) {
+    // The AWS SDK logs its credential and region chain at warn level (IMDS
+    // timeouts, struct dumps) and the TLS verifier logs every refused
+    // certificate; the error that follows says what to do, so those lines
+    // are shown only with -v.
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,aws_config=error,aws_runtime=error,aws_smithy_runtime=error,aws_smithy_runtime_api=error,rustls_platform_verifier=off",
         1 => "info,lakeship=debug",
         _ => "debug",
     };
@@ -92,13 +106,42 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.downcast_ref::<common::RowsRejected>().is_some() => {
+            eprintln!("warning: {error}");
+            ExitCode::from(common::EXIT_ROWS_REJECTED)
+        }
         Err(error) => {
+            let name = error_name(&error).map(|name| format!("{name}: ")).unwrap_or_default();
             if cli.verbose > 0 {
-                eprintln!("error: {error:?}");
+                eprintln!("error: {name}{error:?}");
             } else {
-                eprintln!("error: {error:#}");
+                eprintln!("error: {name}{error:#}");
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error name of a failure whose message does not carry one already.
+fn error_name(error: &anyhow::Error) -> Option<lakeship::errors::ErrorName> {
+    use lakeship::errors::ErrorName;
+    if error.to_string().starts_with("Lakeship.") {
+        return None;
+    }
+    error.chain().find_map(|cause| {
+        if let Some(named) = cause.downcast_ref::<lakeship::errors::NamedError>() {
+            return (!format!("{error:#}").contains(named.name.as_str())).then_some(named.name);
+        }
+        if let Some(object) = cause.downcast_ref::<lakeship::object::ObjectError>() {
+            return Some(object.error_name());
+        }
+        if let Some(delivery) = cause.downcast_ref::<lakeship::delivery::DeliveryError>() {
+            return Some(delivery.name());
+        }
+        if let Some(lakeship::dashboards::DashboardError::Delivery(delivery)) = cause.downcast_ref::<lakeship::dashboards::DashboardError>()
+        {
+            return Some(delivery.name());
+        }
+        cause.downcast_ref::<lakeship::config::ConfigError>().map(|_| ErrorName::Configuration)
+    })
 }

@@ -19,6 +19,7 @@ use crate::common::human_count;
 
 /// Progress bars fed by the executor's callbacks and the live counters.
 pub struct Bars {
+    multi: MultiProgress,
     objects: ProgressBar,
     shards: ProgressBar,
     rows: ProgressBar,
@@ -53,7 +54,14 @@ impl Bars {
                 }
             })
         };
-        Arc::new(Bars { objects, shards, rows, live, pending_by_object: Mutex::default(), started: Instant::now(), _ticker: ticker })
+        Arc::new(Bars { multi, objects, shards, rows, live, pending_by_object: Mutex::default(), started: Instant::now(), _ticker: ticker })
+    }
+
+    /// A line above the bars on a terminal, plain on stderr otherwise.
+    fn say(&self, line: &str) {
+        if self.multi.is_hidden() || self.multi.println(line).is_err() {
+            eprintln!("{line}");
+        }
     }
 
     /// Clears the bars.
@@ -96,6 +104,16 @@ impl Progress for Bars {
                 *pending.entry(object_key(&piece.object)).or_insert(0) += 1;
             }
         }
+        // The run id, always (also when stderr is not a terminal): after a
+        // kill it is what `--resume` needs.
+        let line = format!(
+            "run {}: {} object(s) in {} shard(s) (if it stops: lakeship run --resume {})",
+            summary.run_id,
+            pending.len(),
+            shards.len(),
+            summary.run_id
+        );
+        self.say(&line);
         // Added, not set: a backfill in pages plans once per page.
         self.objects.inc_length(pending.len() as u64);
         self.objects.set_message(format!("run {}", summary.run_id));
@@ -122,7 +140,7 @@ impl Progress for Bars {
 
     fn shard_failed(&self, shard: &ShardTask, error: &NamedError) {
         self.shards.inc(1);
-        self.shards.println(format!("shard {} failed: {error}", shard.shard_id));
+        self.say(&format!("shard {} failed: {error}", shard.shard_id));
     }
 }
 
@@ -137,8 +155,9 @@ struct Totals {
     rejected: u64,
 }
 
-/// The group of an object: its Security Lake source (or folder) and class.
-fn group_of(entry: &LedgerEntry) -> (String, String) {
+/// The group of an object: its Security Lake source (or folder), class and
+/// OCSF version.
+fn group_of(entry: &LedgerEntry) -> (String, String, String) {
     let source = entry.source.clone().unwrap_or_else(|| {
         std::path::Path::new(&entry.key)
             .parent()
@@ -147,19 +166,43 @@ fn group_of(entry: &LedgerEntry) -> (String, String) {
             .unwrap_or_else(|| "-".to_string())
     });
     let class = match (entry.class_uid, &entry.ocsf_version) {
-        (Some(uid), Some(version)) => {
-            let name = lakeship::ocsf::class_name(version, uid).unwrap_or("?");
-            format!("{uid} {name} ({version})")
-        }
+        (Some(uid), Some(version)) => format!("{uid} {}", lakeship::ocsf::class_name(version, uid).unwrap_or("?")),
         (Some(uid), None) => uid.to_string(),
         _ => "-".to_string(),
     };
-    (source, class)
+    (source, class, entry.ocsf_version.clone().unwrap_or_else(|| "-".to_string()))
+}
+
+/// `text` cut to `width` characters (the last one an ellipsis when cut).
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// One line of the summary table: 100 columns at most (up to 99,999,999 rows
+/// and 9,999,999 present or rejected per cell; the class and source are cut
+/// to fit).
+fn summary_line(source: &str, class: &str, version: &str, objects: &str, totals: &Totals) -> String {
+    format!(
+        "{:<16} {:<22} {:<10} {:>7} {:>10} {:>10} {:>9} {:>9}",
+        fit(source, 16),
+        fit(class, 22),
+        fit(version, 10),
+        objects,
+        human_count(totals.rows),
+        human_count(totals.indexed),
+        human_count(totals.present),
+        human_count(totals.rejected)
+    )
 }
 
 /// Prints the summary table of a run report.
 pub fn print_summary(report: &RunReport, elapsed: Duration) {
-    let mut groups: BTreeMap<(String, String), Totals> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String, String), Totals> = BTreeMap::new();
     for entry in &report.objects {
         let totals = groups.entry(group_of(entry)).or_default();
         totals.objects += 1;
@@ -170,20 +213,13 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
         totals.rejected += entry.num_rejected;
     }
     let seconds = elapsed.as_secs_f64().max(0.001);
-    println!("{:<18} {:<40} {:>7} {:>12} {:>12} {:>12} {:>9}", "source", "class", "objects", "rows", "indexed", "present", "rejected");
+    println!(
+        "{:<16} {:<22} {:<10} {:>7} {:>10} {:>10} {:>9} {:>9}",
+        "source", "class", "OCSF", "objects", "rows", "indexed", "present", "rejected"
+    );
     let mut total = Totals::default();
-    for ((source, class), totals) in &groups {
-        let failed = if totals.not_complete > 0 { format!(" ({} not complete)", totals.not_complete) } else { String::new() };
-        println!(
-            "{:<18} {:<40} {:>7} {:>12} {:>12} {:>12} {:>9}{failed}",
-            source,
-            class,
-            totals.objects,
-            human_count(totals.rows),
-            human_count(totals.indexed),
-            human_count(totals.present),
-            human_count(totals.rejected)
-        );
+    for ((source, class, version), totals) in &groups {
+        println!("{}", summary_line(source, class, version, &totals.objects.to_string(), totals));
         total.objects += totals.objects;
         total.not_complete += totals.not_complete;
         total.rows += totals.rows;
@@ -191,16 +227,10 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
         total.present += totals.present;
         total.rejected += totals.rejected;
     }
-    println!(
-        "{:<18} {:<40} {:>7} {:>12} {:>12} {:>12} {:>9}",
-        "total",
-        "",
-        total.objects,
-        human_count(total.rows),
-        human_count(total.indexed),
-        human_count(total.present),
-        human_count(total.rejected)
-    );
+    println!("{}", summary_line("total", "", "", &total.objects.to_string(), &total));
+    if total.not_complete > 0 {
+        println!("{} object(s) not complete:", total.not_complete);
+    }
     println!(
         "run {}: {} object(s) skipped as already complete; {:.1} s, {} rows/s",
         report.run_id,
@@ -210,13 +240,27 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
     );
     for entry in report.objects.iter().filter(|entry| entry.status != Status::Complete) {
         let location = if entry.bucket.is_empty() { entry.key.clone() } else { format!("s3://{}/{}", entry.bucket, entry.key) };
-        println!("  {} {location}: {}", entry.status, entry.reason.as_deref().unwrap_or("no reason recorded"));
+        let name = entry.error_name.map(|name| format!("{name}: ")).unwrap_or_default();
+        println!("  {} {location}: {name}{}", entry.status, entry.reason.as_deref().unwrap_or("no reason recorded"));
     }
     for message in &report.bad_messages {
-        println!("  bad message {}: {}", message.message_id, message.reason);
+        println!("  bad message {}: {}: {}", message.message_id, lakeship::errors::ErrorName::BadMessage, message.reason);
     }
     let dead_letters: usize = report.objects.iter().map(|entry| entry.dead_letters.len()).sum();
     if dead_letters > 0 {
         println!("  rejected documents are in {dead_letters} dead-letter file(s); resend them with `lakeship replay-dlq`");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lines_fit_100_columns() {
+        let totals = Totals { objects: 3, not_complete: 0, rows: 12_345_678, indexed: 12_345_678, present: 9_999_999, rejected: 9_999_999 };
+        let line = summary_line("CLOUD_TRAIL_MGMT", "5001 device_inventory_info", "1.0.0-rc.2", "3", &totals);
+        assert!(line.chars().count() <= 100, "{} columns: {line}", line.chars().count());
+        assert!(line.starts_with("CLOUD_TRAIL_MGMT 5001 device_inventory…"), "{line}");
     }
 }

@@ -341,8 +341,11 @@ impl TryFrom<RawConfig> for Config {
         {
             return Err(invalid("opensearch.endpoint", format!("{endpoint:?} must start with http:// or https://")));
         }
-        let work = Location::parse(pipeline.work.as_deref().unwrap_or("lakeship-work"))
-            .map_err(|error| invalid("pipeline.work", error.to_string()))?;
+        let work = match pipeline.work.as_deref() {
+            Some(work) => Location::parse(work),
+            None => Ok(Location::Local { path: default_work_dir() }),
+        }
+        .map_err(|error| invalid("pipeline.work", error.to_string()))?;
         let time_suffix = pipeline
             .time_suffix
             .as_deref()
@@ -410,7 +413,7 @@ impl Config {
         };
         let raw = RawConfig {
             opensearch: RawOpenSearch {
-                endpoint: self.endpoint.clone(),
+                endpoint: self.endpoint.as_deref().map(mask_url),
                 auth: Some(auth.to_string()),
                 username,
                 password,
@@ -422,7 +425,7 @@ impl Config {
             },
             aws: RawAws {
                 region: self.s3.region.clone(),
-                endpoint: self.s3.endpoint_url.clone(),
+                endpoint: self.s3.endpoint_url.as_deref().map(mask_url),
                 source_role_arn: self.s3.assume_role_arn.clone(),
                 source_external_id: self.s3.external_id.as_deref().map(mask),
             },
@@ -505,6 +508,91 @@ fn mask(secret: &str) -> String {
     if secret.is_empty() { String::new() } else { "********".to_string() }
 }
 
+/// `url` with the password of its user info (`https://user:secret@host`)
+/// masked; unchanged when it has none or does not parse.
+pub fn mask_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("********"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The work area when none is configured: a per-user state directory,
+/// `$XDG_STATE_HOME/lakeship/work` (by default `~/.local/state/lakeship/work`)
+/// on Linux and other Unix systems, `~/Library/Application Support/lakeship/work`
+/// on macOS, `%LOCALAPPDATA%\lakeship\work` on Windows; `lakeship-work` in
+/// the current directory only when no home directory is known.
+pub fn default_work_dir() -> PathBuf {
+    default_work_dir_from(|name| std::env::var_os(name).map(PathBuf::from).filter(|path| !path.as_os_str().is_empty()))
+}
+
+fn default_work_dir_from(lookup: impl Fn(&str) -> Option<PathBuf>) -> PathBuf {
+    let base = if cfg!(windows) {
+        lookup("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        lookup("HOME").map(|home| home.join("Library/Application Support"))
+    } else {
+        lookup("XDG_STATE_HOME").filter(|path| path.is_absolute()).or_else(|| lookup("HOME").map(|home| home.join(".local/state")))
+    };
+    base.map(|base| base.join("lakeship").join("work")).unwrap_or_else(|| PathBuf::from("lakeship-work"))
+}
+
+/// Where a configuration value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueSource {
+    /// A command-line flag.
+    Flag,
+    /// An environment variable.
+    Environment(&'static str),
+    /// The configuration file.
+    File(String),
+    /// Not set anywhere: the default.
+    Default,
+}
+
+/// The three layers of the configuration, kept apart so that `lakeship
+/// config show` can say where each value came from.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigLayers {
+    /// The file (its path as shown, and its keys), if one was read.
+    pub file: Option<(String, RawConfig)>,
+    /// The keys set in the environment.
+    pub environment: RawConfig,
+    /// The keys set by flags.
+    pub flags: RawConfig,
+}
+
+impl ConfigLayers {
+    /// The file, then the environment, then the flags.
+    pub fn merged(&self) -> RawConfig {
+        let file = self.file.as_ref().map(|(_, raw)| raw.clone()).unwrap_or_default();
+        file.merged_with(self.environment.clone()).merged_with(self.flags.clone())
+    }
+
+    /// Where the value of `key` (`section.name`) comes from.
+    pub fn source_of(&self, key: &str) -> ValueSource {
+        if is_set(&self.flags, key) {
+            return ValueSource::Flag;
+        }
+        if is_set(&self.environment, key) {
+            let variable = ENVIRONMENT.iter().find(|(name, _)| *name == key).map_or("?", |(_, variable)| *variable);
+            return ValueSource::Environment(variable);
+        }
+        match &self.file {
+            Some((path, raw)) if is_set(raw, key) => ValueSource::File(path.clone()),
+            _ => ValueSource::Default,
+        }
+    }
+}
+
+fn is_set(raw: &RawConfig, key: &str) -> bool {
+    let Some((section, name)) = key.split_once('.') else { return false };
+    toml::Value::try_from(raw).is_ok_and(|value| value.get(section).and_then(|section| section.get(name)).is_some())
+}
+
 /// True if `key` holds a secret.
 pub fn is_secret(key: &str) -> bool {
     SECRETS.contains(&key)
@@ -551,6 +639,47 @@ mod tests {
         assert!(bad("[pipeline]\ntime_suffix = \"week\"\n").contains("time_suffix"));
         assert!(bad("[pipeline]\nworkers = 0\n").contains("at least 1"));
         assert!(RawConfig::from_env(|name| (name == "LAKESHIP_WORKERS").then(|| "many".to_string())).is_err());
+    }
+
+    #[test]
+    fn masks_passwords_in_urls() {
+        let raw = RawConfig::from_toml("f", "[opensearch]\nendpoint = \"https://admin:hunter2@search.example:9200\"\n").unwrap();
+        let shown = Config::try_from(raw).unwrap().to_masked_toml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("https://admin:********@search.example:9200"), "{shown}");
+        assert_eq!(mask_url("http://127.0.0.1:9200"), "http://127.0.0.1:9200");
+    }
+
+    #[test]
+    fn the_work_area_defaults_to_a_per_user_state_directory() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(key, _)| *key == name).map(|(_, value)| PathBuf::from(value))
+        };
+        if cfg!(all(unix, not(target_os = "macos"))) {
+            assert_eq!(default_work_dir_from(env(&[("HOME", "/home/a")])), PathBuf::from("/home/a/.local/state/lakeship/work"));
+            assert_eq!(
+                default_work_dir_from(env(&[("HOME", "/home/a"), ("XDG_STATE_HOME", "/state")])),
+                PathBuf::from("/state/lakeship/work")
+            );
+        }
+        assert_eq!(default_work_dir_from(env(&[])), PathBuf::from("lakeship-work"));
+    }
+
+    #[test]
+    fn layers_say_where_each_value_comes_from() {
+        let layers = ConfigLayers {
+            file: Some(("lakeship.toml".to_string(), RawConfig::from_toml("f", "[pipeline]\nworkers = 3\n").unwrap())),
+            environment: RawConfig::from_env(|name| (name == "LAKESHIP_ENDPOINT").then(|| "http://env:9200".to_string())).unwrap(),
+            flags: RawConfig {
+                pipeline: RawPipeline { time_suffix: Some("day".into()), ..RawPipeline::default() },
+                ..RawConfig::default()
+            },
+        };
+        assert_eq!(layers.source_of("pipeline.workers"), ValueSource::File("lakeship.toml".into()));
+        assert_eq!(layers.source_of("opensearch.endpoint"), ValueSource::Environment("LAKESHIP_ENDPOINT"));
+        assert_eq!(layers.source_of("pipeline.time_suffix"), ValueSource::Flag);
+        assert_eq!(layers.source_of("pipeline.ledger_index"), ValueSource::Default);
+        assert_eq!(layers.merged().pipeline.workers, Some(3));
     }
 
     #[test]

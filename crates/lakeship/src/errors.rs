@@ -120,17 +120,25 @@ impl NamedError {
     }
 }
 
-impl From<crate::object::ObjectError> for NamedError {
-    fn from(error: crate::object::ObjectError) -> Self {
+impl crate::object::ObjectError {
+    /// The name of this failure.
+    pub fn error_name(&self) -> ErrorName {
         use crate::object::ObjectError;
-        let name = match &error {
+        match self {
             ObjectError::NotFound { .. } => ErrorName::ObjectNotFound,
             ObjectError::Changed { .. } => ErrorName::ObjectChanged,
-            ObjectError::AccessDenied { .. } | ObjectError::InvalidLocation { .. } => ErrorName::Configuration,
+            ObjectError::AccessDenied { .. } | ObjectError::Configuration { .. } | ObjectError::InvalidLocation { .. } => {
+                ErrorName::Configuration
+            }
             ObjectError::Transient { .. } => ErrorName::Transient,
             ObjectError::Other { .. } => ErrorName::Transient,
-        };
-        NamedError::new(name, error.to_string())
+        }
+    }
+}
+
+impl From<crate::object::ObjectError> for NamedError {
+    fn from(error: crate::object::ObjectError) -> Self {
+        NamedError::new(error.error_name(), error.to_string())
     }
 }
 

@@ -6,6 +6,7 @@
 //! conversion to documents, delivery, the ledger and the local executor.
 
 pub mod aws_calls;
+pub mod aws_errors;
 pub mod config;
 pub mod convert;
 pub mod dashboards;

@@ -1,8 +1,10 @@
-//! `lakeship config`: show the effective configuration.
+//! `lakeship config`: show the effective configuration and where each value
+//! came from.
 
 use clap::{Args, Subcommand};
+use lakeship::config::{Config, ConfigLayers, ValueSource};
 
-use crate::config_args::ConfigArgs;
+use crate::config_args::{ConfigArgs, layers};
 
 /// Inspect the configuration (file, environment and flags merged).
 #[derive(Debug, Args)]
@@ -13,13 +15,14 @@ pub struct ConfigCommand {
 
 #[derive(Debug, Subcommand)]
 enum ConfigSubcommand {
-    /// Print the effective configuration as TOML, secrets masked.
-    ///
-    /// Example: LAKESHIP_ENDPOINT=http://127.0.0.1:9200 lakeship config show
     Show(ShowArgs),
 }
 
+/// Print the effective configuration as TOML, secrets masked, each value with
+/// where it came from (a flag, an environment variable, the file, or the
+/// default).
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  lakeship config show\n  LAKESHIP_ENDPOINT=http://127.0.0.1:9200 lakeship config show --workers 4")]
 struct ShowArgs {
     #[command(flatten)]
     config: ConfigArgs,
@@ -28,9 +31,72 @@ struct ShowArgs {
 pub fn run(command: ConfigCommand, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     match command.command {
         ConfigSubcommand::Show(args) => {
+            let layers = layers(file, &[&args.config])?;
             let config = args.config.load(file)?;
-            print!("{}", config.to_masked_toml());
+            print!("{}", annotated(&config, &layers));
             Ok(())
         }
+    }
+}
+
+/// The masked TOML with a `# source` comment after every value.
+fn annotated(config: &Config, layers: &ConfigLayers) -> String {
+    let toml = config.to_masked_toml();
+    let width = toml.lines().map(|line| line.chars().count()).max().unwrap_or(0).min(60);
+    let mut section = String::new();
+    let mut out = String::new();
+    for line in toml.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            section = name.to_string();
+        }
+        let Some((key, _)) = line.split_once(" = ") else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let key = format!("{section}.{}", key.trim());
+        let source = match layers.source_of(&key) {
+            ValueSource::Flag => format!("flag --{}", flag_name(&key)),
+            ValueSource::Environment(variable) => format!("env {variable}"),
+            ValueSource::File(path) => format!("file {path}"),
+            ValueSource::Default => "default".to_string(),
+        };
+        out.push_str(&format!("{line:<width$}  # {source}\n"));
+    }
+    out
+}
+
+/// The flag that sets `key`.
+fn flag_name(key: &str) -> String {
+    match key {
+        "opensearch.role_arn" => "opensearch-role-arn".to_string(),
+        "aws.endpoint" => "aws-endpoint".to_string(),
+        _ => key.rsplit('.').next().unwrap_or(key).replace('_', "-"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lakeship::config::RawConfig;
+
+    use super::*;
+
+    #[test]
+    fn every_value_says_where_it_came_from() {
+        let layers = ConfigLayers {
+            file: Some(("lakeship.toml".to_string(), RawConfig::from_toml("f", "[pipeline]\nworkers = 3\n").unwrap())),
+            environment: RawConfig::from_env(|name| {
+                (name == "LAKESHIP_ENDPOINT").then(|| "https://admin:hunter2@search.example".to_string())
+            })
+            .unwrap(),
+            flags: RawConfig::from_toml("f", "[aws]\nendpoint = \"http://127.0.0.1:5000\"\n").unwrap(),
+        };
+        let config = Config::try_from(layers.merged()).unwrap();
+        let shown = annotated(&config, &layers);
+        let line = |key: &str| shown.lines().find(|line| line.starts_with(&format!("{key} = "))).unwrap_or_default().to_string();
+        assert!(line("endpoint").ends_with("# env LAKESHIP_ENDPOINT") && !shown.contains("hunter2"), "{shown}");
+        assert!(line("workers").ends_with("# file lakeship.toml"), "{shown}");
+        assert!(shown.contains("# flag --aws-endpoint"), "{shown}");
+        assert!(line("time_suffix").ends_with("# default"), "{shown}");
     }
 }

@@ -8,13 +8,23 @@ use lakeship::convert::ConvertOptions;
 use lakeship::reader::{DEFAULT_FOOTER_HINT, ReadError, check_ocsf_shape, read_footer};
 use lakeship::scan::{ScanOptions, spawn_scan};
 
-use crate::common::{expand_inputs, open_output};
-use crate::config_args::ConfigArgs;
+use crate::common::{expand_inputs, named, open_output};
+use crate::config_args::{AwsArgs, IndexNameArgs, RegionArgs, load};
+
+const EXAMPLES: &str = "\
+Examples:
+  lakeship convert lake/ -o docs.ndjson
+  lakeship convert sample.gz.parquet --bulk \\
+      | curl -s -H 'content-type: application/x-ndjson' --data-binary @- localhost:9200/_bulk
+  lakeship convert -o dns.ndjson \\
+      s3://aws-security-data-lake-us-east-1-x/aws/ROUTE53/2.0/region=us-east-1/";
 
 /// Convert Parquet objects to OCSF JSON documents (NDJSON).
 ///
-/// Example: lakeship convert samples/*.parquet --bulk -o bulk.ndjson
+/// Each object that cannot be read or converted is named on stderr with its
+/// error name; the others are converted.
 #[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
 pub struct ConvertArgs {
     /// Parquet files, directories or s3://bucket/key URLs.
     #[arg(required = true, value_name = "PATH_OR_S3_URL")]
@@ -26,11 +36,15 @@ pub struct ConvertArgs {
     #[arg(short, long, value_name = "FILE")]
     output: Option<String>,
     #[command(flatten)]
-    config: ConfigArgs,
+    region: RegionArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
+    #[command(flatten)]
+    index_names: IndexNameArgs,
 }
 
 pub async fn run(args: ConvertArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = args.config.load(file)?;
+    let config = load(file, &[&args.region, &args.aws, &args.index_names])?;
     let store = config.source_store();
     let objects = expand_inputs(&store, &args.inputs).await?;
     let mut output = open_output(args.output.as_deref())?;
@@ -46,7 +60,7 @@ pub async fn run(args: ConvertArgs, file: Option<&std::path::Path>) -> anyhow::R
         let footer = match read_footer(&store, &object, DEFAULT_FOOTER_HINT).await.and_then(|f| check_ocsf_shape(&f).map(|()| f)) {
             Ok(footer) => footer,
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", named(error));
                 num_failed += 1;
                 continue;
             }
@@ -65,11 +79,11 @@ pub async fn run(args: ConvertArgs, file: Option<&std::path::Path>) -> anyhow::R
                 }
                 // One bad row group: the others are still converted.
                 Err(error @ ReadError::RowGroup { .. }) => {
-                    eprintln!("error: {error}");
+                    eprintln!("error: {}", named(error));
                     failed = true;
                 }
                 Err(error) => {
-                    eprintln!("error: {error}");
+                    eprintln!("error: {}", named(error));
                     failed = true;
                     break;
                 }

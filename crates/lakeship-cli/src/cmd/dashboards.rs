@@ -1,17 +1,21 @@
 //! `lakeship dashboards`: write the OpenSearch Dashboards saved objects,
 //! import them into Dashboards, or check their queries against a cluster.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use lakeship::config::Config;
 use lakeship::dashboards::import::{DashboardsClient, ImportOptions, import_request};
 use lakeship::dashboards::query::TimeRange;
+use lakeship::dashboards::render::{RenderContext, render_dashboard, render_index};
+use lakeship::dashboards::verify::{IndexedClass, Verdict, VisReport, indexed_classes};
 use lakeship::dashboards::{self, SavedObjectFile, catalog};
 use lakeship::sample::{parse_duration_millis, parse_rfc3339_millis};
 
-use crate::common::human_count;
-use crate::config_args::ConfigArgs;
+use crate::common::{check_opensearch, human_count};
+use crate::config_args::{IndexNameArgs, LedgerArgs, OpenSearchArgs, RegionArgs, load};
 
 /// OpenSearch Dashboards saved objects: security findings, network, DNS and
 /// API activity, and the pipeline's health.
@@ -25,6 +29,7 @@ pub struct DashboardsArgs {
 enum DashboardsCommand {
     Import(ImportArgs),
     Verify(VerifyArgs),
+    Render(RenderArgs),
     Generate(GenerateArgs),
 }
 
@@ -34,15 +39,16 @@ enum DashboardsCommand {
 /// Authentication is that of OpenSearch (--auth basic with LAKESHIP_PASSWORD,
 /// or --auth sigv4, signed for service es). On Amazon OpenSearch Service the
 /// URL is the domain endpoint followed by /_dashboards.
-///
-/// Example: lakeship dashboards import --url https://search-x.eu-west-1.es.amazonaws.com/_dashboards --auth sigv4
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  lakeship dashboards import --auth sigv4 \\\n      --url https://search-x.eu-west-1.es.amazonaws.com/_dashboards"
+)]
 struct ImportArgs {
     /// OpenSearch Dashboards base URL, e.g. http://127.0.0.1:5601
     #[arg(long, value_name = "DASHBOARDS_URL")]
     url: String,
-    /// Saved-objects files (.ndjson) or folders of them.
-    #[arg(default_value = dashboards::DASHBOARDS_DIR, value_name = "FILE_OR_DIR")]
+    /// Saved-objects files (.ndjson) or folders of them [default: the dashboards built into lakeship]
+    #[arg(value_name = "FILE_OR_DIR")]
     inputs: Vec<PathBuf>,
     /// Keep objects that already exist (reported as conflicts) instead of replacing them.
     #[arg(long)]
@@ -51,35 +57,85 @@ struct ImportArgs {
     #[arg(long, value_name = "TENANT")]
     tenant: Option<String>,
     #[command(flatten)]
-    config: ConfigArgs,
+    opensearch: OpenSearchArgs,
+    #[command(flatten)]
+    region: RegionArgs,
+}
+
+/// The time range of the panels' queries.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Time range")]
+struct RangeArgs {
+    /// This long up to now, e.g. 24h, 7d
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
+    last: Option<String>,
+    /// Start of the time range (RFC 3339)
+    #[arg(long, value_name = "TIME", requires = "to")]
+    from: Option<String>,
+    /// End of the time range (RFC 3339)
+    #[arg(long, value_name = "TIME", requires = "from")]
+    to: Option<String>,
 }
 
 /// Run every visualization's query on an OpenSearch cluster and check the
-/// fields it uses: prints buckets per visualization, fails on any problem.
+/// fields it uses; prints documents and buckets per panel.
 ///
-/// Example: lakeship dashboards verify --endpoint http://127.0.0.1:9200 --last 24h
+/// The indices are refreshed first. Fails when a panel uses a field it
+/// cannot, or shows no data although its index pattern holds documents in
+/// the time range (or the ledger records rows indexed for its class). A
+/// panel whose own query selects nothing (e.g. failed objects on a healthy
+/// run) is empty by design, not a failure.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  lakeship dashboards verify --endpoint http://127.0.0.1:9200 --last 24h\n  lakeship dashboards verify dashboards/network-activity.ndjson"
+)]
 struct VerifyArgs {
-    /// Saved-objects files (.ndjson) or folders of them.
-    #[arg(default_value = dashboards::DASHBOARDS_DIR, value_name = "FILE_OR_DIR")]
+    /// Saved-objects files (.ndjson) or folders of them [default: the dashboards built into lakeship]
+    #[arg(value_name = "FILE_OR_DIR")]
     inputs: Vec<PathBuf>,
-    /// Time range: this long up to now, e.g. 24h, 7d (default: all time).
-    #[arg(long, value_name = "DURATION", conflicts_with_all = ["from", "to"])]
-    last: Option<String>,
-    /// Start of the time range (RFC 3339).
-    #[arg(long, value_name = "TIME", requires = "to")]
-    from: Option<String>,
-    /// End of the time range (RFC 3339).
-    #[arg(long, value_name = "TIME", requires = "from")]
-    to: Option<String>,
     #[command(flatten)]
-    config: ConfigArgs,
+    range: RangeArgs,
+    #[command(flatten)]
+    opensearch: OpenSearchArgs,
+    #[command(flatten)]
+    region: RegionArgs,
+    #[command(flatten)]
+    index_names: IndexNameArgs,
+    #[command(flatten)]
+    ledger: LedgerArgs,
+}
+
+/// Draw the dashboards from the cluster's data: one self-contained HTML
+/// page per dashboard and an index page, every panel drawn from the answer
+/// of its real query (time series, bars, donuts, heat maps, tables, numbers
+/// as the saved objects define them). Open DIR/index.html in a browser; the
+/// pages load nothing from the network. Default time range: the last 24 hours.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  lakeship dashboards render --out ./dashboards-html\n  lakeship dashboards render --out /tmp/d --last 7d --auth sigv4 \\\n      --endpoint https://search-x.eu-west-1.es.amazonaws.com"
+)]
+struct RenderArgs {
+    /// Folder to write the pages into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Saved-objects files (.ndjson) or folders of them [default: the dashboards built into lakeship]
+    #[arg(value_name = "FILE_OR_DIR")]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    range: RangeArgs,
+    #[command(flatten)]
+    opensearch: OpenSearchArgs,
+    #[command(flatten)]
+    region: RegionArgs,
+    #[command(flatten)]
+    index_names: IndexNameArgs,
+    #[command(flatten)]
+    ledger: LedgerArgs,
 }
 
 /// Write the saved-objects files from the dashboards' definitions.
-///
-/// Example: lakeship dashboards generate --out dashboards
 #[derive(Debug, Args)]
+#[command(after_help = "Example:\n  lakeship dashboards generate --out dashboards")]
 struct GenerateArgs {
     /// Output folder.
     #[arg(long, default_value = dashboards::DASHBOARDS_DIR, value_name = "DIR")]
@@ -93,12 +149,17 @@ pub async fn run(args: DashboardsArgs, file: Option<&std::path::Path>) -> anyhow
     match args.command {
         DashboardsCommand::Import(args) => import(&args, file).await,
         DashboardsCommand::Verify(args) => verify(&args, file).await,
+        DashboardsCommand::Render(args) => render(&args, file).await,
         DashboardsCommand::Generate(args) => generate(&args),
     }
 }
 
-/// The saved-objects files named by `inputs` (files or folders), validated.
-fn load(inputs: &[PathBuf]) -> anyhow::Result<Vec<SavedObjectFile>> {
+/// The saved-objects files named by `inputs` (files or folders), or the
+/// built-in dashboards when none is named; validated.
+fn load_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<SavedObjectFile>> {
+    if inputs.is_empty() {
+        return Ok(catalog::files());
+    }
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -115,8 +176,8 @@ fn load(inputs: &[PathBuf]) -> anyhow::Result<Vec<SavedObjectFile>> {
 }
 
 async fn import(args: &ImportArgs, file: Option<&Path>) -> anyhow::Result<()> {
-    let config = args.config.load(file)?;
-    let files = load(&args.inputs)?;
+    let config = load(file, &[&args.opensearch, &args.region])?;
+    let files = load_files(&args.inputs)?;
     let client = DashboardsClient::from_config(&config, &args.url).await?;
     let options = ImportOptions { overwrite: !args.no_overwrite, tenant: args.tenant.clone() };
     let mut num_failed = 0;
@@ -136,39 +197,118 @@ async fn import(args: &ImportArgs, file: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn verify(args: &VerifyArgs, file: Option<&Path>) -> anyhow::Result<()> {
-    let config = args.config.load(file)?;
-    let files = load(&args.inputs)?;
-    let range = time_range(args)?;
+/// What verify and render share: the files (pointed at the configured index
+/// names), the reports of every panel and their verdicts.
+struct Checked {
+    files: Vec<SavedObjectFile>,
+    reports: Vec<VisReport>,
+    verdicts: HashMap<String, Verdict>,
+}
+
+async fn check(config: &Config, inputs: &[PathBuf], range: Option<TimeRange>) -> anyhow::Result<Checked> {
+    let files = dashboards::for_index_names(&load_files(inputs)?, &config.index_prefix, &config.ledger_index);
     let client = config.client().await?;
+    check_opensearch(&client).await?;
     let reports = dashboards::verify::verify(&client, &files, range).await?;
-    println!("{:>10} {:>8} {:>6}  visualization", "documents", "buckets", "rows");
-    for report in &reports {
-        println!(
-            "{:>10} {:>8} {:>6}  {} ({})",
-            human_count(report.num_hits),
-            report.num_buckets,
-            report.num_rows,
-            report.query.title,
-            report.query.index
-        );
-        for problem in &report.problems {
-            println!("{:>27}problem: {problem}", "");
+    let indexed: Vec<IndexedClass> = indexed_classes(&client, &config.ledger_index).await?;
+    let verdicts = reports.iter().map(|report| (report.query.id.clone(), report.verdict(&indexed, &config.index_prefix))).collect();
+    Ok(Checked { files, reports, verdicts })
+}
+
+async fn verify(args: &VerifyArgs, file: Option<&Path>) -> anyhow::Result<()> {
+    let config = load(file, &[&args.opensearch, &args.region, &args.index_names, &args.ledger])?;
+    let range = time_range(&args.range)?;
+    let checked = check(&config, &args.inputs, range).await?;
+    let mut current_file = "";
+    for report in &checked.reports {
+        if report.file != current_file {
+            current_file = &report.file;
+            println!("{} ({}: {} documents in the time range)", report.file, report.query.index, human_count(report.pattern.in_range));
+            println!("{:>10} {:>8} {:>6}  panel", "documents", "buckets", "rows");
+        }
+        println!("{:>10} {:>8} {:>6}  {}", human_count(report.num_hits), report.num_buckets, report.num_rows, report.query.title);
+        match &checked.verdicts[&report.query.id] {
+            Verdict::Data => {}
+            Verdict::Failed(reason) => println!("{:>28}FAILED: {reason}", ""),
+            Verdict::EmptyByDesign(reason) => println!("{:>28}empty by design: {reason}", ""),
+            Verdict::OutOfRange => println!("{:>28}no documents in the time range", ""),
+            Verdict::NothingIndexed => println!("{:>28}nothing indexed for this dashboard yet", ""),
         }
     }
-    let failing = reports.iter().filter(|report| !report.is_ok()).count();
-    if failing > 0 {
-        anyhow::bail!("{failing} of {} visualizations show no data or use fields they cannot", reports.len());
+    let count = |wanted: fn(&Verdict) -> bool| checked.verdicts.values().filter(|verdict| wanted(verdict)).count();
+    println!(
+        "{} panels: {} show data, {} empty by design, {} without data in the time range or indexed, {} failing",
+        checked.reports.len(),
+        count(|verdict| matches!(verdict, Verdict::Data)),
+        count(|verdict| matches!(verdict, Verdict::EmptyByDesign(_))),
+        count(|verdict| matches!(verdict, Verdict::OutOfRange | Verdict::NothingIndexed)),
+        count(Verdict::is_failure),
+    );
+    let failing: Vec<&str> = checked
+        .reports
+        .iter()
+        .filter(|report| checked.verdicts[&report.query.id].is_failure())
+        .map(|report| report.query.title.as_str())
+        .collect();
+    if !failing.is_empty() {
+        anyhow::bail!("{} panel(s) show no data or use fields they cannot: {}", failing.len(), failing.join("; "));
     }
-    println!("{} visualizations show data", reports.len());
     Ok(())
 }
 
-fn time_range(args: &VerifyArgs) -> anyhow::Result<Option<TimeRange>> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0);
-    if let Some(last) = &args.last {
-        let millis = parse_duration_millis(last).map_err(anyhow::Error::msg)?;
-        return Ok(Some(TimeRange { from: now - millis, to: now }));
+async fn render(args: &RenderArgs, file: Option<&Path>) -> anyhow::Result<()> {
+    let config = load(file, &[&args.opensearch, &args.region, &args.index_names, &args.ledger])?;
+    let range = match time_range(&args.range)? {
+        Some(range) => range,
+        None => last(parse_duration_millis("24h").map_err(anyhow::Error::msg)?),
+    };
+    let checked = check(&config, &args.inputs, Some(range)).await?;
+    let context = RenderContext {
+        source: config.endpoint.as_deref().map(lakeship::config::mask_url).unwrap_or_default(),
+        range: format!("{} to {} UTC", utc(range.from), utc(range.to)),
+        generated_at: format!("{} UTC", utc(now_millis())),
+    };
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut pages = Vec::new();
+    for saved in &checked.files {
+        if !saved.objects.iter().any(|object| object.kind == "dashboard") {
+            continue;
+        }
+        let reports: Vec<VisReport> = checked.reports.iter().filter(|report| report.file == saved.name).cloned().collect();
+        let page = render_dashboard(saved, &reports, &checked.verdicts, &context)?;
+        let path = args.out.join(&page.file_name);
+        std::fs::write(&path, &page.html).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{:>3} of {:>2} panels with data  {}", page.num_with_data, page.num_queried, path.display());
+        pages.push(page);
+    }
+    let index = args.out.join("index.html");
+    std::fs::write(&index, render_index(&pages, &context)).with_context(|| format!("cannot write {}", index.display()))?;
+    let failing = pages.iter().map(|page| page.num_failed).sum::<usize>();
+    if failing > 0 {
+        eprintln!("warning: {failing} panel(s) have no data although they should (run `lakeship dashboards verify` for why)");
+    }
+    println!("{} dashboards drawn: open {}", pages.len(), index.display());
+    Ok(())
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0)
+}
+
+fn last(millis: i64) -> TimeRange {
+    let now = now_millis();
+    TimeRange { from: now - millis, to: now }
+}
+
+fn utc(millis: i64) -> String {
+    let mut out = Vec::new();
+    lakeship::convert::timefmt::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
+    String::from_utf8_lossy(&out[..16.min(out.len())]).replace('T', " ")
+}
+
+fn time_range(args: &RangeArgs) -> anyhow::Result<Option<TimeRange>> {
+    if let Some(duration) = &args.last {
+        return Ok(Some(last(parse_duration_millis(duration).map_err(anyhow::Error::msg)?)));
     }
     match (&args.from, &args.to) {
         (Some(from), Some(to)) => Ok(Some(TimeRange {

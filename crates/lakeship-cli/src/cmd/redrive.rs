@@ -3,7 +3,7 @@
 use clap::Args;
 use lakeship::stepfunctions::{Execution, StepFunctions, format_utc};
 
-use crate::config_args::ConfigArgs;
+use crate::config_args::{AwsArgs, RegionArgs, load};
 
 /// Redrive a failed run of the deployed state machine.
 ///
@@ -12,9 +12,10 @@ use crate::config_args::ConfigArgs;
 /// The run keeps its id (the execution name), so Finalize then reconciles
 /// the same objects. Fix the cause first (settings, permissions, OpenSearch
 /// capacity): `lakeship runs` shows the error.
-///
-/// Example: lakeship redrive arn:aws:states:us-east-1:123456789012:execution:lakeship-ingest:2f9c0d1e --dry-run
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  lakeship redrive --dry-run \\\n      arn:aws:states:us-east-1:123456789012:execution:lakeship-ingest:2f9c0d1e"
+)]
 pub struct RedriveArgs {
     /// The execution to redrive (`lakeship runs --json` shows the ARNs)
     #[arg(value_name = "EXECUTION_ARN")]
@@ -23,11 +24,13 @@ pub struct RedriveArgs {
     #[arg(long)]
     dry_run: bool,
     #[command(flatten)]
-    config: ConfigArgs,
+    region: RegionArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 pub async fn run(args: RedriveArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = args.config.load(file)?;
+    let config = load(file, &[&args.region, &args.aws])?;
     let sfn = StepFunctions::new(&config.s3).await;
     let execution = sfn.execution(&args.execution_arn).await?;
     let failed_state = sfn.last_state(&execution.arn).await?;

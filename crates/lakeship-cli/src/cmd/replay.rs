@@ -6,7 +6,7 @@ use lakeship::object::Location;
 use lakeship::pipeline::replay::replay;
 
 use crate::common::human_count;
-use crate::config_args::ConfigArgs;
+use crate::config_args::{AwsArgs, DeliveryArgs, OpenSearchArgs, RegionArgs, WorkArgs, load};
 
 /// Send dead letters again (for example after fixing a template), with their
 /// original index and id, and report what still fails.
@@ -14,20 +14,30 @@ use crate::config_args::ConfigArgs;
 /// SOURCE is a dead-letter part file, or a directory or s3:// prefix holding
 /// part files (e.g. a run's `dead-letters/<run_id>/`). Letters that still
 /// fail are written under `<work>/dead-letters/replay-<time>/`.
-///
-/// Example: lakeship replay-dlq lakeship-work/dead-letters/20241127T101500Z-3fa2c1/ --endpoint http://127.0.0.1:9200
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  lakeship replay-dlq --endpoint http://127.0.0.1:9200 \\\n      ~/.local/state/lakeship/work/dead-letters/20241127T101500Z-3fa2c1/"
+)]
 pub struct ReplayArgs {
     /// A part file, or a directory / s3:// prefix of part files.
     #[arg(value_name = "SOURCE")]
     source: String,
     #[command(flatten)]
-    config: ConfigArgs,
+    opensearch: OpenSearchArgs,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
+    #[command(flatten)]
+    work: WorkArgs,
+    #[command(flatten)]
+    region: RegionArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 pub async fn run(args: ReplayArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = args.config.load(file)?;
+    let config = load(file, &[&args.opensearch, &args.delivery, &args.work, &args.region, &args.aws])?;
     let context = config.pipeline_context().await?;
+    crate::common::check_opensearch(&context.client).await?;
     let store = context.work.store().clone();
     let source = Location::parse(&args.source)?;
     let parts = find_parts(&store, &source).await?;

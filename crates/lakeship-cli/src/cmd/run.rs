@@ -13,13 +13,15 @@ use lakeship::pipeline::local::{LocalOutcome, LocalRunOptions, resume_local, run
 use lakeship::pipeline::payload::{DispatchRequest, RunSummary};
 use lakeship::pipeline::{PipelineContext, list_prefix};
 
+use crate::common::{check_opensearch, check_rejected};
 use crate::config_args::ConfigArgs;
 use crate::progress::{Bars, print_summary};
 
 const EXAMPLES: &str = "\
 Examples:
   lakeship run --source ./lake --endpoint http://127.0.0.1:9200
-  lakeship run --source s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/ --since 20240301 --until 20240307
+  lakeship run --since 20240301 --until 20240307 \\
+      --source s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/
   lakeship run --source https://sqs.us-east-1.amazonaws.com/111122223333/lakeship --follow
   lakeship run --resume 20241127T101500Z-3fa2c1";
 
@@ -31,8 +33,12 @@ Examples:
 /// deleted only after every object they name reconciles; with --follow the
 /// queue is polled until Ctrl-C. Ctrl-C stops cleanly: shards in flight
 /// finish, the rest is left for `--resume`.
+///
+/// The run id is printed when the run starts (for `--resume` and `lakeship
+/// status --run`). Exits 3 when rows were rejected into the dead-letter
+/// store, 1 when objects are not complete.
 #[derive(Debug, Args)]
-#[command(after_long_help = EXAMPLES)]
+#[command(after_help = EXAMPLES)]
 pub struct RunArgs {
     /// Directory, s3://bucket/prefix, or SQS queue URL.
     #[arg(long, value_name = "SOURCE", required_unless_present = "resume")]
@@ -82,6 +88,7 @@ fn normalize_day(day: Option<&str>) -> Option<String> {
 pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = args.config.load(file)?;
     let context = config.pipeline_context().await?;
+    check_opensearch(&context.client).await?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone());
     let quiet = args.quiet;
@@ -94,7 +101,7 @@ pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Resul
         let context = &context;
         let outcome =
             execute(context, &config, &stop, quiet, |options| async move { resume_local(context, summary, &options).await }).await?;
-        return finish(&outcome);
+        return finish(&outcome, context);
     }
     let source = args.source.as_deref().context("--source is required")?;
     match parse_source(source)? {
@@ -109,7 +116,7 @@ pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Resul
             let context = &context;
             let outcome =
                 execute(context, &config, &stop, quiet, |options| async move { run_local(context, request, &options).await }).await?;
-            finish(&outcome)
+            finish(&outcome, context)
         }
         Source::Queue(queue_url) => run_queue(&context, &config, &args, &queue_url, &stop).await,
     }
@@ -139,8 +146,12 @@ where
     Ok(outcome)
 }
 
-fn finish(outcome: &LocalOutcome) -> anyhow::Result<()> {
-    outcome.check().map_err(anyhow::Error::from)
+fn finish(outcome: &LocalOutcome, context: &PipelineContext) -> anyhow::Result<()> {
+    outcome.check()?;
+    match &outcome.report {
+        Some(report) => check_rejected(report, &context.work),
+        None => Ok(()),
+    }
 }
 
 fn watch_ctrl_c(stop: Arc<AtomicBool>) {
@@ -188,7 +199,7 @@ async fn receive(
             .visibility_timeout(visibility_timeout)
             .send()
             .await
-            .map_err(|error| anyhow::anyhow!("receiving from {queue_url} failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&error)))?;
+            .map_err(|error| queue_error(&error, &format!("receiving from {queue_url} failed")))?;
         let messages = answer.messages();
         if messages.is_empty() {
             break;
@@ -201,6 +212,21 @@ async fn receive(
         wait = 0;
     }
     Ok(records)
+}
+
+/// A named error of an SQS request: a problem a person must fix (no
+/// credentials, no region, no such queue) is a configuration error.
+fn queue_error<E, R>(error: &aws_sdk_sqs::error::SdkError<E, R>, what: &str) -> anyhow::Error
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    use lakeship::errors::{ErrorName, NamedError};
+    let name = match lakeship::aws_errors::problem(error) {
+        Some(problem) if problem.is_configuration() => ErrorName::Configuration,
+        _ => ErrorName::Transient,
+    };
+    NamedError::new(name, format!("{what}: {}", lakeship::aws_errors::describe(error))).into()
 }
 
 /// The messages whose every object is complete (or superseded, or that name none).
@@ -217,6 +243,7 @@ async fn run_queue(
 ) -> anyhow::Result<()> {
     let sqs = sqs_client(config).await;
     let mut failures = Vec::new();
+    let mut rejected_runs = Vec::new();
     let mut num_runs = 0;
     while !stop.load(Ordering::Relaxed) {
         let wait = if args.follow { 20 } else { 2 };
@@ -235,9 +262,12 @@ async fn run_queue(
         let done = settled(&records, &outcome);
         for record in &done {
             if let Some(handle) = &record.receipt_handle {
-                sqs.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.map_err(|error| {
-                    anyhow::anyhow!("deleting message {} failed: {}", record.message_id, aws_sdk_sqs::error::DisplayErrorContext(&error))
-                })?;
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .map_err(|error| queue_error(&error, &format!("deleting message {} failed", record.message_id)))?;
             }
         }
         eprintln!(
@@ -246,14 +276,18 @@ async fn run_queue(
             records.len()
         );
         if let Err(error) = outcome.check() {
-            failures.push(error);
+            failures.push(anyhow::Error::from(error));
+        } else if let Some(report) = &outcome.report
+            && let Err(rejected) = check_rejected(report, &context.work)
+        {
+            rejected_runs.push(rejected);
         }
     }
     if num_runs == 0 {
         eprintln!("the queue {queue_url} is empty");
     }
-    match failures.into_iter().next() {
-        Some(error) => Err(error.into()),
+    match failures.into_iter().chain(rejected_runs).next() {
+        Some(error) => Err(error),
         None => Ok(()),
     }
 }

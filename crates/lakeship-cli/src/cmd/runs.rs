@@ -4,7 +4,7 @@ use clap::Args;
 use lakeship::stepfunctions::{Execution, StepFunctions, format_duration, format_utc};
 use serde_json::json;
 
-use crate::config_args::ConfigArgs;
+use crate::config_args::{AwsArgs, RegionArgs, load};
 
 const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
 
@@ -13,9 +13,10 @@ const STATUSES: [&str; 6] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABO
 /// Newest first: status, duration, shards of the Map Run (succeeded / did
 /// not succeed / total) and the error a failed run ended with. Redrive a
 /// failed run with `lakeship redrive EXECUTION_ARN`.
-///
-/// Example: lakeship runs --state-machine-arn arn:aws:states:us-east-1:123456789012:stateMachine:lakeship-ingest --status failed
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  lakeship runs --status failed \\\n      --state-machine-arn arn:aws:states:us-east-1:123456789012:stateMachine:lakeship-ingest"
+)]
 pub struct RunsArgs {
     /// The state machine: the stack output StateMachineArn
     #[arg(long, env = "LAKESHIP_STATE_MACHINE_ARN", value_name = "ARN")]
@@ -30,11 +31,13 @@ pub struct RunsArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    config: ConfigArgs,
+    region: RegionArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 pub async fn run(args: RunsArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = args.config.load(file)?;
+    let config = load(file, &[&args.region, &args.aws])?;
     let status = args.status.as_deref().map(|status| status.to_ascii_uppercase());
     if let Some(status) = &status
         && !STATUSES.contains(&status.as_str())

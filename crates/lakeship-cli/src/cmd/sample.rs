@@ -17,9 +17,10 @@ use lakeship::sample::{
 /// with the column shapes of Security Lake's own objects, zstd-compressed,
 /// in row groups of --row-group-rows rows. The same options and an explicit
 /// --end-time give byte-identical files.
-///
-/// Example: lakeship sample --out /tmp/lake --classes network,dns --rows 1000000 --end-time 2025-01-01T00:00:00Z
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  lakeship sample --out /tmp/lake --classes network,dns --rows 1000000 \\\n      --end-time 2025-01-01T00:00:00Z"
+)]
 pub struct SampleArgs {
     /// Directory to write the objects under (created if missing).
     #[arg(long, value_name = "DIR")]

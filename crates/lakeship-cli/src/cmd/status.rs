@@ -5,15 +5,13 @@ use lakeship::ledger::{LedgerEntry, Status};
 use lakeship::pipeline::RunReport;
 
 use crate::common::human_count;
-use crate::config_args::ConfigArgs;
+use crate::config_args::{AwsArgs, LedgerArgs, OpenSearchArgs, RegionArgs, WorkArgs, load};
 use crate::progress::print_summary;
 
 /// Show recent objects from the ledger, and the incomplete ones with why;
 /// or, with --run, the report of one local run.
 #[derive(Debug, Args)]
-#[command(
-    after_long_help = "Examples:\n  lakeship status --endpoint http://127.0.0.1:9200\n  lakeship status --run 20241127T101500Z-3fa2c1"
-)]
+#[command(after_help = "Examples:\n  lakeship status --endpoint http://127.0.0.1:9200\n  lakeship status --run 20241127T101500Z-3fa2c1")]
 pub struct StatusArgs {
     /// Objects to show.
     #[arg(long, default_value_t = 20, value_name = "N")]
@@ -22,7 +20,15 @@ pub struct StatusArgs {
     #[arg(long, value_name = "RUN_ID")]
     run: Option<String>,
     #[command(flatten)]
-    config: ConfigArgs,
+    opensearch: OpenSearchArgs,
+    #[command(flatten)]
+    ledger: LedgerArgs,
+    #[command(flatten)]
+    work: WorkArgs,
+    #[command(flatten)]
+    region: RegionArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
 }
 
 fn when(millis: i64) -> String {
@@ -56,8 +62,9 @@ fn print_entries(entries: &[LedgerEntry]) {
 }
 
 pub async fn run(args: StatusArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = args.config.load(file)?;
+    let config = load(file, &[&args.opensearch, &args.ledger, &args.work, &args.region, &args.aws])?;
     let context = config.pipeline_context().await?;
+    crate::common::check_opensearch(&context.client).await?;
     if let Some(run_id) = &args.run {
         let report: Option<RunReport> = context.work.get_json(&context.work.run_file(run_id, "report.json")).await?;
         match report {

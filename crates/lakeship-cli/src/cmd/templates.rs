@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakeship::templates::{self, GenerateOptions, Generated, InstallKind, SchemaSource};
 
-use crate::config_args::ConfigArgs;
+use crate::common::check_opensearch;
+use crate::config_args::{OpenSearchArgs, RegionArgs, load};
 
 /// Generate OpenSearch index templates from the OCSF schema, or install them.
 #[derive(Debug, Args)]
@@ -28,20 +29,19 @@ enum TemplatesCommand {
 
 /// Compile the OCSF schema into component templates, one index template per
 /// event class and version, and an ISM policy; print fields per class.
-///
-/// Example: lakeship templates generate --schema schema --out templates
 #[derive(Debug, Args)]
+#[command(after_help = "Example:\n  lakeship templates generate --schema schema --out templates")]
 struct GenerateArgs {
-    /// Folder of compact schema files (ocsf-<version>.json) or OCSF source trees.
-    #[arg(long, default_value = "schema", value_name = "DIR")]
-    schema: PathBuf,
+    /// Folder of compact schema files (ocsf-<version>.json) or OCSF source trees [default: the schema built into lakeship]
+    #[arg(long, value_name = "DIR")]
+    schema: Option<PathBuf>,
     /// Output folder.
     #[arg(long, default_value = "templates", value_name = "DIR")]
     out: PathBuf,
     /// Object levels mapped below the document root (src_endpoint is 1, actor.process.file 3).
     #[arg(long, default_value_t = templates::DEFAULT_DEPTH, value_name = "N")]
     depth: usize,
-    /// Bridge aliases file (default: <schema>/aliases.json when present).
+    /// Bridge aliases file (default: <schema>/aliases.json when present, or the built-in aliases).
     #[arg(long, value_name = "FILE")]
     aliases: Option<PathBuf>,
     /// Write nothing; fail when the output folder differs from a fresh generation.
@@ -52,33 +52,33 @@ struct GenerateArgs {
     show_cuts: bool,
 }
 
-/// Install the templates of a folder into OpenSearch, idempotently.
-///
-/// Example: lakeship templates install --endpoint http://127.0.0.1:9200
+/// Install the OCSF index templates (and the ledger's) into OpenSearch,
+/// idempotently: the templates built into lakeship, or those of a folder.
 #[derive(Debug, Args)]
+#[command(after_help = "Example:\n  lakeship templates install --endpoint http://127.0.0.1:9200")]
 struct InstallArgs {
-    /// Templates folder.
-    #[arg(long, default_value = "templates", value_name = "DIR")]
-    dir: PathBuf,
+    /// Templates folder (as `lakeship templates generate` writes it) [default: the templates built into lakeship]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
     #[command(flatten)]
-    config: ConfigArgs,
+    opensearch: OpenSearchArgs,
+    #[command(flatten)]
+    region: RegionArgs,
 }
 
 /// Print the install plan of a templates folder: one JSON request per line
 /// (method, path, body, condition, kind), in install order.
-///
-/// Example: lakeship templates plan --dir templates
 #[derive(Debug, Args)]
+#[command(after_help = "Example:\n  lakeship templates plan --dir templates")]
 struct PlanArgs {
-    /// Templates folder.
-    #[arg(long, default_value = "templates", value_name = "DIR")]
-    dir: PathBuf,
+    /// Templates folder [default: the templates built into lakeship]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
 }
 
 /// Reduce OCSF schema source trees to the compact files the generator reads.
-///
-/// Example: lakeship templates import-schema ~/ocsf-schema-1.1.0 --out schema
 #[derive(Debug, Args)]
+#[command(after_help = "Example:\n  lakeship templates import-schema ~/ocsf-schema-1.1.0 --out schema")]
 struct ImportSchemaArgs {
     /// OCSF schema source trees (folders holding version.json).
     #[arg(required = true, value_name = "DIR")]
@@ -99,8 +99,12 @@ pub async fn run(args: TemplatesArgs, file: Option<&std::path::Path>) -> anyhow:
 
 fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     let options = GenerateOptions::default().with_depth(args.depth);
-    let generated = templates::generate_from_dir(&args.schema, args.aliases.as_deref(), &options)
-        .with_context(|| format!("generating templates from {} failed", args.schema.display()))?;
+    let generated = match (&args.schema, &args.aliases) {
+        (Some(schema), aliases) => templates::generate_from_dir(schema, aliases.as_deref(), &options)
+            .with_context(|| format!("generating templates from {} failed", schema.display()))?,
+        (None, None) => templates::generate_embedded(&options).context("generating templates from the built-in schema failed")?,
+        (None, Some(_)) => anyhow::bail!("--aliases needs --schema"),
+    };
     print_report(&generated, args.show_cuts);
     if args.check {
         let existing = templates::read_generated(&args.out)?;
@@ -152,8 +156,16 @@ fn print_report(generated: &Generated, show_cuts: bool) {
     );
 }
 
+/// The install plan of `dir`, or of the built-in templates.
+fn install_plan(dir: Option<&Path>) -> anyhow::Result<Vec<templates::InstallRequest>> {
+    match dir {
+        Some(dir) => templates::install_plan(dir).with_context(|| format!("planning the install of {} failed", dir.display())),
+        None => templates::embedded_install_plan().context("planning the install of the built-in templates failed"),
+    }
+}
+
 fn plan(args: &PlanArgs) -> anyhow::Result<()> {
-    let plan = templates::install_plan(&args.dir).with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
+    let plan = install_plan(args.dir.as_deref())?;
     let mut stdout = std::io::stdout().lock();
     for request in &plan {
         serde_json::to_writer(&mut stdout, request)?;
@@ -163,20 +175,21 @@ fn plan(args: &PlanArgs) -> anyhow::Result<()> {
 }
 
 async fn install(args: &InstallArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = args.config.load(file)?;
-    let plan = templates::install_plan(&args.dir).with_context(|| format!("planning the install of {} failed", args.dir.display()))?;
+    let config = load(file, &[&args.opensearch, &args.region])?;
+    let plan = install_plan(args.dir.as_deref())?;
+    let client = config.client().await?;
+    check_opensearch(&client).await?;
     let count = |kind: InstallKind| plan.iter().filter(|request| request.kind == kind).count();
     println!(
         "install plan for {}: {} requests ({} component templates, {} index templates, \
          {} ISM policies, conditional: {})",
-        config.endpoint.as_deref().unwrap_or("(no endpoint)"),
+        config.endpoint.as_deref().map(lakeship::config::mask_url).unwrap_or_default(),
         plan.len(),
         count(InstallKind::ComponentTemplate),
         count(InstallKind::IndexTemplate),
         count(InstallKind::IsmPolicy),
         plan.iter().filter(|request| request.condition.is_some()).count(),
     );
-    let client = config.client().await?;
     let report = templates::apply_plan(&client, &plan).await?;
     println!(
         "{} requests acknowledged, {} already present, {} skipped (their plugin is not installed)",

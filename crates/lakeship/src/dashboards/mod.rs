@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod import;
 pub mod objects;
 pub mod query;
+pub mod render;
 pub mod verify;
 
 #[cfg(test)]
@@ -250,6 +251,30 @@ pub fn write_dir(dir: &Path, files: &[SavedObjectFile]) -> Result<WriteSummary> 
         summary.num_written += 1;
     }
     Ok(summary)
+}
+
+/// `files` with their index patterns pointed at the configured index names:
+/// `ocsf-…` patterns at `index_prefix-…`, and the ledger's at `ledger_index`.
+pub fn for_index_names(files: &[SavedObjectFile], index_prefix: &str, ledger_index: &str) -> Vec<SavedObjectFile> {
+    let rename = |title: &str| -> String {
+        title
+            .split(',')
+            .map(|pattern| match pattern.trim() {
+                crate::ledger::LEDGER_INDEX => ledger_index.to_string(),
+                pattern => match pattern.strip_prefix("ocsf-") {
+                    Some(rest) => format!("{index_prefix}-{rest}"),
+                    None => pattern.to_string(),
+                },
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut files = files.to_vec();
+    for object in files.iter_mut().flat_map(|file| file.objects.iter_mut()).filter(|object| object.kind == "index-pattern") {
+        let title = rename(object.title());
+        object.attributes["title"] = Value::String(title);
+    }
+    files
 }
 
 /// The types a Lakeship export may hold, with the attributes each needs.

@@ -73,6 +73,9 @@ impl Response {
 
     /// The body parsed as JSON.
     pub fn json(&self) -> Result<serde_json::Value, DeliveryError> {
+        if self.is_html() {
+            return Err(DeliveryError::Protocol(format!("the answer ({}) is {}", self.status, self.excerpt())));
+        }
         serde_json::from_slice(&self.body).map_err(|error| {
             DeliveryError::Protocol(format!(
                 "answer ({}) is not JSON: {error}: {}",
@@ -82,8 +85,23 @@ impl Response {
         })
     }
 
-    /// A short excerpt of the body for error messages.
+    /// True when the body is an HTML page (a proxy, a login page, OpenSearch
+    /// Dashboards …), which OpenSearch's API never sends.
+    pub fn is_html(&self) -> bool {
+        let start = String::from_utf8_lossy(&self.body[..self.body.len().min(512)]).trim_start().to_ascii_lowercase();
+        start.starts_with("<!doctype html") || start.starts_with("<html") || start.starts_with("<head") || start.starts_with("<body")
+    }
+
+    /// A short excerpt of the body for error messages; an HTML page is
+    /// named by its title instead of shown.
     pub fn excerpt(&self) -> String {
+        if self.is_html() {
+            let text = String::from_utf8_lossy(&self.body);
+            let title = html_title(&text).map(|title| format!(" titled {title:?}")).unwrap_or_default();
+            return format!(
+                "an HTML page{title}, not an OpenSearch answer: is the endpoint OpenSearch's REST API (not Dashboards or a proxy)?"
+            );
+        }
         String::from_utf8_lossy(&self.body[..self.body.len().min(500)]).into_owned()
     }
 }
@@ -166,7 +184,7 @@ impl OpenSearchClient {
             .body(body)
             .send()
             .await
-            .map_err(|error| DeliveryError::Connection(format!("{method} {}: {}", redact(&url), error_chain(&error))))?;
+            .map_err(|error| connection_error(&method, &url, &error))?;
         let status = response.status().as_u16();
         let retry_after = response.headers().get(reqwest::header::RETRY_AFTER).and_then(|value| value.to_str().ok()).map(str::to_string);
         let body = response
@@ -219,6 +237,137 @@ fn gzip(body: &[u8]) -> Result<Bytes, DeliveryError> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 6), flate2::Compression::fast());
     encoder.write_all(body).map_err(|error| DeliveryError::Protocol(format!("gzip: {error}")))?;
     encoder.finish().map(Bytes::from).map_err(|error| DeliveryError::Protocol(format!("gzip: {error}")))
+}
+
+/// The error of a request that got no answer: an untrusted certificate is a
+/// configuration error (trying again cannot help); anything else is a
+/// connection error, described by its cause.
+fn connection_error(method: &reqwest::Method, url: &reqwest::Url, error: &reqwest::Error) -> DeliveryError {
+    let chain = error_chain(error);
+    let shown = redact(url);
+    if is_certificate_problem(&chain) {
+        return DeliveryError::Configuration(format!(
+            "{method} {shown}: the server's TLS certificate is not trusted ({}): pass --ca-bundle FILE (LAKESHIP_CA_BUNDLE) with the CA \
+             that signed it, or --insecure for development only",
+            certificate_detail(&chain)
+        ));
+    }
+    let lower = chain.to_ascii_lowercase();
+    let cause = if lower.contains("connection refused") {
+        "connection refused: is OpenSearch running there, on that port?".to_string()
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        "the host name does not resolve: check the endpoint".to_string()
+    } else if lower.contains("corrupt message") || lower.contains("wrong version number") {
+        "the server does not answer TLS: is the endpoint http://, not https://?".to_string()
+    } else if error.is_timeout() {
+        "no answer in time".to_string()
+    } else {
+        chain
+    };
+    DeliveryError::Connection(format!("{method} {shown}: {cause}"))
+}
+
+fn is_certificate_problem(chain: &str) -> bool {
+    let lower = chain.to_ascii_lowercase();
+    [
+        "invalid peer certificate",
+        "certificate verify failed",
+        "unknownissuer",
+        "unknown issuer",
+        "certificate has expired",
+        "notvalidforname",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
+/// What is wrong with the certificate, in words.
+fn certificate_detail(chain: &str) -> &'static str {
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("causedasendentity") || lower.contains("self signed") || lower.contains("self-signed") {
+        "it is self-signed"
+    } else if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        "it is signed by a CA this machine does not trust"
+    } else if lower.contains("expired") {
+        "it has expired"
+    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        "it is not valid for this host name"
+    } else {
+        "it does not verify"
+    }
+}
+
+/// The `<title>` of an HTML page.
+fn html_title(html: &str) -> Option<String> {
+    let lower = html.to_ascii_lowercase();
+    let start = lower.find("<title")?;
+    let start = start + lower[start..].find('>')? + 1;
+    let end = start + lower[start..].find("</title")?;
+    let title: String = html.get(start..end)?.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!title.is_empty()).then(|| title.chars().take(80).collect())
+}
+
+/// What `GET /` of an OpenSearch endpoint says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    /// `version.distribution` (`opensearch`), when given.
+    pub distribution: Option<String>,
+    /// `version.number`, when given.
+    pub version: Option<String>,
+}
+
+impl OpenSearchClient {
+    /// Checks at start-up that the endpoint is OpenSearch and answers:
+    /// every failure is a configuration error whose message says what to
+    /// check (nothing is retried: a command that cannot reach its cluster at
+    /// all should say so at once).
+    pub async fn check_reachable(&self) -> Result<ClusterInfo, DeliveryError> {
+        let shown = redact(&self.base);
+        let response = match self.json(reqwest::Method::GET, "", None).await {
+            Ok(response) => response,
+            Err(DeliveryError::Connection(message)) => {
+                return Err(DeliveryError::Configuration(format!(
+                    "cannot reach OpenSearch: {message} (the endpoint is set with --endpoint or LAKESHIP_ENDPOINT)"
+                )));
+            }
+            Err(error) => return Err(error),
+        };
+        if response.is_html() {
+            return Err(DeliveryError::Configuration(format!("{shown} answered with {}", response.excerpt())));
+        }
+        match response.status {
+            401 => {
+                return Err(DeliveryError::Configuration(format!(
+                    "{shown} answered 401 Unauthorized: check --auth and the credentials (LAKESHIP_USERNAME and LAKESHIP_PASSWORD for basic, \
+                     the AWS identity for sigv4)"
+                )));
+            }
+            403 => {
+                return Err(DeliveryError::Configuration(format!(
+                    "{shown} answered 403 Forbidden: the identity is not allowed (check the domain's access policy or the security plugin's \
+                     role mapping): {}",
+                    response.excerpt()
+                )));
+            }
+            _ => {}
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&response.body).unwrap_or(serde_json::Value::Null);
+        if !answer.is_object() {
+            return Err(DeliveryError::Configuration(format!(
+                "{shown} answered {} with something that is not JSON, so it is not OpenSearch's REST API: {}",
+                response.status,
+                response.excerpt()
+            )));
+        }
+        if !response.is_success() && response.status != 404 {
+            return Err(DeliveryError::Http { request: "GET /".to_string(), status: response.status, body: response.excerpt() });
+        }
+        let version = &answer["version"];
+        Ok(ClusterInfo {
+            distribution: version["distribution"].as_str().map(str::to_string),
+            version: version["number"].as_str().map(str::to_string),
+        })
+    }
 }
 
 /// The URL without user info, for messages.

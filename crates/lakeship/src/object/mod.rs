@@ -37,6 +37,10 @@ pub enum ObjectError {
     /// Any other failure.
     #[error("failed to access {location}: {message}")]
     Other { location: String, message: String },
+    /// A setting is missing or wrong (no credentials, no region, an untrusted
+    /// certificate): trying again cannot help.
+    #[error("cannot access {location}: {message}")]
+    Configuration { location: String, message: String },
     /// A location that cannot be parsed.
     #[error("invalid location {location:?}: {message}")]
     InvalidLocation { location: String, message: String },

@@ -66,11 +66,14 @@ where
         }
         _ => None,
     };
+    if let Some(problem) = crate::aws_errors::problem(error).filter(crate::aws_errors::Problem::is_configuration) {
+        return ObjectError::Configuration { location, message: problem.describe() };
+    }
     let code = error.code().unwrap_or("").to_string();
     let message = match error.message() {
         Some(message) => format!("{code}: {message}"),
         None if !code.is_empty() => code.clone(),
-        None => aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+        None => crate::aws_errors::describe(error),
     };
     match (&error, status, code.as_str()) {
         (_, Some(404), _) | (_, _, "NoSuchKey" | "NotFound" | "NoSuchBucket") => ObjectError::NotFound { location },

@@ -59,55 +59,83 @@ pub struct InstallRequest {
 /// a file is not JSON or an index template composes a component template
 /// the plan does not install.
 pub fn install_plan(dir: &Path) -> Result<Vec<InstallRequest>> {
+    let mut files = Vec::new();
+    read_json_files(dir, dir, &mut files)?;
+    install_plan_from(&files)
+}
+
+/// The install plan of the templates built into this binary (the
+/// repository's `templates/` when it was compiled).
+pub fn embedded_install_plan() -> Result<Vec<InstallRequest>> {
+    let files: Vec<(String, String)> =
+        super::embedded::TEMPLATE_FILES.iter().map(|(path, text)| (path.to_string(), text.to_string())).collect();
+    if files.is_empty() {
+        return Err(TemplateError::InvalidTemplate {
+            path: "templates".into(),
+            message: "this build has no templates built in: pass --dir".to_string(),
+        });
+    }
+    install_plan_from(&files)
+}
+
+/// The install plan of a templates folder given as its `.json` files:
+/// (path relative to the folder, `/`-separated; text).
+pub fn install_plan_from(files: &[(String, String)]) -> Result<Vec<InstallRequest>> {
+    let mut sorted: Vec<(Vec<&str>, &str)> = files.iter().map(|(path, text)| (path.split('/').collect(), text.as_str())).collect();
+    sorted.sort();
     let mut components = Vec::new();
     let mut index_templates = Vec::new();
-    for version_dir in sorted_entries(dir)? {
-        let name = file_name(&version_dir);
-        if !version_dir.is_dir() || !name.starts_with("ocsf-") {
-            continue;
+    let mut others = Vec::new();
+    let mut policies = Vec::new();
+    for (parts, text) in sorted {
+        let path = parts.join("/");
+        match parts.as_slice() {
+            [version, folder, name] if version.starts_with("ocsf-") && *folder == COMPONENT_DIR && is_json(name) => {
+                components.push(request(&path, text, InstallKind::ComponentTemplate)?)
+            }
+            [version, folder, name] if version.starts_with("ocsf-") && *folder == INDEX_DIR && is_json(name) => {
+                index_templates.push(request(&path, text, InstallKind::IndexTemplate)?)
+            }
+            [name] if name.starts_with("lakeship-") && is_json(name) => others.push(request(&path, text, InstallKind::IndexTemplate)?),
+            [folder, name] if *folder == ISM_DIR && is_json(name) => policies.push(request(&path, text, InstallKind::IsmPolicy)?),
+            _ => {}
         }
-        components.extend(requests_in(&version_dir.join(COMPONENT_DIR), InstallKind::ComponentTemplate)?);
-        index_templates.extend(requests_in(&version_dir.join(INDEX_DIR), InstallKind::IndexTemplate)?);
     }
-    for path in sorted_entries(dir)? {
-        let name = file_name(&path);
-        if path.is_file() && name.starts_with("lakeship-") && name.ends_with(".json") {
-            index_templates.push(request(&path, InstallKind::IndexTemplate)?);
-        }
-    }
+    index_templates.extend(others);
     check_composition(&components, &index_templates)?;
     let mut plan = components;
     plan.extend(index_templates);
-    plan.extend(requests_in(&dir.join(ISM_DIR), InstallKind::IsmPolicy)?);
+    plan.extend(policies);
     Ok(plan)
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default()
+fn is_json(name: &str) -> bool {
+    name.ends_with(".json")
 }
 
-/// One request per `.json` file in `dir` (none when `dir` does not exist).
-fn requests_in(dir: &Path, kind: InstallKind) -> Result<Vec<InstallRequest>> {
-    if !dir.is_dir() {
-        return Ok(Vec::new());
-    }
-    let mut requests = Vec::new();
+/// Every `.json` file below `dir`: (path relative to `root`, text).
+fn read_json_files(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> Result<()> {
     for path in sorted_entries(dir)? {
-        if path.is_file() && path.extension().is_some_and(|extension| extension == "json") {
-            requests.push(request(&path, kind)?);
+        if path.is_dir() {
+            read_json_files(root, &path, out)?;
+        } else if path.extension().is_some_and(|extension| extension == "json") {
+            let text = std::fs::read_to_string(&path).map_err(|error| TemplateError::io(&path, error))?;
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let relative = relative.components().map(|part| part.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            out.push((relative, text));
         }
     }
-    Ok(requests)
+    Ok(())
 }
 
-fn request(path: &Path, kind: InstallKind) -> Result<InstallRequest> {
-    let text = std::fs::read_to_string(path).map_err(|error| TemplateError::io(path, error))?;
-    let body: Value = serde_json::from_str(&text)
-        .map_err(|error| TemplateError::InvalidTemplate { path: path.to_path_buf(), message: error.to_string() })?;
+fn request(file: &str, text: &str, kind: InstallKind) -> Result<InstallRequest> {
+    let body: Value =
+        serde_json::from_str(text).map_err(|error| TemplateError::InvalidTemplate { path: file.into(), message: error.to_string() })?;
     if !body.is_object() {
-        return Err(TemplateError::InvalidTemplate { path: path.to_path_buf(), message: "not a JSON object".to_string() });
+        return Err(TemplateError::InvalidTemplate { path: file.into(), message: "not a JSON object".to_string() });
     }
-    let name = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = file.rsplit('/').next().unwrap_or(file);
+    let name = file_name.strip_suffix(".json").unwrap_or(file_name);
     let (path, condition) = match kind {
         InstallKind::ComponentTemplate => (format!("_component_template/{name}"), None),
         InstallKind::IndexTemplate => (format!("_index_template/{name}"), None),

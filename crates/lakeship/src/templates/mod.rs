@@ -21,6 +21,7 @@
 
 pub mod aliases;
 pub mod build;
+pub mod embedded;
 pub mod install;
 pub mod mapping;
 pub mod output;
@@ -34,7 +35,9 @@ use std::path::{Path, PathBuf};
 
 pub use aliases::{AliasFile, AliasSpec};
 pub use build::{ClassReport, ComponentReport, DEFAULT_DEPTH, GenerateOptions, Generated};
-pub use install::{InstallCondition, InstallKind, InstallReport, InstallRequest, apply_plan, install_plan};
+pub use install::{
+    InstallCondition, InstallKind, InstallReport, InstallRequest, apply_plan, embedded_install_plan, install_plan, install_plan_from,
+};
 pub use output::{GeneratedFile, WriteSummary};
 pub use source::{SchemaSource, load_schemas};
 
@@ -129,6 +132,15 @@ pub fn generate_from_dir(schema_dir: &Path, aliases: Option<&Path>, options: &Ge
         None => Vec::new(),
     };
     generate(&schemas, &aliases, options)
+}
+
+/// [`generate`]s from the schema files and aliases built into this binary.
+pub fn generate_embedded(options: &GenerateOptions) -> Result<Generated> {
+    let schemas = embedded::schemas()?;
+    if schemas.is_empty() {
+        return Err(TemplateError::invalid_schema("schema", "this build has no OCSF schema built in: pass --schema"));
+    }
+    generate(&schemas, &embedded::aliases()?, options)
 }
 
 /// The paths of `out_dir` (relative) that the generator owns: every
