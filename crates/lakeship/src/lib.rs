@@ -11,6 +11,7 @@ pub mod dashboards;
 pub mod delivery;
 pub mod dlq;
 pub mod errors;
+pub mod estimate;
 pub mod ledger;
 pub mod notification;
 pub mod object;
