@@ -1,11 +1,13 @@
 # Lakeship's commands. `make test` is the one test command (CI runs it via .ci/run).
-.PHONY: test demo demo-down services services-down bench package deploy help
+.PHONY: test demo demo-down services services-down bench bench-e2e bench-index package deploy help
 
 help:
 	@echo "make test       install what is missing, start OpenSearch + moto, run every test, stop them"
 	@echo "make demo       start the local services and run the end-to-end demo"
 	@echo "make demo-down  stop everything the demo started"
 	@echo "make bench      conversion benchmark against DuckDB (prints rows/s, RSS and ratios)"
+	@echo "make bench-e2e  lakeship index against a raw _bulk replay on a fresh node (docs/s, CPU s/GiB, RSS, ratio)"
+	@echo "make bench-index  store bytes and docs/s per class: dynamic mapping vs the templates before/after"
 	@echo "make validate   asl-validator on statemachine/, cfn-lint on cloudformation/"
 	@echo "make package    arm64 Lambda zips with cargo lambda: target/lambda/lakeship-*/bootstrap.zip"
 	@echo "make deploy STACK=name BUCKET=artifact-bucket PARAMS=\"Name=Value ...\"   upload the zips, aws cloudformation deploy"
@@ -21,6 +23,12 @@ demo-down:
 
 bench:
 	scripts/bench.sh
+
+bench-e2e:
+	scripts/bench-e2e.sh
+
+bench-index:
+	scripts/bench-index.sh
 
 # ---- Lambda functions, state machine and stack (scripts/lambda/) ----
 .PHONY: validate

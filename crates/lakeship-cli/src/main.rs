@@ -53,6 +53,7 @@ enum LogFormat {
 enum Command {
     Convert(cmd::convert::ConvertArgs),
     Plan(cmd::plan::PlanArgs),
+    Estimate(cmd::estimate::EstimateArgs),
     Run(cmd::run::RunArgs),
     Status(cmd::status::StatusArgs),
     Index(cmd::index::IndexArgs),
@@ -93,6 +94,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(args) => cmd::convert::run(args, file).await,
         Command::Plan(args) => cmd::plan::run(args, file).await,
+        Command::Estimate(args) => cmd::estimate::run(args, file).await,
         Command::Run(args) => Box::pin(cmd::run::run(args, file)).await,
         Command::Status(args) => cmd::status::run(args, file).await,
         Command::Index(args) => Box::pin(cmd::index::run(args, file)).await,

@@ -13,6 +13,7 @@ pub mod dashboards;
 pub mod delivery;
 pub mod dlq;
 pub mod errors;
+pub mod estimate;
 pub mod fuzzing;
 pub mod guard;
 pub mod ledger;

@@ -1,6 +1,7 @@
 pub mod config;
 pub mod convert;
 pub mod dashboards;
+pub mod estimate;
 pub mod index;
 pub mod plan;
 pub mod redrive;

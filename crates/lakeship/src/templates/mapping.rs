@@ -18,6 +18,12 @@
 //! A data type not in the table maps as the type it refines (`email_t` is a
 //! `string_t`), and as `keyword` when the chain ends elsewhere.
 //!
+//! What each field costs on disk is decided here too (measured with
+//! `make bench-index`, explained in docs/templates.md): `text` fields have
+//! no norms (events are found by filters and sorted by time, not ranked by
+//! length), and the identifiers of single events ([`UNIQUE_PER_EVENT`]) have
+//! no doc values (a terms aggregation over them has one bucket per event).
+//!
 //! Objects nest; OCSF's object graph is recursive (a process has a parent
 //! process, a user has groups …) and wide, so expansion stops at a depth: an
 //! object attribute is mapped only while it sits at most `depth` object
@@ -38,6 +44,12 @@ pub const FULL_TEXT_ATTRIBUTES: &[&str] =
 
 /// Data types whose strings are full-text searchable (besides the names above).
 pub const FULL_TEXT_TYPES: &[&str] = &["url_t"];
+
+/// Paths of string attributes that identify one event (or one API call):
+/// searchable, but without doc values. Every value is distinct, so their doc
+/// values would cost as much as the terms themselves (~75 bytes per API
+/// Activity event for these two) for aggregations nobody runs.
+pub const UNIQUE_PER_EVENT: &[&str] = &["api.request.uid", "metadata.uid"];
 
 /// The format of every date field: both forms the converter writes.
 pub const DATE_FORMAT: &str = "epoch_millis||strict_date_optional_time";
@@ -133,13 +145,13 @@ pub fn leaf_mapping(kind: LeafKind, rules: &MappingRules) -> Value {
         LeafKind::Integer => json!({"type": "integer"}),
         LeafKind::Long => json!({"type": "long"}),
         LeafKind::Double => json!({"type": "double"}),
-        LeafKind::Text => json!({"type": "text"}),
+        LeafKind::Text => json!({"type": "text", "norms": false}),
         LeafKind::FlatObject => json!({"type": "flat_object"}),
         LeafKind::Keyword { full_text: false } => json!({"type": "keyword", "ignore_above": rules.ignore_above}),
         LeafKind::Keyword { full_text: true } => json!({
             "type": "keyword",
             "ignore_above": rules.ignore_above,
-            "fields": {TEXT_SUBFIELD: {"type": "text"}},
+            "fields": {TEXT_SUBFIELD: {"type": "text", "norms": false}},
         }),
     }
 }
@@ -174,10 +186,14 @@ impl<'s> Expander<'s> {
     /// The mapping of one attribute at `level`, or `None` where the depth
     /// limit cuts it.
     pub fn attribute(&mut self, name: &str, attribute: &Attribute, level: usize, prefix: &str) -> Option<Value> {
-        if let Some(kind) = leaf_kind(self.schema, name, attribute) {
-            return Some(leaf_mapping(kind, &self.rules));
-        }
         let path = format!("{prefix}{name}");
+        if let Some(kind) = leaf_kind(self.schema, name, attribute) {
+            let mut mapping = leaf_mapping(kind, &self.rules);
+            if matches!(kind, LeafKind::Keyword { .. }) && UNIQUE_PER_EVENT.contains(&path.as_str()) {
+                mapping["doc_values"] = json!(false);
+            }
+            return Some(mapping);
+        }
         if level + 1 > self.rules.depth {
             self.cuts.push(Cut { path, object: attribute.type_name.clone() });
             return None;
