@@ -199,11 +199,7 @@ where
     R: std::fmt::Debug,
 {
     let code = error.code().unwrap_or_default().to_string();
-    let detail = match error.message() {
-        Some(message) => format!("{code}: {message}"),
-        None if !code.is_empty() => code.clone(),
-        None => aws_sdk_sfn::error::DisplayErrorContext(error).to_string(),
-    };
+    let detail = crate::aws_errors::describe(error);
     let name_of_error = match code.as_str() {
         "AccessDeniedException"
         | "StateMachineDoesNotExist"

@@ -61,11 +61,7 @@ where
     R: std::fmt::Debug,
 {
     let code = error.code().unwrap_or_default().to_string();
-    let detail = match error.message() {
-        Some(message) => format!("{code}: {message}"),
-        None if !code.is_empty() => code.clone(),
-        None => aws_sdk_secretsmanager::error::DisplayErrorContext(&error).to_string(),
-    };
+    let detail = lakeship::aws_errors::describe(error);
     let transient = matches!(error, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_))
         || matches!(code.as_str(), "ThrottlingException" | "InternalServiceError" | "InternalFailure" | "ServiceUnavailable");
     let name = if transient { ErrorName::Transient } else { ErrorName::Configuration };
