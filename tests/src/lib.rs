@@ -287,7 +287,7 @@ pub fn write_foreign_parquet(path: &std::path::Path) {
 /// Generates a small sample lake (Security Lake layout, OCSF 1.0.0-rc.2 and
 /// 1.1.0) under `dir`; returns the number of rows and of objects.
 pub fn sample_lake(dir: &std::path::Path, classes: &str, rows: usize, objects: usize, group_rows: usize) -> (u64, usize) {
-    use lakeship::sample::{SampleClass, SampleOptions, generate};
+    use lakeship_sample::{SampleClass, SampleOptions, generate};
     let classes: Vec<SampleClass> = classes.split(',').map(|class| class.parse().expect("class")).collect();
     let options = SampleOptions {
         classes,

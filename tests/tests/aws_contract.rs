@@ -390,7 +390,7 @@ fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
 fn every_aws_call_in_the_code_has_a_row_in_the_table() {
     let root = repo_root();
     let mut files = Vec::new();
-    for dir in ["crates/lakeship/src", "crates/lakeship-cli/src", "functions"] {
+    for dir in ["crates/lakeship/src", "crates/lakeship-ops/src", "crates/lakeship-sample/src", "crates/lakeship-cli/src", "functions"] {
         rust_files(&root.join(dir), &mut files);
     }
     let actions: BTreeSet<&str> = calls().iter().map(|call| call.action).collect();

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use lakeship::errors::ErrorName;
-use lakeship::stepfunctions::{Execution, StepFunctions};
+use lakeship::stepfunctions::StepFunctions;
+use lakeship_ops::runs::{Execution, Runs};
 use lakeship_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -307,8 +308,8 @@ impl Stack {
         aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.aws().await).force_path_style(true).build())
     }
 
-    async fn sfn(&self) -> StepFunctions {
-        StepFunctions::from_client(lakeship::stepfunctions::sdk::Client::new(&self.aws().await))
+    async fn sfn(&self) -> Runs {
+        Runs::from(StepFunctions::from_client(lakeship::stepfunctions::sdk::Client::new(&self.aws().await)))
     }
 
     /// Secrets Manager's JSON API, signed enough for moto.
@@ -475,14 +476,8 @@ struct Sample {
 }
 
 /// One object of generated Security Lake data.
-fn sample(
-    class: lakeship::sample::SampleClass,
-    version: lakeship::sample::OcsfVersion,
-    rows: usize,
-    group_rows: usize,
-    seed: u64,
-) -> Sample {
-    use lakeship::sample::{SampleOptions, generate};
+fn sample(class: lakeship_sample::SampleClass, version: lakeship_sample::OcsfVersion, rows: usize, group_rows: usize, seed: u64) -> Sample {
+    use lakeship_sample::{SampleOptions, generate};
     let dir = tempfile::tempdir().expect("tempdir");
     let options = SampleOptions::default()
         .with_classes(vec![class])
@@ -568,7 +563,7 @@ fn summary_line(execution: &Execution, path: &[String]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_flow_through_dispatch_map_and_finalize_into_opensearch() {
-    use lakeship::sample::{OcsfVersion, SampleClass};
+    use lakeship_sample::{OcsfVersion, SampleClass};
     let started = Instant::now();
     let stack = Stack::start().await;
     println!("stack up in {:.1}s (moto {}, emulator {})", started.elapsed().as_secs_f64(), stack.moto_url(), stack.emulator_port);

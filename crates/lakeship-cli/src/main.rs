@@ -140,7 +140,8 @@ fn error_name(error: &anyhow::Error) -> Option<lakeship::errors::ErrorName> {
         if let Some(delivery) = cause.downcast_ref::<lakeship::delivery::DeliveryError>() {
             return Some(delivery.name());
         }
-        if let Some(lakeship::dashboards::DashboardError::Delivery(delivery)) = cause.downcast_ref::<lakeship::dashboards::DashboardError>()
+        if let Some(lakeship_ops::dashboards::DashboardError::Delivery(delivery)) =
+            cause.downcast_ref::<lakeship_ops::dashboards::DashboardError>()
         {
             return Some(delivery.name());
         }

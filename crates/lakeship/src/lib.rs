@@ -1,19 +1,19 @@
 //! Lakeship moves Amazon Security Lake data (OCSF events in Parquet objects)
 //! into OpenSearch.
 //!
-//! The library holds everything the `lakeship` CLI and the three Lambda
-//! functions share: notification parsing, object access, shard planning,
-//! conversion to documents, delivery, the ledger and the local executor.
+//! This crate is the pipeline the Lambda functions link and the `lakeship`
+//! CLI runs: notification parsing, object access, shard planning, reading,
+//! conversion to documents, delivery, the dead-letter store, the ledger and
+//! the local executor. The sample generator is `lakeship-sample`; templates,
+//! dashboards, Step Functions runs and estimates are `lakeship-ops`.
 
 pub mod aws_calls;
 pub mod aws_errors;
 pub mod config;
 pub mod convert;
-pub mod dashboards;
 pub mod delivery;
 pub mod dlq;
 pub mod errors;
-pub mod estimate;
 pub mod fuzzing;
 pub mod guard;
 pub mod ledger;
@@ -23,8 +23,6 @@ pub mod ocsf;
 pub mod pipeline;
 pub mod plan;
 pub mod reader;
-pub mod sample;
 pub mod scan;
 pub mod starter;
 pub mod stepfunctions;
-pub mod templates;

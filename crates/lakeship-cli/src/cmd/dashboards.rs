@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakeship::config::Config;
-use lakeship::dashboards::import::{DashboardsClient, ImportOptions, import_request};
-use lakeship::dashboards::query::TimeRange;
-use lakeship::dashboards::render::{RenderContext, render_dashboard, render_index};
-use lakeship::dashboards::verify::{IndexedClass, Verdict, VisReport, indexed_classes};
-use lakeship::dashboards::{self, SavedObjectFile, catalog};
-use lakeship::sample::{parse_duration_millis, parse_rfc3339_millis};
+use lakeship_ops::dashboards::import::{DashboardsClient, ImportOptions, import_request};
+use lakeship_ops::dashboards::query::TimeRange;
+use lakeship_ops::dashboards::render::{RenderContext, render_dashboard, render_index};
+use lakeship_ops::dashboards::verify::{IndexedClass, Verdict, VisReport, indexed_classes};
+use lakeship_ops::dashboards::{self, SavedObjectFile, catalog};
+use lakeship_sample::{parse_duration_millis, parse_rfc3339_millis};
 
 use crate::common::{check_opensearch, human_count};
 use crate::config_args::{IndexNameArgs, LedgerArgs, OpenSearchArgs, RegionArgs, load};

@@ -3,10 +3,10 @@
 use anyhow::Context;
 use clap::Args;
 use futures::StreamExt;
-use lakeship::estimate::{Bound, CostModel, Estimate, Prices, Rates, Workload, estimate};
 use lakeship::object::{Location, ObjectRef, ObjectStore};
 use lakeship::pipeline::list_prefix;
 use lakeship::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, check_ocsf_shape, read_footer};
+use lakeship_ops::estimate::{Bound, CostModel, Estimate, Prices, Rates, Workload, estimate};
 
 use crate::common::{expand_inputs, human_bytes, human_count};
 use crate::config_args::ConfigArgs;

@@ -1,7 +1,8 @@
 //! `lakeship redrive`: re-run the failed part of a run.
 
 use clap::Args;
-use lakeship::stepfunctions::{Execution, StepFunctions, format_utc};
+use lakeship::stepfunctions::StepFunctions;
+use lakeship_ops::runs::{Execution, Runs, format_utc};
 
 use crate::config_args::{AwsArgs, RegionArgs, load};
 
@@ -31,7 +32,7 @@ pub struct RedriveArgs {
 
 pub async fn run(args: RedriveArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = load(file, &[&args.region, &args.aws])?;
-    let sfn = StepFunctions::new(&config.s3).await;
+    let sfn = Runs::from(StepFunctions::new(&config.s3).await);
     let execution = sfn.execution(&args.execution_arn).await?;
     let failed_state = sfn.last_state(&execution.arn).await?;
     print!("{}", describe_plan(&execution, failed_state.as_deref()));
@@ -87,7 +88,7 @@ fn describe_plan(execution: &Execution, failed_state: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use lakeship::stepfunctions::{ItemCounts, MapRun};
+    use lakeship_ops::runs::{ItemCounts, MapRun};
 
     use super::*;
 

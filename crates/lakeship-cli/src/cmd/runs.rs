@@ -1,7 +1,8 @@
 //! `lakeship runs`: recent runs of the deployed state machine.
 
 use clap::Args;
-use lakeship::stepfunctions::{Execution, StepFunctions, format_duration, format_utc};
+use lakeship::stepfunctions::StepFunctions;
+use lakeship_ops::runs::{Execution, Runs, format_duration, format_utc};
 use serde_json::json;
 
 use crate::config_args::{AwsArgs, RegionArgs, load};
@@ -44,7 +45,7 @@ pub async fn run(args: RunsArgs, file: Option<&std::path::Path>) -> anyhow::Resu
     {
         anyhow::bail!("--status {status:?}: expected one of {}", STATUSES.join(", ").to_ascii_lowercase());
     }
-    let sfn = StepFunctions::new(&config.s3).await;
+    let sfn = Runs::from(StepFunctions::new(&config.s3).await);
     let listed = sfn.recent_executions(&args.state_machine_arn, status.as_deref(), args.limit).await?;
     let mut executions = Vec::with_capacity(listed.len());
     for execution in &listed {
@@ -134,7 +135,7 @@ fn shorten(text: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use lakeship::stepfunctions::{ItemCounts, MapRun};
+    use lakeship_ops::runs::{ItemCounts, MapRun};
 
     use super::*;
 

@@ -5,7 +5,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::Args;
-use lakeship::sample::{
+use lakeship_sample::{
     GeneratedObject, OcsfVersion, SampleClass, SampleLayout, SampleOptions, generate_with_progress, parse_duration_millis,
     parse_rfc3339_millis,
 };

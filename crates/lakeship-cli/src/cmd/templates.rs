@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use lakeship::templates::{self, GenerateOptions, Generated, InstallKind, SchemaSource};
+use lakeship_ops::templates::{self, GenerateOptions, Generated, InstallKind, SchemaSource};
 
 use crate::common::check_opensearch;
 use crate::config_args::{OpenSearchArgs, RegionArgs, load};

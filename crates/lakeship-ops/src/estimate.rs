@@ -35,8 +35,8 @@
 
 use serde::Serialize;
 
-use crate::plan::{PlanOptions, plan_shards};
-use crate::reader::ParquetFooter;
+use lakeship::plan::{PlanOptions, plan_shards};
+use lakeship::reader::ParquetFooter;
 
 /// Prices in US dollars, us-east-1, looked up on 2026-11-30.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -140,7 +140,7 @@ impl Default for CostModel {
         CostModel {
             prices: Prices::default(),
             rates: Rates::default(),
-            objects_per_execution: crate::pipeline::backfill::DEFAULT_MAX_OBJECTS_PER_RUN as u64,
+            objects_per_execution: lakeship::pipeline::backfill::DEFAULT_MAX_OBJECTS_PER_RUN as u64,
             target_shard_bytes: PlanOptions::default().target_shard_bytes,
         }
     }
@@ -382,9 +382,9 @@ mod tests {
     /// executions, the objects of each packed into one shard.
     #[tokio::test]
     async fn plans_footers_in_executions_as_the_dispatcher_would() {
-        use crate::object::{ObjectRef, ObjectStore};
-        use crate::reader::{DEFAULT_FOOTER_HINT, read_footer};
-        use crate::sample::{SampleClass, SampleOptions, generate};
+        use lakeship::object::{ObjectRef, ObjectStore};
+        use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
+        use lakeship_sample::{SampleClass, SampleOptions, generate};
 
         let dir = tempfile::tempdir().expect("tempdir");
         let options = SampleOptions::default()

@@ -296,3 +296,59 @@ fn names_parse_and_display() {
     assert!("4001".parse::<SampleClass>().is_err());
     assert!("1.2.0".parse::<OcsfVersion>().is_err());
 }
+
+/// One of the payload limits of `lakeship::pipeline::quotas`, kept here
+/// because its input is the generator (the core cannot depend on it).
+#[tokio::test]
+async fn a_page_of_footers_fits_the_dispatchers_memory() {
+    // The dispatcher reads 16 footers at a time and keeps of each only what
+    // planning needs (`PlannedObject`). Footers of OCSF objects as the sample
+    // generator writes them (Security Lake's columns), every class in both
+    // versions, with 8 row groups: the largest decoded footer, and the
+    // planning facts of the worst object (longest names), times a page.
+    use lakeship::object::ObjectRef;
+    use lakeship::pipeline::backfill::DEFAULT_MAX_OBJECTS_PER_RUN;
+    use lakeship::plan::{PlannedObject, json_len};
+    use lakeship::reader::ParquetFooter;
+    const ROW_GROUPS: usize = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let options = SampleOptions::default()
+        .with_classes(SampleClass::ALL.to_vec())
+        .with_versions(vec![OcsfVersion::V1_0_0Rc2, OcsfVersion::V1_1_0])
+        .with_rows_per_object(100 * ROW_GROUPS)
+        .with_row_group_rows(100);
+    let generated = generate(&options, dir.path()).unwrap();
+    let store = lakeship::object::ObjectStore::local_only();
+    let mut largest: Option<ParquetFooter> = None;
+    for object in &generated {
+        let object = ObjectRef::local(dir.path().join(&object.path));
+        let footer = lakeship::reader::read_footer(&store, &object, lakeship::reader::DEFAULT_FOOTER_HINT).await.unwrap();
+        assert_eq!(footer.num_row_groups(), ROW_GROUPS);
+        if largest.as_ref().is_none_or(|largest| footer.metadata.memory_size() > largest.metadata.memory_size()) {
+            largest = Some(footer);
+        }
+    }
+    let mut footer = largest.unwrap();
+    let footer_bytes = footer.metadata.memory_size();
+    // The worst object: the longest bucket name, a key of 1,024 control
+    // characters (6 bytes each in JSON), the longest etag and version id.
+    let mut worst = ObjectRef::s3(format!("aws-security-data-lake-ap-southeast-2-{}", "q".repeat(25)), "\u{1}".repeat(1024))
+        .with_etag(Some(&format!("{}-10000", "f".repeat(32))))
+        .with_size(Some(u64::MAX));
+    worst.version_id = Some("v".repeat(1024));
+    footer.object = worst;
+    let facts_bytes = json_len(&PlannedObject::from_footer(&footer));
+    let in_flight = 16 * footer_bytes;
+    let page = DEFAULT_MAX_OBJECTS_PER_RUN * facts_bytes;
+    println!(
+        "largest footer: {} columns x {ROW_GROUPS} row groups = {footer_bytes} bytes decoded; planning facts {facts_bytes} bytes; \
+         16 footers in flight {:.1} MiB + a page of {DEFAULT_MAX_OBJECTS_PER_RUN} objects {:.1} MiB (kept whole: {:.0} MiB)",
+        footer.metadata.file_metadata().schema_descr().num_columns(),
+        in_flight as f64 / 1048576.0,
+        page as f64 / 1048576.0,
+        (DEFAULT_MAX_OBJECTS_PER_RUN * footer_bytes) as f64 / 1048576.0
+    );
+    // A tenth of the dispatcher's 512 MB.
+    let limit = 512 * 1024 * 1024 / 10;
+    assert!(in_flight + page <= limit, "footers of a page (dispatcher memory): {} bytes > {limit}", in_flight + page);
+}

@@ -27,7 +27,7 @@ use super::mapping::{Cut, Expander, MappingRules, count_fields, cuts_by_object, 
 use super::output::GeneratedFile;
 use super::resolve::{Attribute, EventClass, ResolvedSchema};
 use super::{Result, TemplateError};
-use crate::convert::routing::sanitize_name_part;
+use lakeship::convert::routing::sanitize_name_part;
 
 /// The default object depth (see [`GenerateOptions::depth`]).
 pub const DEFAULT_DEPTH: usize = 3;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::query::{FieldUse, TimeRange, VisQuery, has_request, num_buckets, num_rows, vis_query};
 use super::{DashboardError, Result, SavedObjectFile};
-use crate::delivery::{ControlRetry, DeliveryError, OpenSearchClient};
+use lakeship::delivery::{ControlRetry, DeliveryError, OpenSearchClient};
 
 /// What one visualization gave.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,12 +132,12 @@ impl VisReport {
 /// True when the index expression (comma-separated patterns with `*`)
 /// matches the index name of `class`.
 fn pattern_covers(expression: &str, index_prefix: &str, class: &IndexedClass) -> bool {
-    let name = crate::convert::routing::index_name(
+    let name = lakeship::convert::routing::index_name(
         index_prefix,
         Some(&class.version),
         Some(class.class_uid),
         None,
-        crate::convert::TimeSuffix::None,
+        lakeship::convert::TimeSuffix::None,
         None,
     );
     expression.split(',').any(|pattern| glob_matches(pattern.trim(), &name))

@@ -17,10 +17,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{DashboardError, Result};
-use crate::config::{AuthConfig, Config};
-use crate::delivery::auth::{Auth, basic_header, load_credentials, sigv4_headers};
-use crate::delivery::{ClientOptions, DeliveryError};
-use crate::object::S3Options;
+use lakeship::config::{AuthConfig, Config};
+use lakeship::delivery::auth::{Auth, basic_header, load_credentials, sigv4_headers};
+use lakeship::delivery::{ClientOptions, DeliveryError};
+use lakeship::object::S3Options;
 
 /// Options of an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,11 +187,11 @@ impl DashboardsClient {
             AuthConfig::Basic { username, password } => Auth::Basic { username: username.clone(), password: password.clone() },
             AuthConfig::SigV4 { role_arn, .. } => {
                 let options = S3Options { region: config.s3.region.clone(), assume_role_arn: role_arn.clone(), ..S3Options::default() };
-                let sdk = crate::object::aws_sdk_config(&options).await;
+                let sdk = lakeship::object::aws_sdk_config(&options).await;
                 let region =
                     sdk.region().map(ToString::to_string).ok_or_else(|| configuration("auth = sigv4 needs a region (AWS_REGION)"))?;
                 let credentials = sdk.credentials_provider().ok_or_else(|| configuration("auth = sigv4 found no AWS credentials"))?;
-                Auth::SigV4 { service: crate::delivery::SigV4Service::Es, region, credentials }
+                Auth::SigV4 { service: lakeship::delivery::SigV4Service::Es, region, credentials }
             }
         };
         let mut options = ClientOptions::new(url).with_auth(auth);
@@ -211,12 +211,12 @@ impl DashboardsClient {
     /// tried again with the backoff of delivery (an import with
     /// `overwrite=true` is idempotent).
     pub async fn import(&self, request: &ImportRequest) -> Result<ImportOutcome> {
-        let (status, body) = crate::delivery::retry::with_retries(
-            crate::delivery::RetryPolicy::default(),
+        let (status, body) = lakeship::delivery::retry::with_retries(
+            lakeship::delivery::RetryPolicy::default(),
             "POST saved objects import",
             || self.send_import(request),
             |outcome| match outcome {
-                Ok((status, _)) if crate::delivery::retry::is_transient_status(*status) => Some(None),
+                Ok((status, _)) if lakeship::delivery::retry::is_transient_status(*status) => Some(None),
                 _ => None,
             },
         )

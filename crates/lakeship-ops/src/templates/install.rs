@@ -181,9 +181,9 @@ pub struct InstallReport {
 /// policy counts as already present). Transient answers (429, 502, 503,
 /// 504) are tried again with the backoff of delivery.
 pub async fn apply_plan(
-    client: &crate::delivery::OpenSearchClient,
+    client: &lakeship::delivery::OpenSearchClient,
     plan: &[InstallRequest],
-) -> std::result::Result<InstallReport, crate::delivery::DeliveryError> {
+) -> std::result::Result<InstallReport, lakeship::delivery::DeliveryError> {
     use futures::stream::{self, StreamExt, TryStreamExt};
 
     let plugins = installed_plugins(client).await?;
@@ -206,14 +206,14 @@ pub async fn apply_plan(
 /// Sends one request: `Ok(true)` if acknowledged, `Ok(false)` if an ISM
 /// policy exists already.
 async fn send(
-    client: &crate::delivery::OpenSearchClient,
+    client: &lakeship::delivery::OpenSearchClient,
     request: &InstallRequest,
-) -> std::result::Result<bool, crate::delivery::DeliveryError> {
-    use crate::delivery::DeliveryError;
+) -> std::result::Result<bool, lakeship::delivery::DeliveryError> {
+    use lakeship::delivery::DeliveryError;
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::PUT);
     // A busy node answers 503 (process_cluster_event_timeout_exception) or
     // 429: tried again with the backoff of delivery.
-    let response = client.json_retried(crate::delivery::ControlRetry::default(), method, &request.path, Some(&request.body)).await?;
+    let response = client.json_retried(lakeship::delivery::ControlRetry::default(), method, &request.path, Some(&request.body)).await?;
     if response.status == 409 && request.kind == InstallKind::IsmPolicy {
         return Ok(false);
     }
@@ -233,7 +233,9 @@ async fn send(
 }
 
 /// The plugin component names `GET _cat/plugins` lists.
-async fn installed_plugins(client: &crate::delivery::OpenSearchClient) -> std::result::Result<Vec<String>, crate::delivery::DeliveryError> {
+async fn installed_plugins(
+    client: &lakeship::delivery::OpenSearchClient,
+) -> std::result::Result<Vec<String>, lakeship::delivery::DeliveryError> {
     let answer = client.json_ok(reqwest::Method::GET, "_cat/plugins?format=json", None).await?;
     Ok(answer
         .as_array()

@@ -79,7 +79,7 @@ pub enum DashboardError {
     },
     /// A request to OpenSearch failed, or the configuration is not usable.
     #[error(transparent)]
-    Delivery(#[from] crate::delivery::DeliveryError),
+    Delivery(#[from] lakeship::delivery::DeliveryError),
 }
 
 impl DashboardError {
@@ -260,7 +260,7 @@ pub fn for_index_names(files: &[SavedObjectFile], index_prefix: &str, ledger_ind
         title
             .split(',')
             .map(|pattern| match pattern.trim() {
-                crate::ledger::LEDGER_INDEX => ledger_index.to_string(),
+                lakeship::ledger::LEDGER_INDEX => ledger_index.to_string(),
                 pattern => match pattern.strip_prefix("ocsf-") {
                     Some(rest) => format!("{index_prefix}-{rest}"),
                     None => pattern.to_string(),

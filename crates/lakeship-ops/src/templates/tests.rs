@@ -301,7 +301,7 @@ fn committed_schema_classes_match_ocsf_class_names() {
         let schema = resolve(&source).expect("resolves");
         assert!(schema.classes.len() > 20, "{} has {} classes", source.version, schema.classes.len());
         for class in schema.classes.iter().filter(|class| class.class_uid != 0) {
-            let known = crate::ocsf::class_name(&source.version, class.class_uid);
+            let known = lakeship::ocsf::class_name(&source.version, class.class_uid);
             assert_eq!(known, Some(class.caption.as_str()), "OCSF {} class {}", source.version, class.class_uid);
         }
     }
@@ -320,8 +320,9 @@ fn index_patterns_never_overlap() {
         }
     }
     for class in &generated.classes {
-        let suffix = crate::convert::TimeSuffix::Month;
-        let name = crate::convert::index_name("ocsf", Some(&class.version), Some(class.class_uid), Some(&class.caption), suffix, Some(0));
+        let suffix = lakeship::convert::TimeSuffix::Month;
+        let name =
+            lakeship::convert::index_name("ocsf", Some(&class.version), Some(class.class_uid), Some(&class.caption), suffix, Some(0));
         assert!(name.starts_with(class.index_pattern.trim_end_matches('*')), "{name} vs {}", class.index_pattern);
         assert_eq!(name, format!("{}-1970.01", class.index_template));
     }

@@ -30,12 +30,12 @@
 //! stays bounded whatever the object size.
 //!
 //! ```no_run
-//! use lakeship::sample::{SampleClass, SampleOptions, generate};
+//! use lakeship_sample::{SampleClass, SampleOptions, generate};
 //!
 //! let options = SampleOptions::default().with_classes(vec![SampleClass::NetworkActivity]).with_rows_per_object(1000);
 //! let objects = generate(&options, std::path::Path::new("/tmp/lake"))?;
 //! assert_eq!(objects.len(), 2); // one per OCSF version
-//! # Ok::<(), lakeship::sample::SampleError>(())
+//! # Ok::<(), lakeship_sample::SampleError>(())
 //! ```
 
 mod api;
