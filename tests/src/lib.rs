@@ -98,7 +98,7 @@ pub fn pipeline_context(endpoint: &str, work: &std::path::Path) -> lakeship::pip
         work: lakeship::pipeline::WorkArea::new(store, lakeship::object::Location::Local { path: work.to_path_buf() }),
         ledger: lakeship::ledger::Ledger::new(client.clone()),
         client,
-        scan: lakeship::scan::ScanOptions::default(),
+        scan: lakeship::pipeline::doc_stream::ScanOptions::default(),
         delivery: DeliveryOptions {
             retry: RetryPolicy {
                 initial_backoff: std::time::Duration::from_millis(50),

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use lakeship::convert::ConvertOptions;
 use lakeship::object::{ObjectRef, ObjectStore};
+use lakeship::pipeline::doc_stream::{ScanOptions, spawn_scan};
 use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
-use lakeship::scan::{ScanOptions, spawn_scan};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
 

@@ -69,7 +69,7 @@ async fn content() -> &'static Content {
 }
 
 fn now_millis() -> i64 {
-    lakeship::pipeline::now_millis()
+    lakeship::time::now_millis()
 }
 
 fn client() -> OpenSearchClient {

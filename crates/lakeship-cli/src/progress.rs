@@ -76,19 +76,17 @@ impl Bars {
 
 fn update_rows(bar: &ProgressBar, live: &LiveCounters, started: Instant) {
     let rows = live.num_rows_read.load(Relaxed);
-    let indexed = live.num_indexed.load(Relaxed);
-    let present = live.num_already_present.load(Relaxed);
-    let rejected = live.num_rejected.load(Relaxed);
+    let counts = live.counts();
     let seconds = started.elapsed().as_secs_f64().max(0.001);
     bar.set_position(rows);
     bar.set_message(format!(
         "{} read ({}/s) · docs {}/s · indexed {} · present {} · rejected {}",
         human_count(rows),
         human_count((rows as f64 / seconds) as u64),
-        human_count(((indexed + present + rejected) as f64 / seconds) as u64),
-        human_count(indexed),
-        human_count(present),
-        human_count(rejected)
+        human_count((counts.total() as f64 / seconds) as u64),
+        human_count(counts.num_indexed),
+        human_count(counts.num_already_present),
+        human_count(counts.num_rejected)
     ));
 }
 

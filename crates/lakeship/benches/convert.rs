@@ -61,7 +61,7 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
     let mut path = None;
     let mut threads = 1;
-    let mut batch_size = lakeship::scan::DEFAULT_BATCH_SIZE;
+    let mut batch_size = lakeship::pipeline::doc_stream::DEFAULT_BATCH_SIZE;
     let mut decode_only = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {

@@ -264,7 +264,7 @@ const OWN: &[AwsCall] = &[
         "s3:PutObject",
         WORK_RESULTS,
         Always,
-        "PutObject runs/<run>/results/<shard>.json and the resume checkpoint <shard>.partial.json (pipeline/worker.rs)",
+        "PutObject runs/<run>/results/<shard>.json and the resume checkpoint <shard>.partial.json (pipeline/shard.rs)",
     ),
     call(
         Worker,
@@ -278,7 +278,7 @@ const OWN: &[AwsCall] = &[
         "s3:GetObject",
         WORK_RESULTS,
         Always,
-        "GetObject runs/<run>/results/<shard>.partial.json: resume after Lakeship.OutOfTime (pipeline/worker.rs)",
+        "GetObject runs/<run>/results/<shard>.partial.json: resume after Lakeship.OutOfTime (pipeline/shard.rs)",
     ),
     call(
         Worker,
@@ -433,14 +433,14 @@ const OWN: &[AwsCall] = &[
         "sqs:ReceiveMessage",
         "{queue}",
         Always,
-        "lakeship run --source <queue URL>: polls the queue itself (lakeship-cli cmd/run.rs)",
+        "lakeship run --source <queue URL>: polls the queue itself (notification/sqs.rs)",
     ),
     call(
         Operator,
         "sqs:DeleteMessage",
         "{queue}",
         Always,
-        "lakeship run --source <queue URL>: deletes what it ingested (lakeship-cli cmd/run.rs)",
+        "lakeship run --source <queue URL>: deletes what it ingested (notification/sqs.rs)",
     ),
 ];
 

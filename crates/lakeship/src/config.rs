@@ -485,7 +485,7 @@ impl Config {
     pub async fn pipeline_context(&self) -> Result<PipelineContext, ConfigError> {
         let client = self.client().await?;
         let work_store = ObjectStore::from_options(S3Options { assume_role_arn: None, external_id: None, ..self.s3.clone() });
-        let mut scan = crate::scan::ScanOptions::default();
+        let mut scan = crate::pipeline::doc_stream::ScanOptions::default();
         scan.convert = scan.convert.with_time_suffix(self.time_suffix);
         scan.convert.index_prefix = self.index_prefix.clone();
         Ok(PipelineContext {

@@ -13,9 +13,9 @@ use bytes::Bytes;
 use crate::convert::ConvertOptions;
 use crate::guard::PANIC_MARKER;
 use crate::object::ObjectRef;
+use crate::pipeline::doc_stream::{ScanOptions, convert_row_group};
 use crate::plan::{PlanOptions, object_class, plan_shards};
 use crate::reader::{ParquetFooter, ReadError, RowGroupBytes, check_ocsf_shape, decode_footer, footer_range, row_group_byte_range};
-use crate::scan::{ScanOptions, convert_row_group};
 
 /// Panics inside the `parquet` crate that depend on decoded page data (no
 /// header check predicts them): (source file, message, what it is). The

@@ -16,10 +16,10 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::convert::object_id;
 use crate::delivery::retry::with_retries;
-use crate::delivery::{ControlRetry, DeliveryError, OpenSearchClient, RetryPolicy, transient_outcome};
+use crate::delivery::{ControlRetry, DeliveryError, ItemCounts, OpenSearchClient, RetryPolicy, transient_outcome};
 use crate::errors::ErrorName;
+use crate::ids::object_id;
 use crate::object::ObjectRef;
 
 /// The ledger index name.
@@ -134,6 +134,65 @@ pub struct LedgerEntry {
     /// Dead-letter part files with this object's rejected documents.
     #[serde(default)]
     pub dead_letters: Vec<String>,
+}
+
+impl LedgerEntry {
+    /// The entry of `object` in run `run_id` before anything is counted: the
+    /// object's identity, `status`, started and ended `at`, every count zero,
+    /// no shards, no error.
+    pub fn new(run_id: &str, object: &ObjectRef, status: Status, at: i64) -> LedgerEntry {
+        LedgerEntry {
+            object_id: object_id(object),
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            etag: object.etag.clone(),
+            version_id: object.version_id.clone(),
+            source: source_of_key(&object.key),
+            size: object.size,
+            class_uid: None,
+            ocsf_version: None,
+            num_rows: 0,
+            num_row_groups: 0,
+            num_rows_read: 0,
+            num_indexed: 0,
+            num_already_present: 0,
+            num_rejected: 0,
+            num_rows_unreadable: 0,
+            failed_row_groups: Vec::new(),
+            dropped_columns: Vec::new(),
+            num_shards: 0,
+            shard_ids: Vec::new(),
+            run_id: run_id.to_string(),
+            started_at: at,
+            ended_at: at,
+            duration_ms: 0,
+            status,
+            error_name: None,
+            reason: None,
+            dead_letters: Vec::new(),
+        }
+    }
+
+    /// The document outcomes of the object.
+    pub fn counts(&self) -> ItemCounts {
+        ItemCounts { num_indexed: self.num_indexed, num_already_present: self.num_already_present, num_rejected: self.num_rejected }
+    }
+
+    /// Adds document outcomes to the object's.
+    pub fn add_counts(&mut self, counts: &ItemCounts) {
+        let mut sum = self.counts();
+        sum.add(counts);
+        (self.num_indexed, self.num_already_present, self.num_rejected) = (sum.num_indexed, sum.num_already_present, sum.num_rejected);
+    }
+}
+
+/// The document outcomes of `entries` added up.
+pub fn total_counts<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>) -> ItemCounts {
+    let mut total = ItemCounts::default();
+    for entry in entries {
+        total.add(&entry.counts());
+    }
+    total
 }
 
 /// The Security Lake source named in a key (or a path holding Security

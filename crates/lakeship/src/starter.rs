@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(input, json!([{"messageId": "m-1", "body": r#"{"detail-type":"Object Created"}"#}, {"messageId": "m-2", "body": "{}"}]));
         assert_eq!(planned[0].name, plan_executions(&batch)[0].name, "the same messages, the same name");
         assert_ne!(planned[0].name, plan_executions(&batch[..1])[0].name);
-        assert!(crate::pipeline::valid_run_id(&planned[0].name) && planned[0].name.len() <= 80, "{}", planned[0].name);
+        assert!(crate::ids::valid_run_id(&planned[0].name) && planned[0].name.len() <= 80, "{}", planned[0].name);
         let dispatched: crate::pipeline::payload::DispatchRequest = serde_json::from_value(input).unwrap();
         assert!(matches!(dispatched, crate::pipeline::payload::DispatchRequest::Records(records) if records.len() == 2));
     }

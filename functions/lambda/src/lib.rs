@@ -182,14 +182,15 @@ pub fn answer(value: &impl serde::Serialize) -> Result<Value, HandlerError> {
 /// object is in OpenSearch).
 pub fn report_brief(report: &RunReport) -> Value {
     let objects = &report.objects;
+    let counts = lakeship::ledger::total_counts(objects);
     json!({
         "run_id": report.run_id,
         "objects": objects.len(),
         "complete": objects.iter().filter(|entry| entry.status == Status::Complete).count(),
         "rows": objects.iter().map(|entry| entry.num_rows).sum::<u64>(),
-        "indexed": objects.iter().map(|entry| entry.num_indexed).sum::<u64>(),
-        "already_present": objects.iter().map(|entry| entry.num_already_present).sum::<u64>(),
-        "rejected": objects.iter().map(|entry| entry.num_rejected).sum::<u64>(),
+        "indexed": counts.num_indexed,
+        "already_present": counts.num_already_present,
+        "rejected": counts.num_rejected,
         "skipped": report.skipped.len(),
         "bad_messages": report.bad_messages.len(),
         "missing_shards": report.missing_shards.len(),

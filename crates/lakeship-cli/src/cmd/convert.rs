@@ -5,8 +5,8 @@ use std::io::Write;
 use anyhow::Context;
 use clap::Args;
 use lakeship::convert::ConvertOptions;
+use lakeship::pipeline::doc_stream::{ScanOptions, spawn_scan};
 use lakeship::reader::{DEFAULT_FOOTER_HINT, ReadError, check_ocsf_shape, read_footer};
-use lakeship::scan::{ScanOptions, spawn_scan};
 
 use crate::common::{expand_inputs, named, open_output};
 use crate::config_args::{AwsArgs, IndexNameArgs, RegionArgs, load};

@@ -302,7 +302,7 @@ fn last(millis: i64) -> TimeRange {
 
 fn utc(millis: i64) -> String {
     let mut out = Vec::new();
-    lakeship::convert::timefmt::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
+    lakeship::time::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
     String::from_utf8_lossy(&out[..16.min(out.len())]).replace('T', " ")
 }
 

@@ -73,13 +73,8 @@ fn print_table(entries: &[LedgerEntry]) {
         };
         line(entry.num_rows_read, entry.num_indexed, entry.num_already_present, entry.num_rejected, &format!("{name}{why}"));
     }
-    let sum = |value: fn(&LedgerEntry) -> u64| entries.iter().map(value).sum::<u64>();
+    let counts = lakeship::ledger::total_counts(entries);
+    let num_rows_read = entries.iter().map(|entry| entry.num_rows_read).sum::<u64>();
     let total = format!("total: {} object(s)", entries.len());
-    line(
-        sum(|entry| entry.num_rows_read),
-        sum(|entry| entry.num_indexed),
-        sum(|entry| entry.num_already_present),
-        sum(|entry| entry.num_rejected),
-        &total,
-    );
+    line(num_rows_read, counts.num_indexed, counts.num_already_present, counts.num_rejected, &total);
 }

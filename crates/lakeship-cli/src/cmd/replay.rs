@@ -45,7 +45,7 @@ pub async fn run(args: ReplayArgs, file: Option<&std::path::Path>) -> anyhow::Re
         anyhow::bail!("no dead-letter files (*.ndjson) at {source}");
     }
     let client = context.client.clone();
-    let retry_prefix = context.work.root().join(&format!("dead-letters/replay-{}", lakeship::pipeline::new_run_id()));
+    let retry_prefix = context.work.root().join(&format!("dead-letters/replay-{}", lakeship::ids::new_run_id()));
     let report = replay(&client, &store, &parts, &context.delivery, retry_prefix).await?;
     println!(
         "{} dead letter(s) from {} file(s): {} indexed, {} already present, {} still rejected",

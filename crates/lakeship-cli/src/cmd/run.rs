@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use lakeship::config::Config;
-use lakeship::notification::SqsRecord;
+use lakeship::notification::sqs::SqsQueue;
 use lakeship::object::Location;
 use lakeship::pipeline::local::{LocalOutcome, LocalRunOptions, resume_local, run_local};
 use lakeship::pipeline::payload::{DispatchRequest, RunSummary};
@@ -180,60 +180,6 @@ async fn sqs_client(config: &Config) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(builder.build())
 }
 
-/// Long-polls up to `max` messages; waits `wait` seconds for the first.
-async fn receive(
-    sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
-    max: usize,
-    wait: i32,
-    visibility_timeout: i32,
-) -> anyhow::Result<Vec<SqsRecord>> {
-    let mut records = Vec::new();
-    let mut wait = wait;
-    while records.len() < max {
-        let answer = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages((max - records.len()).min(10) as i32)
-            .wait_time_seconds(wait)
-            .visibility_timeout(visibility_timeout)
-            .send()
-            .await
-            .map_err(|error| queue_error(&error, &format!("receiving from {queue_url} failed")))?;
-        let messages = answer.messages();
-        if messages.is_empty() {
-            break;
-        }
-        records.extend(messages.iter().map(|message| SqsRecord {
-            message_id: message.message_id().unwrap_or_default().to_string(),
-            receipt_handle: message.receipt_handle().map(str::to_string),
-            body: message.body().unwrap_or_default().to_string(),
-        }));
-        wait = 0;
-    }
-    Ok(records)
-}
-
-/// A named error of an SQS request: a problem a person must fix (no
-/// credentials, no region, no such queue) is a configuration error.
-fn queue_error<E, R>(error: &aws_sdk_sqs::error::SdkError<E, R>, what: &str) -> anyhow::Error
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    use lakeship::errors::{ErrorName, NamedError};
-    let name = match lakeship::aws_errors::problem(error) {
-        Some(problem) if problem.is_configuration() => ErrorName::Configuration,
-        _ => ErrorName::Transient,
-    };
-    NamedError::new(name, format!("{what}: {}", lakeship::aws_errors::describe(error))).into()
-}
-
-/// The messages whose every object is complete (or superseded, or that name none).
-fn settled(records: &[SqsRecord], outcome: &LocalOutcome) -> Vec<SqsRecord> {
-    lakeship::pipeline::settled_records(records, outcome.report.as_ref())
-}
-
 async fn run_queue(
     context: &PipelineContext,
     config: &Config,
@@ -241,13 +187,13 @@ async fn run_queue(
     queue_url: &str,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    let sqs = sqs_client(config).await;
+    let queue = SqsQueue::new(sqs_client(config).await, queue_url);
     let mut failures = Vec::new();
     let mut rejected_runs = Vec::new();
     let mut num_runs = 0;
     while !stop.load(Ordering::Relaxed) {
         let wait = if args.follow { 20 } else { 2 };
-        let records = receive(&sqs, queue_url, args.max_messages.max(1), wait, args.visibility_timeout).await?;
+        let records = queue.receive(args.max_messages.max(1), wait, args.visibility_timeout).await?;
         if records.is_empty() {
             if args.follow {
                 continue;
@@ -259,17 +205,8 @@ async fn run_queue(
         let request = DispatchRequest::Records(records.clone());
         let outcome =
             execute(context, config, stop, args.quiet, |options| async move { run_local(context, request, &options).await }).await?;
-        let done = settled(&records, &outcome);
-        for record in &done {
-            if let Some(handle) = &record.receipt_handle {
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map_err(|error| queue_error(&error, &format!("deleting message {} failed", record.message_id)))?;
-            }
-        }
+        let done = lakeship::pipeline::settled_records(&records, outcome.report.as_ref());
+        queue.delete(&done).await?;
         eprintln!(
             "deleted {} of {} message(s); the others stay on the queue and come back after the visibility timeout",
             done.len(),

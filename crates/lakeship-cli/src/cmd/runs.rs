@@ -102,7 +102,7 @@ fn execution_json(execution: &Execution) -> serde_json::Value {
 
 /// The table of runs, one line each.
 fn render_table(executions: &[Execution]) -> String {
-    let now = lakeship::pipeline::now_millis();
+    let now = lakeship::time::now_millis();
     let mut out = format!("{:<21} {:<15} {:>8}  {:>17}  {:<36} {}\n", "STARTED", "STATUS", "DURATION", "SHARDS OK/BAD/ALL", "RUN", "ERROR");
     for execution in executions {
         let duration = format_duration(execution.stopped_at.unwrap_or(now) - execution.started_at);

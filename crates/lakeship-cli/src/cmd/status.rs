@@ -33,7 +33,7 @@ pub struct StatusArgs {
 
 fn when(millis: i64) -> String {
     let mut out = Vec::new();
-    lakeship::convert::timefmt::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
+    lakeship::time::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
     String::from_utf8_lossy(&out[..19]).replace('T', " ")
 }
 

@@ -921,7 +921,7 @@ fn group_digits(value: f64) -> String {
 /// Epoch milliseconds as `2024-03-14 18:02` (with the year) or `03-14 18:02`.
 fn format_time(millis: i64, with_year: bool) -> String {
     let mut out = Vec::new();
-    lakeship::convert::timefmt::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
+    lakeship::time::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
     let text = String::from_utf8_lossy(&out);
     let (date, time) = (text.get(..10).unwrap_or_default(), text.get(11..16).unwrap_or_default());
     if with_year { format!("{date} {time}") } else { format!("{} {time}", date.get(5..).unwrap_or_default()) }

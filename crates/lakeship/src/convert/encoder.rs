@@ -15,7 +15,7 @@ use base64::Engine;
 
 use super::ConvertError;
 use super::json::{key_with_comma, put, write_float, write_int, write_str};
-use super::timefmt::{write_date, write_time_of_day, write_timestamp};
+use crate::time::{write_date, write_time_of_day, write_timestamp};
 
 /// Dictionary values encoded once: value `i` is `bytes[ends[i-1]..ends[i]]`.
 #[derive(Debug)]
@@ -131,7 +131,7 @@ impl DayCache {
         }
         put(out, &self.text.get());
         out.push(b'T');
-        super::timefmt::write_time_of_day(out, value.rem_euclid(per_day), unit);
+        crate::time::write_time_of_day(out, value.rem_euclid(per_day), unit);
         if unit == TimeUnit::Second {
             put(out, b".000");
         }

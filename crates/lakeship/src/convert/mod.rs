@@ -10,13 +10,12 @@
 mod encoder;
 pub mod json;
 pub mod routing;
-pub mod timefmt;
 
 use arrow_array::RecordBatch;
 
 use crate::object::ObjectRef;
 use encoder::{Compiler, DictionaryCache, StructEnc};
-pub use routing::{TimeSuffix, document_id, index_name, object_id};
+pub use routing::{TimeSuffix, index_name};
 
 /// Errors of conversion.
 #[derive(Debug, thiserror::Error)]
@@ -158,7 +157,7 @@ impl BatchSource {
         provenance_prefix.extend_from_slice(b",\"row_group\":");
         json::write_int(&mut provenance_prefix, row_group);
         provenance_prefix.extend_from_slice(b",\"row\":");
-        let id_prefix = format!("{}-{row_group}-", object_id(object));
+        let id_prefix = format!("{}-{row_group}-", crate::ids::object_id(object));
         BatchSource { provenance_prefix, id_prefix, row_group }
     }
 }

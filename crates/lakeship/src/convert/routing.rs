@@ -8,7 +8,7 @@
 //!   moment of ingestion, the shard or the run enters it, so a row lands in
 //!   the same index on every attempt, redrive and replay — also after the
 //!   calendar moves on.
-//! * The **document id** is `<object id>-<row group>-<row>`: the object id is
+//! * The **document id** (`crate::ids`) is `<object id>-<row group>-<row>`: the object id is
 //!   a hash of the object's identity (bucket, key, and version id or etag),
 //!   the row group and row index locate the row inside that immutable object
 //!   version. Documents are sent with the bulk `create` action, so a second
@@ -22,12 +22,9 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, RecordBatch, StructArray};
 use arrow_schema::{DataType, TimeUnit};
-use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::timefmt::civil_from_millis;
-use crate::object::ObjectRef;
+use crate::time::civil_from_millis;
 
 /// The granularity of the time suffix of index names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -94,18 +91,6 @@ impl TimeSuffix {
             TimeSuffix::Day => format!("-{year:04}.{month:02}.{day:02}"),
         }
     }
-}
-
-/// The id of an object's documents: 16 URL-safe base64 characters (96 bits)
-/// of the SHA-256 of its identity.
-pub fn object_id(object: &ObjectRef) -> String {
-    let digest = Sha256::digest(object.identity().as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
-}
-
-/// The id of the document of row `row` of row group `row_group`.
-pub fn document_id(object_id: &str, row_group: usize, row: u64) -> String {
-    format!("{object_id}-{row_group}-{row}")
 }
 
 /// Makes a name part valid in an index name: lower case, and `_` for spaces
@@ -344,15 +329,5 @@ mod tests {
         let feb = jan + 31 * 86_400_000;
         assert_eq!(TimeSuffix::Year.period(jan), TimeSuffix::Year.period(feb));
         assert_ne!(TimeSuffix::Month.period(jan), TimeSuffix::Month.period(feb));
-    }
-
-    #[test]
-    fn object_ids_depend_on_identity_only() {
-        let object = ObjectRef::s3("bucket", "key.parquet").with_etag(Some("\"e1\""));
-        assert_eq!(object_id(&object), object_id(&object.clone()));
-        assert_eq!(object_id(&object).len(), 16);
-        let rewritten = ObjectRef::s3("bucket", "key.parquet").with_etag(Some("e2"));
-        assert_ne!(object_id(&object), object_id(&rewritten));
-        assert_eq!(document_id("abc", 2, 17), "abc-2-17");
     }
 }

@@ -7,6 +7,7 @@ use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::ids::object_id;
 
 fn documents(batch: &RecordBatch, options: ConvertOptions) -> (Vec<Value>, String) {
     let mut converter = Converter::new(options);

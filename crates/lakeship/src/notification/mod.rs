@@ -17,6 +17,8 @@ use serde_json::Value;
 
 use crate::object::ObjectRef;
 
+pub mod sqs;
+
 /// A message that could not be understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("message {message_id}: {reason}")]

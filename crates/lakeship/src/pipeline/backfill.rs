@@ -34,10 +34,11 @@ use crate::errors::{ErrorName, NamedError};
 use crate::object::{Location, ObjectRef};
 use crate::stepfunctions::{StartedExecution, StepFunctions};
 
+use super::PipelineContext;
 use super::dispatch::{check_days, is_wanted};
 use super::payload::{Continuation, DispatchRequest, NextPage};
 use super::quotas::EXECUTION_NAME_MAX_CHARS;
-use super::{PipelineContext, new_run_id, valid_run_id};
+use crate::ids::{new_run_id, valid_run_id};
 
 /// Default objects per run of a prefix backfill (`LAKESHIP_MAX_OBJECTS_PER_RUN`).
 pub const DEFAULT_MAX_OBJECTS_PER_RUN: usize = 2_000;

@@ -24,8 +24,9 @@ use crate::delivery::{BulkSink, DeliveryStats, ItemCounts};
 use crate::errors::{ErrorName, NamedError};
 use crate::plan::{ShardPiece, ShardTask};
 
+use super::PipelineContext;
 use super::payload::{PieceResult, RowGroupFailure};
-use super::{PipelineContext, now_millis};
+use crate::time::now_millis;
 
 /// When a worker stops: feeding documents at `stop_at`, waiting for bulk
 /// requests in flight at `abandon_at`.

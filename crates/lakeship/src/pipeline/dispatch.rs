@@ -15,7 +15,9 @@ use crate::plan::{PlannedObject, plan_objects};
 use crate::reader::{DEFAULT_FOOTER_HINT, check_ocsf_shape, read_footer};
 
 use super::payload::{DispatchRequest, FailedObject, RunManifest, RunSummary};
-use super::{PipelineContext, backfill, new_run_id, now_millis, valid_run_id};
+use super::{PipelineContext, backfill};
+use crate::ids::{new_run_id, valid_run_id};
+use crate::time::now_millis;
 
 /// What a request resolves to: objects to consider, and what was skipped.
 #[derive(Debug, Default)]
@@ -118,7 +120,7 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
         Default::default()
     };
     let (skipped, footers): (Vec<PlannedObject>, Vec<PlannedObject>) =
-        footers.into_iter().partition(|footer| completed.contains(&crate::convert::object_id(&footer.object)));
+        footers.into_iter().partition(|footer| completed.contains(&crate::ids::object_id(&footer.object)));
     for footer in &skipped {
         tracing::info!(object = %footer.object, "already complete in the ledger; skipped");
     }
@@ -173,7 +175,7 @@ fn one_per_identity(footers: Vec<PlannedObject>) -> (Vec<PlannedObject>, Vec<Pla
     let mut seen = std::collections::HashMap::new();
     let (mut kept, mut duplicates) = (Vec::with_capacity(footers.len()), Vec::new());
     for footer in footers {
-        let id = crate::convert::object_id(&footer.object);
+        let id = crate::ids::object_id(&footer.object);
         match seen.get(&id) {
             Some(first) => {
                 tracing::info!(object = %footer.object, same_as = %first, "the same object as another of this run (same identity); planned once");

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt};
 
-use crate::convert::object_id;
 use crate::errors::{ErrorName, NamedError};
-use crate::ledger::{LedgerEntry, Status, source_of_key};
+use crate::ledger::{LedgerEntry, Status};
 use crate::plan::PlannedObject;
 
+use super::PipelineContext;
 use super::payload::{RunManifest, ShardResult};
-use super::{PipelineContext, now_millis};
+use crate::time::now_millis;
 
 /// The finalizer's report, also stored as `runs/<run_id>/report.json`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,34 +40,15 @@ impl RunReport {
 /// Reconciles one object from the results of its shards.
 pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap<String, ShardResult>) -> LedgerEntry {
     let mut entry = LedgerEntry {
-        object_id: object_id(&planned.object),
-        bucket: planned.object.bucket.clone(),
-        key: planned.object.key.clone(),
-        etag: planned.object.etag.clone(),
-        version_id: planned.object.version_id.clone(),
-        source: source_of_key(&planned.object.key),
-        size: planned.object.size,
         class_uid: planned.class_uid,
         ocsf_version: planned.ocsf_version.clone(),
         num_rows: planned.num_rows,
         num_row_groups: planned.row_groups.len(),
-        num_rows_read: 0,
-        num_indexed: 0,
-        num_already_present: 0,
-        num_rejected: 0,
-        num_rows_unreadable: 0,
-        failed_row_groups: Vec::new(),
-        dropped_columns: Vec::new(),
         num_shards: planned.shard_ids.len(),
         shard_ids: planned.shard_ids.clone(),
-        run_id: run_id.to_string(),
         started_at: i64::MAX,
         ended_at: 0,
-        duration_ms: 0,
-        status: Status::Complete,
-        error_name: None,
-        reason: None,
-        dead_letters: Vec::new(),
+        ..LedgerEntry::new(run_id, &planned.object, Status::Complete, 0)
     };
     let mut missing = Vec::new();
     let mut piece_error = None;
@@ -81,9 +62,7 @@ pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap
         let mut has_rejected = false;
         for piece in result.pieces.iter().filter(|piece| piece.object == planned.object) {
             entry.num_rows_read += piece.num_rows_read;
-            entry.num_indexed += piece.counts.num_indexed;
-            entry.num_already_present += piece.counts.num_already_present;
-            entry.num_rejected += piece.counts.num_rejected;
+            entry.add_counts(&piece.counts);
             entry.num_rows_unreadable += piece.num_rows_unreadable();
             entry.failed_row_groups.extend(piece.failed_row_groups.iter().map(|failure| failure.row_group));
             entry.dropped_columns.extend(piece.dropped_columns.iter().cloned());
@@ -104,7 +83,7 @@ pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap
     entry.failed_row_groups.sort_unstable();
     entry.dropped_columns.sort();
     entry.dropped_columns.dedup();
-    let accounted = entry.num_indexed + entry.num_already_present + entry.num_rejected;
+    let accounted = entry.counts().total();
     let (status, name, reason) = if let Some(error) = piece_error {
         let kept = if entry.failed_row_groups.is_empty() {
             String::new()
@@ -224,34 +203,9 @@ async fn read_results(
 
 fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) -> LedgerEntry {
     LedgerEntry {
-        object_id: object_id(&failed.object),
-        bucket: failed.object.bucket.clone(),
-        key: failed.object.key.clone(),
-        etag: failed.object.etag.clone(),
-        version_id: failed.object.version_id.clone(),
-        source: source_of_key(&failed.object.key),
-        size: failed.object.size,
-        class_uid: None,
-        ocsf_version: None,
-        num_rows: 0,
-        num_row_groups: 0,
-        num_rows_read: 0,
-        num_indexed: 0,
-        num_already_present: 0,
-        num_rejected: 0,
-        num_rows_unreadable: 0,
-        failed_row_groups: Vec::new(),
-        dropped_columns: Vec::new(),
-        num_shards: 0,
-        shard_ids: Vec::new(),
-        run_id: run_id.to_string(),
-        started_at: at,
-        ended_at: at,
-        duration_ms: 0,
-        status: Status::Failed,
         error_name: Some(failed.error.name),
         reason: Some(failed.error.message.clone()),
-        dead_letters: Vec::new(),
+        ..LedgerEntry::new(run_id, &failed.object, Status::Failed, at)
     }
 }
 

@@ -5,28 +5,27 @@
 pub mod backfill;
 pub mod checkpoint;
 mod dispatch;
+pub mod doc_stream;
 mod finalize;
 pub mod local;
 pub mod payload;
 pub mod quotas;
 pub mod replay;
 mod settle;
-mod work;
-mod worker;
-
-use std::time::{SystemTime, UNIX_EPOCH};
+mod shard;
+mod work_area;
 
 pub use dispatch::{dispatch, list_prefix, resolve_request};
 pub use finalize::{RunReport, check_complete, finalize, reconcile_object, reconcile_run, record_run};
 pub use settle::settled_records;
-pub use work::WorkArea;
-pub use worker::{run_shard, run_shard_until};
+pub use shard::{run_shard, run_shard_until};
+pub use work_area::WorkArea;
 
 use crate::delivery::{DeliveryOptions, OpenSearchClient};
 use crate::ledger::Ledger;
 use crate::object::ObjectStore;
 use crate::plan::PlanOptions;
-use crate::scan::ScanOptions;
+use doc_stream::ScanOptions;
 
 /// Everything a handler needs, built once (per cold start, or per CLI run).
 #[derive(Debug, Clone)]
@@ -71,6 +70,18 @@ pub struct LiveCounters {
     pub num_bytes_read: std::sync::atomic::AtomicU64,
 }
 
+impl LiveCounters {
+    /// The document outcomes so far.
+    pub fn counts(&self) -> crate::delivery::ItemCounts {
+        use std::sync::atomic::Ordering::Relaxed;
+        crate::delivery::ItemCounts {
+            num_indexed: self.num_indexed.load(Relaxed),
+            num_already_present: self.num_already_present.load(Relaxed),
+            num_rejected: self.num_rejected.load(Relaxed),
+        }
+    }
+}
+
 impl crate::delivery::DeliveryObserver for LiveCounters {
     fn delivered(&self, counts: &crate::delivery::ItemCounts) {
         use std::sync::atomic::Ordering::Relaxed;
@@ -78,28 +89,4 @@ impl crate::delivery::DeliveryObserver for LiveCounters {
         self.num_already_present.fetch_add(counts.num_already_present, Relaxed);
         self.num_rejected.fetch_add(counts.num_rejected, Relaxed);
     }
-}
-
-/// Milliseconds since the epoch.
-pub fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0)
-}
-
-/// A new run id: `YYYYMMDDTHHMMSSZ-xxxxxx` (UTC time and 6 random hex digits).
-pub fn new_run_id() -> String {
-    let millis = now_millis();
-    let (year, month, day) = crate::convert::timefmt::civil_from_millis(millis);
-    let second = millis.div_euclid(1000).rem_euclid(86_400);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{:06x}",
-        second / 3600,
-        second / 60 % 60,
-        second % 60,
-        fastrand::u32(..0x100_0000)
-    )
-}
-
-/// True if `text` is usable as a run id (safe in keys and paths).
-pub fn valid_run_id(text: &str) -> bool {
-    !text.is_empty() && text.len() <= 80 && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) && !text.starts_with('.')
 }

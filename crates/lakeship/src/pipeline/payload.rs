@@ -229,9 +229,7 @@ impl ShardResult {
     pub fn counts(&self) -> ItemCounts {
         let mut counts = ItemCounts::default();
         for piece in &self.pieces {
-            counts.num_indexed += piece.counts.num_indexed;
-            counts.num_already_present += piece.counts.num_already_present;
-            counts.num_rejected += piece.counts.num_rejected;
+            counts.add(&piece.counts);
         }
         counts
     }

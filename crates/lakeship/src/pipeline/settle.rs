@@ -4,7 +4,8 @@
 
 use crate::errors::ErrorName;
 use crate::ledger::Status;
-use crate::notification::{Parsed, SqsRecord, parse_message};
+use crate::notification::SqsRecord;
+use crate::notification::sqs::settled_messages;
 use crate::object::ObjectRef;
 
 use super::RunReport;
@@ -26,15 +27,7 @@ pub fn settled_records(records: &[SqsRecord], report: Option<&RunReport>) -> Vec
                     || (entry.error_name == Some(ErrorName::ObjectChanged) && entry.etag == object.etag && object.version_id.is_none()))
         }) || report.skipped.iter().any(|skipped| same_key(&skipped.bucket, &skipped.key))
     };
-    records
-        .iter()
-        .filter(|record| match parse_message(&record.message_id, &record.body) {
-            Ok(Parsed::Ignored(_)) => true,
-            Ok(Parsed::Objects(objects)) => objects.iter().all(done),
-            Err(_) => false, // left for the queue's redrive policy
-        })
-        .cloned()
-        .collect()
+    settled_messages(records, done)
 }
 
 #[cfg(test)]

@@ -17,16 +17,17 @@ use std::collections::BTreeMap;
 
 use futures::FutureExt;
 
+use super::doc_stream::spawn_scan;
 use crate::delivery::BulkSink;
 use crate::dlq::DeadLetterWriter;
 use crate::errors::{ErrorName, NamedError};
 use crate::plan::{ShardPiece, ShardTask};
 use crate::reader::{DEFAULT_FOOTER_HINT, ReadError, read_footer};
-use crate::scan::spawn_scan;
 
+use super::PipelineContext;
 use super::checkpoint::{AttemptUnits, Deadline};
 use super::payload::{RowGroupFailure, ShardResult};
-use super::{PipelineContext, now_millis};
+use crate::time::now_millis;
 
 /// How a piece ended early.
 enum PieceFailure {

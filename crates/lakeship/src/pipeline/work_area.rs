@@ -59,7 +59,7 @@ impl WorkArea {
 
     /// A fresh prefix for the dead letters of one shard attempt.
     pub fn dead_letter_prefix(&self, run_id: &str, shard_id: &str) -> Location {
-        let attempt = format!("{}-{:04x}", super::now_millis(), fastrand::u16(..));
+        let attempt = format!("{}-{:04x}", crate::time::now_millis(), fastrand::u16(..));
         self.root.join(&format!("dead-letters/{run_id}/{shard_id}/{attempt}"))
     }
 

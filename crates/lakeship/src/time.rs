@@ -1,11 +1,20 @@
-//! Calendar arithmetic and ISO-8601 formatting without allocation.
+//! Time: the clock (`now_millis`), calendar arithmetic and ISO-8601
+//! formatting without allocation. Used by conversion, routing, run ids, the
+//! sample generator and the operations crate.
 //!
 //! Time values are written as `YYYY-MM-DDTHH:MM:SS.fffZ` (UTC), which the
 //! index templates map as `date` (`strict_date_optional_time`).
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use arrow_schema::TimeUnit;
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// Milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0)
+}
 
 /// Year, month (1-12) and day (1-31) of a day number counted from 1970-01-01
 /// (Howard Hinnant's `civil_from_days`).
@@ -54,7 +63,7 @@ fn push_digits(out: &mut Vec<u8>, value: u64, width: usize) {
         *slot = b'0' + (rest % 10) as u8;
         rest /= 10;
     }
-    super::json::put(out, &digits[..width]);
+    crate::convert::json::put(out, &digits[..width]);
 }
 
 /// Appends `YYYY-MM-DD` (without quotes). Years outside 0..=9999 are written

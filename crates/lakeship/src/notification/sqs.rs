@@ -1,0 +1,168 @@
+//! The subscriber queue as `lakeship run --source <queue URL>` consumes it:
+//! long-poll a batch of messages, and after the run delete only the messages
+//! it settled. The others stay on the queue, come back after the visibility
+//! timeout and, if they keep failing, reach the queue's dead-letter queue.
+
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
+
+use super::{Parsed, SqsRecord, parse_message};
+use crate::errors::{ErrorName, NamedError};
+use crate::object::ObjectRef;
+
+/// SQS returns at most 10 messages per `ReceiveMessage` (`MaxNumberOfMessages`
+/// is 1 to 10).
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>
+pub const RECEIVE_MAX_MESSAGES: usize = 10;
+
+/// A queue and the client that reaches it.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    /// The queue at `queue_url`, reached with `client`.
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>) -> Self {
+        SqsQueue { client, queue_url: queue_url.into() }
+    }
+
+    /// The queue's URL.
+    pub fn url(&self) -> &str {
+        &self.queue_url
+    }
+
+    /// Long-polls up to `max` messages, waiting `wait` seconds for the first
+    /// (later requests of the batch do not wait); a received message stays
+    /// invisible to other consumers for `visibility_timeout` seconds.
+    pub async fn receive(&self, max: usize, wait: i32, visibility_timeout: i32) -> Result<Vec<SqsRecord>, NamedError> {
+        let mut records = Vec::new();
+        let mut wait = wait;
+        while records.len() < max {
+            let answer = self
+                .client
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(next_receive_size(max, records.len()))
+                .wait_time_seconds(wait)
+                .visibility_timeout(visibility_timeout)
+                .send()
+                .await
+                .map_err(|error| queue_error(&error, &format!("receiving from {} failed", self.queue_url)))?;
+            let messages = answer.messages();
+            if messages.is_empty() {
+                break;
+            }
+            records.extend(messages.iter().map(|message| SqsRecord {
+                message_id: message.message_id().unwrap_or_default().to_string(),
+                receipt_handle: message.receipt_handle().map(str::to_string),
+                body: message.body().unwrap_or_default().to_string(),
+            }));
+            wait = 0;
+        }
+        Ok(records)
+    }
+
+    /// Deletes the messages of `records` that have a receipt handle.
+    pub async fn delete(&self, records: &[SqsRecord]) -> Result<(), NamedError> {
+        for record in records {
+            let Some(handle) = &record.receipt_handle else { continue };
+            self.client
+                .delete_message()
+                .queue_url(&self.queue_url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .map_err(|error| queue_error(&error, &format!("deleting message {} failed", record.message_id)))?;
+        }
+        Ok(())
+    }
+}
+
+/// `MaxNumberOfMessages` of the next request when `received` of `max` are in.
+fn next_receive_size(max: usize, received: usize) -> i32 {
+    max.saturating_sub(received).clamp(1, RECEIVE_MAX_MESSAGES) as i32
+}
+
+/// A named error of an SQS request: a problem a person must fix (no
+/// credentials, no region, no such queue) is a configuration error.
+fn queue_error<E, R>(error: &SdkError<E, R>, what: &str) -> NamedError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let name = match crate::aws_errors::problem(error) {
+        Some(problem) if problem.is_configuration() => ErrorName::Configuration,
+        _ => ErrorName::Transient,
+    };
+    NamedError::new(name, format!("{what}: {}", crate::aws_errors::describe(error)))
+}
+
+/// The settlement rule of messages: a message is settled when it names no
+/// object (a test event, a deletion, a non-Parquet key) or when every object
+/// it names is settled by `object_settled`. A message that cannot be parsed
+/// is never settled: it is left for the queue's redrive policy. Which
+/// objects a run settled is the pipeline's rule (`pipeline::settled_records`).
+pub fn settled_messages(records: &[SqsRecord], object_settled: impl Fn(&ObjectRef) -> bool) -> Vec<SqsRecord> {
+    records
+        .iter()
+        .filter(|record| match parse_message(&record.message_id, &record.body) {
+            Ok(Parsed::Ignored(_)) => true,
+            Ok(Parsed::Objects(objects)) => objects.iter().all(&object_settled),
+            Err(_) => false,
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn announcement(id: &str, keys: &[&str]) -> SqsRecord {
+        let records: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|key| serde_json::json!({"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": key, "eTag": "e1"}}}))
+            .collect();
+        SqsRecord {
+            message_id: id.into(),
+            receipt_handle: Some(format!("handle-{id}")),
+            body: serde_json::json!({ "Records": records }).to_string(),
+        }
+    }
+
+    #[test]
+    fn a_message_is_settled_when_every_object_it_names_is() {
+        let records = vec![announcement("both-done", &["a.parquet", "b.parquet"]), announcement("one-open", &["a.parquet", "c.parquet"])];
+        let done = |object: &ObjectRef| object.key != "c.parquet";
+        let settled: Vec<String> = settled_messages(&records, done).into_iter().map(|record| record.message_id).collect();
+        assert_eq!(settled, ["both-done"]);
+    }
+
+    #[test]
+    fn messages_without_objects_are_settled_and_unreadable_ones_never() {
+        let records = vec![
+            SqsRecord { message_id: "test".into(), receipt_handle: None, body: r#"{"Event":"s3:TestEvent"}"#.into() },
+            SqsRecord { message_id: "garbage".into(), receipt_handle: None, body: "garbage".into() },
+            SqsRecord { message_id: "empty".into(), receipt_handle: None, body: String::new() },
+        ];
+        let settled: Vec<String> = settled_messages(&records, |_| true).into_iter().map(|record| record.message_id).collect();
+        assert_eq!(settled, ["test"], "a test event names nothing; bodies that do not parse wait for the redrive policy");
+    }
+
+    #[test]
+    fn nothing_settled_leaves_every_message_on_the_queue() {
+        let records = vec![announcement("one", &["a.parquet"]), announcement("two", &["b.parquet"])];
+        assert!(settled_messages(&records, |_| false).is_empty());
+        assert!(settled_messages(&[], |_| true).is_empty());
+    }
+
+    #[test]
+    fn receives_ask_for_at_most_ten_and_at_least_one() {
+        assert_eq!(next_receive_size(100, 0), 10);
+        assert_eq!(next_receive_size(100, 95), 5);
+        assert_eq!(next_receive_size(3, 0), 3);
+        assert_eq!(next_receive_size(1, 0), 1);
+        assert_eq!(next_receive_size(10, 10), 1, "never 0, which SQS refuses (the loop stops before)");
+    }
+}
