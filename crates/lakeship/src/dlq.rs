@@ -11,7 +11,7 @@ use crate::delivery::transport::BoxFuture;
 use crate::object::{Location, ObjectError, ObjectStore};
 
 /// Part files are cut at this size.
-pub const PART_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const PART_BYTES: usize = 8 * 1024 * 1024;
 
 /// One dead letter, as stored (one JSON object per line). A row Lakeship
 /// could not route (no `class_uid`, …) has an empty `index` and status 0:
@@ -33,7 +33,7 @@ pub struct DeadLetter {
 /// Writes the dead letters of one shard attempt as part files
 /// `<prefix>/part-00000.ndjson`, … spilling every [`PART_BYTES`].
 #[derive(Debug)]
-pub struct DeadLetterWriter {
+pub(crate) struct DeadLetterWriter {
     store: ObjectStore,
     prefix: Location,
     buffer: Vec<u8>,
@@ -48,7 +48,7 @@ impl DeadLetterWriter {
     }
 
     /// Adds lines written by [`crate::convert::write_reject`].
-    pub async fn append(&mut self, lines: &[u8], num_letters: u64) -> Result<(), ObjectError> {
+    pub(crate) async fn append(&mut self, lines: &[u8], num_letters: u64) -> Result<(), ObjectError> {
         self.buffer.extend_from_slice(lines);
         self.num_letters += num_letters;
         if self.buffer.len() >= PART_BYTES {

@@ -30,19 +30,19 @@ use parquet::schema::types::Type;
 /// each list or map counting two levels) Lakeship reads. OCSF 1.1.0 objects
 /// are at most about 12 levels deep; deeper schemas are refused as
 /// `Lakeship.InvalidObject` before any reader is built.
-pub const MAX_SCHEMA_DEPTH: usize = 64;
+pub(crate) const MAX_SCHEMA_DEPTH: usize = 64;
 
 /// The largest Parquet footer Lakeship reads. Security Lake footers are
 /// 10-60 KiB; a footer larger than this is refused as `Lakeship.InvalidObject`.
-pub const MAX_FOOTER_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_FOOTER_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Marks the reason of an error that came from a contained panic (the
 /// fuzzing harness counts these as findings).
-pub const PANIC_MARKER: &str = "the Parquet reader panicked";
+pub(crate) const PANIC_MARKER: &str = "the Parquet reader panicked";
 
 /// Runs `work`, turning a panic into `Err` with the panic's message. Errors
 /// of `work` pass through.
-pub fn contain_panics<T>(what: &str, work: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+pub(crate) fn contain_panics<T>(what: &str, work: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     match catch_unwind(AssertUnwindSafe(work)) {
         Ok(result) => result,
         Err(payload) => {
@@ -61,7 +61,7 @@ pub fn contain_panics<T>(what: &str, work: impl FnOnce() -> Result<T, String>) -
 /// row counts, and for every column chunk its offsets, size and value count
 /// (non-negative, inside the object of `size` bytes, after the leading
 /// magic). Must run before anything calls `ColumnChunkMetaData::byte_range`.
-pub fn check_footer_numbers(metadata: &ParquetMetaData, size: u64) -> Result<(), String> {
+pub(crate) fn check_footer_numbers(metadata: &ParquetMetaData, size: u64) -> Result<(), String> {
     let file_rows = metadata.file_metadata().num_rows();
     if file_rows < 0 {
         return Err(format!("the footer gives a negative row count ({file_rows})"));
@@ -101,7 +101,7 @@ pub fn check_footer_numbers(metadata: &ParquetMetaData, size: u64) -> Result<(),
 /// Refuses schema shapes that the Parquet crate's Arrow conversion panics
 /// on instead of answering an error: a `MAP` group whose single child is a
 /// primitive (the crate asks it for its fields).
-pub fn check_schema_shapes(root: &Type) -> Result<(), String> {
+pub(crate) fn check_schema_shapes(root: &Type) -> Result<(), String> {
     let mut pending = vec![root];
     while let Some(node) = pending.pop() {
         if node.is_primitive() {
@@ -122,7 +122,7 @@ pub fn check_schema_shapes(root: &Type) -> Result<(), String> {
 /// data pages that hold values, and a dictionary page before any data page
 /// with a dictionary encoding (the crate panics on the last two). A header
 /// that cannot be parsed here is left to the crate, which names the problem.
-pub fn check_pages(chunk: &[u8]) -> Result<(), String> {
+pub(crate) fn check_pages(chunk: &[u8]) -> Result<(), String> {
     let mut position = 0usize;
     let mut has_dictionary = false;
     while position < chunk.len() {
@@ -167,7 +167,7 @@ struct PageFacts {
 /// the root), read without recursion and without trusting any count; `None`
 /// when the bytes are not a readable `FileMetaData` (the Parquet crate then
 /// names the problem).
-pub fn schema_depth(footer: &[u8]) -> Option<usize> {
+pub(crate) fn schema_depth(footer: &[u8]) -> Option<usize> {
     let children = schema_children(footer)?;
     let mut open: Vec<i64> = Vec::new();
     let mut deepest = 0;

@@ -11,7 +11,7 @@ use crate::time::{civil_from_millis, now_millis};
 
 /// The id of an object's documents: 16 URL-safe base64 characters (96 bits)
 /// of the SHA-256 of its identity.
-pub fn object_id(object: &ObjectRef) -> String {
+pub(crate) fn object_id(object: &ObjectRef) -> String {
     let digest = Sha256::digest(object.identity().as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
 }
@@ -36,7 +36,7 @@ pub fn new_run_id() -> String {
 }
 
 /// True if `text` is usable as a run id (safe in keys and paths).
-pub fn valid_run_id(text: &str) -> bool {
+pub(crate) fn valid_run_id(text: &str) -> bool {
     !text.is_empty() && text.len() <= 80 && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) && !text.starts_with('.')
 }
 

@@ -32,13 +32,13 @@ pub const LEDGER_INDEX: &str = "lakeship-ledger";
 /// and to `http.max_content_length` (100mb by default) on OpenSearch itself
 /// (<https://docs.opensearch.org/latest/install-and-configure/configuring-opensearch/network-settings/>):
 /// half the smallest, as for documents.
-pub const LEDGER_BULK_MAX_BYTES: usize = 5 * 1024 * 1024;
+pub(crate) const LEDGER_BULK_MAX_BYTES: usize = 5 * 1024 * 1024;
 
 /// Ids per ledger `_mget` request: ~70 KB of request and a few MB of answer.
-pub const LEDGER_MGET_MAX_IDS: usize = 1_000;
+pub(crate) const LEDGER_MGET_MAX_IDS: usize = 1_000;
 
 /// The ledger's index template (also in `templates/lakeship-ledger.json`).
-pub const LEDGER_TEMPLATE: &str = include_str!("../../../templates/lakeship-ledger.json");
+pub(crate) const LEDGER_TEMPLATE: &str = include_str!("../../../templates/lakeship-ledger.json");
 
 /// Reconciliation status of an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -179,7 +179,7 @@ impl LedgerEntry {
     }
 
     /// Adds document outcomes to the object's.
-    pub fn add_counts(&mut self, counts: &ItemCounts) {
+    pub(crate) fn add_counts(&mut self, counts: &ItemCounts) {
         let mut sum = self.counts();
         sum.add(counts);
         (self.num_indexed, self.num_already_present, self.num_rejected) = (sum.num_indexed, sum.num_already_present, sum.num_rejected);
@@ -197,7 +197,7 @@ pub fn total_counts<'a>(entries: impl IntoIterator<Item = &'a LedgerEntry>) -> I
 
 /// The Security Lake source named in a key (or a path holding Security
 /// Lake's layout) such as `aws/VPC_FLOW/2.0/region=…` or `ext/MY_SOURCE/…`.
-pub fn source_of_key(key: &str) -> Option<String> {
+pub(crate) fn source_of_key(key: &str) -> Option<String> {
     let parts: Vec<&str> = key.split('/').filter(|part| !part.is_empty()).collect();
     parts.windows(3).find(|window| matches!(window[0], "aws" | "ext") && !window[1].contains('=')).map(|window| window[1].to_string())
 }
@@ -278,7 +278,7 @@ impl Ledger {
     }
 
     /// Installs the ledger's index template (idempotent).
-    pub async fn install_template(&self) -> Result<(), DeliveryError> {
+    pub(crate) async fn install_template(&self) -> Result<(), DeliveryError> {
         let mut template: serde_json::Value =
             serde_json::from_str(LEDGER_TEMPLATE).map_err(|error| DeliveryError::Protocol(format!("ledger template: {error}")))?;
         template["index_patterns"] = json!([self.index]);

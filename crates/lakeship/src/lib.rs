@@ -7,6 +7,8 @@
 //! the local executor. The sample generator is `lakeship-sample`; templates,
 //! dashboards, Step Functions runs and estimates are `lakeship-ops`.
 
+#![warn(missing_docs)]
+
 pub mod aws_calls;
 pub mod aws_errors;
 pub mod config;
@@ -27,3 +29,16 @@ pub mod reader;
 pub mod starter;
 pub mod stepfunctions;
 pub mod time;
+
+// What users of the crate (the Lambda adapters, the CLI, the operations
+// crate, the tests) reach for most, at the root.
+pub use config::Config;
+pub use delivery::{DeliveryError, OpenSearchClient};
+pub use errors::{ErrorName, NamedError};
+pub use ledger::{LedgerEntry, Status};
+pub use notification::SqsRecord;
+pub use object::{Location, ObjectRef, ObjectStore};
+pub use pipeline::payload::{DispatchRequest, RunSummary, ShardResult};
+pub use pipeline::{PipelineContext, RunReport, dispatch, finalize, run_shard, run_shard_until};
+pub use plan::ShardTask;
+pub use stepfunctions::StepFunctions;

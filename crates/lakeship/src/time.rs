@@ -68,7 +68,7 @@ fn push_digits(out: &mut Vec<u8>, value: u64, width: usize) {
 
 /// Appends `YYYY-MM-DD` (without quotes). Years outside 0..=9999 are written
 /// with a sign and at least four digits.
-pub fn write_date(out: &mut Vec<u8>, days: i64) {
+pub(crate) fn write_date(out: &mut Vec<u8>, days: i64) {
     let (year, month, day) = civil_from_days(days);
     if (0..=9999).contains(&year) {
         push_digits(out, year as u64, 4);
@@ -135,7 +135,7 @@ pub fn write_timestamp(out: &mut Vec<u8>, value: i64, unit: TimeUnit) {
 
 /// Appends a time of day (`HH:MM:SS[.fff]`) from a value of `unit` since
 /// midnight.
-pub fn write_time_of_day(out: &mut Vec<u8>, value: i64, unit: TimeUnit) {
+pub(crate) fn write_time_of_day(out: &mut Vec<u8>, value: i64, unit: TimeUnit) {
     let (_, second_of_day, fraction, digits) = split(value, unit);
     write_clock(out, second_of_day, fraction, digits);
 }

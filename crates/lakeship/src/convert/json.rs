@@ -123,7 +123,7 @@ pub fn write_str(out: &mut Vec<u8>, text: &[u8]) {
 
 /// Appends the escaped content of a JSON string, without quotes.
 #[inline]
-pub fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
+pub(crate) fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
     let Some(first) = first_escape(text) else {
         put(out, text);
         return;
@@ -152,7 +152,7 @@ pub fn write_escaped(out: &mut Vec<u8>, text: &[u8]) {
 
 /// Appends an integer.
 #[inline]
-pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, value: I) {
+pub(crate) fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, value: I) {
     let mut buffer = itoa::Buffer::new();
     let digits = buffer.format(value).as_bytes();
     put(out, digits);
@@ -160,7 +160,7 @@ pub fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, value: I) {
 
 /// Appends a float; non-finite values (which JSON cannot carry) become `null`.
 #[inline]
-pub fn write_float<F: ryu::Float + Copy + FloatCheck>(out: &mut Vec<u8>, value: F) {
+pub(crate) fn write_float<F: ryu::Float + Copy + FloatCheck>(out: &mut Vec<u8>, value: F) {
     if value.finite() {
         let mut buffer = ryu::Buffer::new();
         put(out, buffer.format_finite(value).as_bytes());
@@ -170,7 +170,7 @@ pub fn write_float<F: ryu::Float + Copy + FloatCheck>(out: &mut Vec<u8>, value: 
 }
 
 /// Finiteness over `f32` and `f64`.
-pub trait FloatCheck {
+pub(crate) trait FloatCheck {
     /// True if neither infinite nor NaN.
     fn finite(self) -> bool;
 }
@@ -189,7 +189,7 @@ impl FloatCheck for f64 {
 
 /// The bytes `,"name":` for an object key (the leading comma is skipped for
 /// the first key of an object).
-pub fn key_with_comma(name: &str) -> Box<[u8]> {
+pub(crate) fn key_with_comma(name: &str) -> Box<[u8]> {
     let mut key = Vec::with_capacity(name.len() + 4);
     key.push(b',');
     write_str(&mut key, name.as_bytes());

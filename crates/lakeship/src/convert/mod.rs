@@ -96,7 +96,7 @@ pub struct EncodedDocs {
 /// the record `crate::dlq::DeadLetter` reads back — from raw parts (the
 /// document is copied verbatim, not re-encoded). Status 0 and an empty index
 /// mark a row that could not be routed, so was never sent.
-pub fn write_reject(out: &mut Vec<u8>, index: &str, id: &str, status: u16, reason: &str, document: &[u8]) {
+pub(crate) fn write_reject(out: &mut Vec<u8>, index: &str, id: &str, status: u16, reason: &str, document: &[u8]) {
     out.extend_from_slice(b"{\"index\":");
     json::write_str(out, index.as_bytes());
     out.extend_from_slice(b",\"id\":");
@@ -181,7 +181,7 @@ impl Converter {
     /// Columns left out of the documents since the last call because their
     /// Arrow type has no JSON form here (each column is named once per
     /// converter); the rest of each row converts.
-    pub fn take_dropped_columns(&mut self) -> Vec<String> {
+    pub(crate) fn take_dropped_columns(&mut self) -> Vec<String> {
         std::mem::take(&mut self.newly_dropped)
     }
 

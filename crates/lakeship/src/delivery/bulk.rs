@@ -11,7 +11,7 @@ pub const BULK_PATH: &str = "_bulk?filter_path=errors,items.*.status,items.*.err
 /// Documents sent in one bulk request: a contiguous slice of an encoded
 /// batch, with the spans of its documents relative to the slice.
 #[derive(Debug, Clone)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     /// The piece (of the shard) the documents belong to.
     pub piece: usize,
     /// The NDJSON body.
@@ -22,7 +22,7 @@ pub struct Chunk {
 
 impl Chunk {
     /// A body with only the documents at `indices` (for retries).
-    pub fn body_of(&self, indices: &[usize]) -> Bytes {
+    pub(crate) fn body_of(&self, indices: &[usize]) -> Bytes {
         if indices.len() == self.docs.len() {
             return self.body.clone();
         }
@@ -55,7 +55,7 @@ impl Chunk {
 
 /// Cuts encoded documents into chunks of at most `max_bytes` bytes and
 /// `max_docs` documents (a single larger document is a chunk of its own).
-pub fn split_into_chunks(piece: usize, docs: EncodedDocs, max_bytes: usize, max_docs: usize) -> Vec<Chunk> {
+pub(crate) fn split_into_chunks(piece: usize, docs: EncodedDocs, max_bytes: usize, max_docs: usize) -> Vec<Chunk> {
     let body = Bytes::from(docs.bytes);
     let mut chunks = Vec::new();
     let mut first = 0;
@@ -80,13 +80,13 @@ pub fn split_into_chunks(piece: usize, docs: EncodedDocs, max_bytes: usize, max_
 /// document with an `_id` sent to a TIMESERIES or VECTORSEARCH collection:
 /// those generate their own ids ("you can't index by custom document ID",
 /// <https://docs.aws.amazon.com/opensearch-service/latest/developerguide/serverless-overview.html#serverless-usecase>).
-pub const IDS_REFUSED_REASON: &str = "Document ID is not supported in create/index operation request";
+pub(crate) const IDS_REFUSED_REASON: &str = "Document ID is not supported in create/index operation request";
 
 /// The configuration error for an endpoint that refuses document ids:
 /// Lakeship needs them (replays and retries must not double documents, and
 /// the ledger reads its entries by id), so only SEARCH collections of
 /// OpenSearch Serverless work.
-pub fn ids_refused(request: &str) -> super::DeliveryError {
+pub(crate) fn ids_refused(request: &str) -> super::DeliveryError {
     super::DeliveryError::Configuration(format!(
         "OpenSearch refused the document ids of {request} ({IDS_REFUSED_REASON}): the endpoint is an OpenSearch Serverless \
          TIMESERIES or VECTORSEARCH collection, which generates its own ids. Lakeship needs document ids (so that retries and \
@@ -96,13 +96,13 @@ pub fn ids_refused(request: &str) -> super::DeliveryError {
 }
 
 /// True for an item error that says the endpoint refuses document ids.
-pub fn is_ids_refused(status: u16, reason: &str) -> bool {
+pub(crate) fn is_ids_refused(status: u16, reason: &str) -> bool {
     status == 400 && reason.contains(IDS_REFUSED_REASON)
 }
 
 /// What happened to one document.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ItemOutcome {
+pub(crate) enum ItemOutcome {
     /// Created.
     Indexed,
     /// A document with this id exists already (409 on `create`).
@@ -167,7 +167,7 @@ impl ItemError {
 
 /// Classifies the items of a bulk answer; `expected` is the number of
 /// documents sent (an answer with another count is a protocol error).
-pub fn parse_bulk_answer(body: &[u8], expected: usize) -> Result<Vec<ItemOutcome>, String> {
+pub(crate) fn parse_bulk_answer(body: &[u8], expected: usize) -> Result<Vec<ItemOutcome>, String> {
     let answer: BulkAnswer = serde_json::from_slice(body).map_err(|error| format!("bulk answer is not understood: {error}"))?;
     if answer.items.len() != expected {
         return Err(format!("bulk answer has {} items for {expected} documents", answer.items.len()));

@@ -87,7 +87,7 @@ impl Response {
 
     /// True when the body is an HTML page (a proxy, a login page, OpenSearch
     /// Dashboards …), which OpenSearch's API never sends.
-    pub fn is_html(&self) -> bool {
+    pub(crate) fn is_html(&self) -> bool {
         let start = String::from_utf8_lossy(&self.body[..self.body.len().min(512)]).trim_start().to_ascii_lowercase();
         start.starts_with("<!doctype html") || start.starts_with("<html") || start.starts_with("<head") || start.starts_with("<body")
     }

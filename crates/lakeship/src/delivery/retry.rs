@@ -52,7 +52,7 @@ impl RetryPolicy {
 
 /// Keeps count of attempts and time for one retried operation.
 #[derive(Debug)]
-pub struct RetryState {
+pub(crate) struct RetryState {
     policy: RetryPolicy,
     started: Instant,
     attempts: u32,
@@ -77,7 +77,7 @@ impl RetryState {
 
     /// The backoff before the next attempt, or `None` when attempts or the
     /// time budget are spent.
-    pub fn next_backoff(&self, retry_after: Option<Duration>) -> Option<Duration> {
+    pub(crate) fn next_backoff(&self, retry_after: Option<Duration>) -> Option<Duration> {
         if self.attempts >= self.policy.max_attempts {
             return None;
         }
@@ -87,21 +87,21 @@ impl RetryState {
 }
 
 /// A sleep function: real time in production, recorded in tests.
-pub type Sleeper = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+pub(crate) type Sleeper = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// The real sleep.
-pub fn tokio_sleeper() -> Sleeper {
+pub(crate) fn tokio_sleeper() -> Sleeper {
     Arc::new(|duration| Box::pin(tokio::time::sleep(duration)))
 }
 
 /// Parses `Retry-After` given in seconds (HTTP dates are ignored).
-pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     value?.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 /// What the answer to one bulk request means for the documents it carried.
 #[derive(Debug)]
-pub enum BulkRound {
+pub(crate) enum BulkRound {
     /// Every document has an outcome, item by item (some may ask for a
     /// retry).
     Items(Vec<ItemOutcome>),
@@ -126,7 +126,7 @@ pub enum BulkRound {
 
 /// Decides what the answer to a bulk request of `num_docs` documents means
 /// (a pure function: the sink acts on it).
-pub fn decide_round(answer: Result<Response, DeliveryError>, num_docs: usize) -> BulkRound {
+pub(crate) fn decide_round(answer: Result<Response, DeliveryError>, num_docs: usize) -> BulkRound {
     match answer {
         Err(error @ (DeliveryError::Connection(_) | DeliveryError::Protocol(_))) => {
             BulkRound::RetryAll { throttled: false, retry_after: None, reason: error.to_string() }
@@ -181,7 +181,7 @@ impl ControlRetry {
     }
 
     /// Transient answers and connection failures.
-    pub fn answers_and_connections(policy: RetryPolicy) -> Self {
+    pub(crate) fn answers_and_connections(policy: RetryPolicy) -> Self {
         ControlRetry { policy, connection_errors: true }
     }
 }

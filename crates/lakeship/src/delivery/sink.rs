@@ -146,7 +146,7 @@ impl BulkSink {
     }
 
     /// Also tells `observer` the outcomes as requests complete.
-    pub fn with_observer(mut self, observer: Arc<dyn DeliveryObserver>) -> Self {
+    pub(crate) fn with_observer(mut self, observer: Arc<dyn DeliveryObserver>) -> Self {
         self.observer = Some(observer);
         self
     }
@@ -168,7 +168,12 @@ impl BulkSink {
     /// [`send`](Self::send), but waiting for room among the requests in
     /// flight only until `give_up_at`: false if that came first (then some
     /// of the documents may not have been sent).
-    pub async fn send_until(&mut self, piece: usize, mut docs: EncodedDocs, give_up_at: Option<Instant>) -> Result<bool, DeliveryError> {
+    pub(crate) async fn send_until(
+        &mut self,
+        piece: usize,
+        mut docs: EncodedDocs,
+        give_up_at: Option<Instant>,
+    ) -> Result<bool, DeliveryError> {
         if docs.num_unroutable > 0 {
             self.reject_unroutable(piece, &mut docs).await?;
         }

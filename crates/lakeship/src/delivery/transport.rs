@@ -15,7 +15,7 @@ use super::client::{OpenSearchClient, Response};
 use super::sink::ItemCounts;
 
 /// A boxed future that may move between threads.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where bulk request bodies go.
 pub trait BulkTransport: Send + Sync + 'static {

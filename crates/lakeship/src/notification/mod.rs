@@ -31,7 +31,7 @@ pub struct NotificationError {
 
 /// What one message asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// Objects to ingest.
     Objects(Vec<ObjectRef>),
     /// Nothing to do, and why (a test event, a deletion, a non-Parquet key).
@@ -54,7 +54,7 @@ pub struct SqsRecord {
 
 /// The objects of a batch of messages, with what was ignored or rejected.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BatchObjects {
+pub(crate) struct BatchObjects {
     /// Objects to ingest with the id of the message that named them,
     /// in message order, duplicates removed, one per key (see
     /// [`parse_batch`]).
@@ -90,7 +90,7 @@ enum Announcement {
 /// in the batch. The other is ignored as superseded. Notifications carrying
 /// version ids name distinct versions, each readable on its own, and are all
 /// kept. A repeated notification (same key and etag) is counted once.
-pub fn parse_batch(records: &[SqsRecord]) -> BatchObjects {
+pub(crate) fn parse_batch(records: &[SqsRecord]) -> BatchObjects {
     let mut batch = BatchObjects::default();
     let mut sequencers: Vec<Option<String>> = Vec::new();
     for record in records {
@@ -144,7 +144,7 @@ fn sequencer_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Parses one message body.
-pub fn parse_message(message_id: &str, body: &str) -> Result<Parsed, NotificationError> {
+pub(crate) fn parse_message(message_id: &str, body: &str) -> Result<Parsed, NotificationError> {
     Ok(match parse_announcement(message_id, body)? {
         Announcement::Objects(announced) => Parsed::Objects(announced.into_iter().map(|announced| announced.object).collect()),
         Announcement::Ignored(reason) => Parsed::Ignored(reason),

@@ -12,7 +12,7 @@ use crate::object::ObjectRef;
 /// SQS returns at most 10 messages per `ReceiveMessage` (`MaxNumberOfMessages`
 /// is 1 to 10).
 /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>
-pub const RECEIVE_MAX_MESSAGES: usize = 10;
+pub(crate) const RECEIVE_MAX_MESSAGES: usize = 10;
 
 /// A queue and the client that reaches it.
 #[derive(Debug, Clone)]
@@ -103,7 +103,7 @@ where
 /// it names is settled by `object_settled`. A message that cannot be parsed
 /// is never settled: it is left for the queue's redrive policy. Which
 /// objects a run settled is the pipeline's rule (`pipeline::settled_records`).
-pub fn settled_messages(records: &[SqsRecord], object_settled: impl Fn(&ObjectRef) -> bool) -> Vec<SqsRecord> {
+pub(crate) fn settled_messages(records: &[SqsRecord], object_settled: impl Fn(&ObjectRef) -> bool) -> Vec<SqsRecord> {
     records
         .iter()
         .filter(|record| match parse_message(&record.message_id, &record.body) {

@@ -190,7 +190,7 @@ impl fmt::Display for ObjectRef {
 }
 
 /// Removes the quotes S3 puts around etags.
-pub fn normalize_etag(etag: &str) -> String {
+pub(crate) fn normalize_etag(etag: &str) -> String {
     etag.trim().trim_matches('"').to_string()
 }
 

@@ -24,26 +24,59 @@ pub use s3::{S3Options, aws_sdk_config, s3_client};
 pub enum ObjectError {
     /// The object (or file) does not exist.
     #[error("object not found: {location}")]
-    NotFound { location: String },
+    NotFound {
+        /// The object or file, as `s3://bucket/key` or a path.
+        location: String,
+    },
     /// The object changed since it was planned (its etag no longer matches).
     #[error("object changed since it was planned: {location} (expected etag {expected_etag})")]
-    Changed { location: String, expected_etag: String },
+    Changed {
+        /// The object or file, as `s3://bucket/key` or a path.
+        location: String,
+        /// The etag it was planned with.
+        expected_etag: String,
+    },
     /// Access was denied.
     #[error("access denied to {location}: {message}")]
-    AccessDenied { location: String, message: String },
+    AccessDenied {
+        /// The object or file, as `s3://bucket/key` or a path.
+        location: String,
+        /// Why, as the service said it.
+        message: String,
+    },
     /// A request that may succeed when tried again (throttling, 5xx, network).
     #[error("failed to read {location} (transient): {message}")]
-    Transient { location: String, message: String },
+    Transient {
+        /// The object or file, as `s3://bucket/key` or a path.
+        location: String,
+        /// What failed.
+        message: String,
+    },
     /// Any other failure.
     #[error("failed to access {location}: {message}")]
-    Other { location: String, message: String },
+    Other {
+        /// The object or file, as `s3://bucket/key` or a path.
+        location: String,
+        /// What failed.
+        message: String,
+    },
     /// A setting is missing or wrong (no credentials, no region, an untrusted
     /// certificate): trying again cannot help.
     #[error("cannot access {location}: {message}")]
-    Configuration { location: String, message: String },
+    Configuration {
+        /// The object or file, as `s3://bucket/key` or a path.
+        location: String,
+        /// The setting to fix.
+        message: String,
+    },
     /// A location that cannot be parsed.
     #[error("invalid location {location:?}: {message}")]
-    InvalidLocation { location: String, message: String },
+    InvalidLocation {
+        /// The text given as a location.
+        location: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// Result alias of this module.
@@ -58,7 +91,7 @@ impl ObjectError {
 
 /// The tail of an object: its last bytes and the object's total size.
 #[derive(Debug, Clone)]
-pub struct ObjectTail {
+pub(crate) struct ObjectTail {
     /// The last `bytes.len()` bytes of the object.
     pub bytes: Bytes,
     /// Total size of the object in bytes.
@@ -90,7 +123,7 @@ impl RequestCounters {
     }
 
     /// Number of bytes received by GET requests.
-    pub fn num_bytes_read(&self) -> u64 {
+    pub(crate) fn num_bytes_read(&self) -> u64 {
         self.num_bytes_read.load(Ordering::Relaxed)
     }
 
@@ -129,7 +162,7 @@ impl ObjectStore {
 
     /// A store whose S3 client is built from `options` when S3 is first used
     /// (so local-only work never loads AWS configuration).
-    pub fn from_options(options: S3Options) -> Self {
+    pub(crate) fn from_options(options: S3Options) -> Self {
         ObjectStore { s3: Arc::default(), s3_options: Some(Arc::new(options)), counters: Arc::default() }
     }
 
@@ -139,7 +172,7 @@ impl ObjectStore {
     }
 
     /// A fresh store sharing the S3 client but with its own counters.
-    pub fn with_fresh_counters(&self) -> Self {
+    pub(crate) fn with_fresh_counters(&self) -> Self {
         ObjectStore { s3: self.s3.clone(), s3_options: self.s3_options.clone(), counters: Arc::default() }
     }
 
@@ -158,7 +191,7 @@ impl ObjectStore {
     /// Where the object's etag is known (and no version id) the read is
     /// conditional on it (`If-Match`), so a changed object is
     /// [`ObjectError::Changed`].
-    pub async fn get_tail(&self, object: &ObjectRef, num_bytes: u64) -> Result<ObjectTail> {
+    pub(crate) async fn get_tail(&self, object: &ObjectRef, num_bytes: u64) -> Result<ObjectTail> {
         let tail = match &object.location() {
             Location::S3 { bucket, key } => {
                 s3::get_tail(self.s3_client(&object.to_string()).await?, bucket, key, object, num_bytes).await?
@@ -171,7 +204,7 @@ impl ObjectStore {
 
     /// Reads the byte range `range` of an object. Where the object's etag is
     /// known the read is conditional on it, so a changed object is detected.
-    pub async fn get_range(&self, object: &ObjectRef, range: Range<u64>) -> Result<Bytes> {
+    pub(crate) async fn get_range(&self, object: &ObjectRef, range: Range<u64>) -> Result<Bytes> {
         let bytes = match &object.location() {
             Location::S3 { bucket, key } => s3::get_range(self.s3_client(&object.to_string()).await?, bucket, key, object, range).await?,
             Location::Local { path } => local::get_range(path, range).await?,
@@ -182,7 +215,7 @@ impl ObjectStore {
 
     /// A SHA-256 of a local file's content (hex, 32 digits), read in 1 MiB
     /// chunks: a local file's identity. S3 objects have etags instead.
-    pub async fn content_hash(&self, object: &ObjectRef) -> Result<String> {
+    pub(crate) async fn content_hash(&self, object: &ObjectRef) -> Result<String> {
         match &object.location() {
             Location::Local { path } => {
                 let hash = local::content_hash(path).await?;
@@ -198,7 +231,7 @@ impl ObjectStore {
 
     /// Reads a whole (small) object, such as a manifest or a shard result.
     /// Never used for Parquet objects.
-    pub async fn get_small(&self, location: &Location) -> Result<Bytes> {
+    pub(crate) async fn get_small(&self, location: &Location) -> Result<Bytes> {
         let bytes = match location {
             Location::S3 { bucket, key } => s3::get_whole(self.s3_client(&location.to_string()).await?, bucket, key).await?,
             Location::Local { path } => local::get_whole(path).await?,
@@ -230,7 +263,7 @@ impl ObjectStore {
     /// whose key (path) sorts after `start_after`, in key order, handing each
     /// to `visit` until it returns false. S3 is listed page by page and only
     /// as far as `visit` wants (`ListObjectsV2` with `StartAfter`).
-    pub async fn list_after(
+    pub(crate) async fn list_after(
         &self,
         prefix: &Location,
         start_after: Option<&str>,

@@ -76,7 +76,7 @@ impl Default for BackfillOptions {
 
 /// The bounds of one page, kept as `runs/<run_id>/page.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackfillPage {
+pub(crate) struct BackfillPage {
     /// The page's number (from 1).
     pub page: u32,
     /// The run id of the backfill's first page.
@@ -96,7 +96,7 @@ pub struct BackfillPage {
 /// `first_run_id`: `<first>-p<page>`, usable as an execution name (at most
 /// 80 characters, none that Step Functions refuses; a long first id is
 /// shortened and made unique with a hash of it).
-pub fn page_run_id(first_run_id: &str, page: u32) -> String {
+pub(crate) fn page_run_id(first_run_id: &str, page: u32) -> String {
     let suffix = format!("-p{page}");
     let base: String = first_run_id.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' }).collect();
     if base.len() + suffix.len() <= EXECUTION_NAME_MAX_CHARS {

@@ -40,10 +40,10 @@ impl Deadline {
     /// Time kept free before the invocation deadline when no more documents
     /// are fed: the requests in flight (two by default, each a few seconds,
     /// more when throttled) finish in it.
-    pub const STOP_MARGIN: Duration = Duration::from_secs(60);
+    pub(crate) const STOP_MARGIN: Duration = Duration::from_secs(60);
     /// Time kept free when requests still running are abandoned: storing
     /// dead letters and the checkpoint (two S3 PUTs) and answering.
-    pub const ABANDON_MARGIN: Duration = Duration::from_secs(15);
+    pub(crate) const ABANDON_MARGIN: Duration = Duration::from_secs(15);
 
     /// The deadline of an invocation that Lambda ends at `deadline`
     /// (`Lambda-Runtime-Deadline-Ms`); the margins shrink to a quarter and a
@@ -71,7 +71,7 @@ impl Deadline {
     }
 
     /// When requests still in flight are abandoned.
-    pub fn abandon_at(&self) -> Instant {
+    pub(crate) fn abandon_at(&self) -> Instant {
         self.abandon_at
     }
 }
@@ -121,7 +121,7 @@ impl ShardCheckpoint {
     }
 
     /// True if it fits `task` (same run, shard and pieces).
-    pub fn fits(&self, task: &ShardTask) -> bool {
+    pub(crate) fn fits(&self, task: &ShardTask) -> bool {
         self.run_id == task.run_id
             && self.shard_id == task.shard_id
             && self.pieces.len() <= task.pieces.len()
@@ -131,14 +131,14 @@ impl ShardCheckpoint {
     }
 
     /// Row groups finished.
-    pub fn num_row_groups_done(&self) -> usize {
+    pub(crate) fn num_row_groups_done(&self) -> usize {
         self.pieces.iter().map(|piece| piece.num_row_groups).sum()
     }
 
     /// What is left of `task`: its pieces from the first one not finished
     /// (that one without its finished row groups), and for each the index of
     /// its piece in `task`.
-    pub fn remaining(&self, task: &ShardTask) -> (ShardTask, Vec<usize>) {
+    pub(crate) fn remaining(&self, task: &ShardTask) -> (ShardTask, Vec<usize>) {
         let mut pieces = Vec::new();
         let mut origins = Vec::new();
         for (index, piece) in task.pieces.iter().enumerate() {
@@ -166,7 +166,13 @@ impl ShardCheckpoint {
     /// This checkpoint followed by what an attempt finished of the remaining
     /// task (`done`, in the remaining task's order, mapped to the task's
     /// pieces by `origins`; the last entry finished if `last_finished`).
-    pub fn followed_by(mut self, task: &ShardTask, origins: &[usize], done: Vec<PieceResult>, last_finished: bool) -> ShardCheckpoint {
+    pub(crate) fn followed_by(
+        mut self,
+        task: &ShardTask,
+        origins: &[usize],
+        done: Vec<PieceResult>,
+        last_finished: bool,
+    ) -> ShardCheckpoint {
         let num_done = done.len();
         for (position, result) in done.into_iter().enumerate() {
             let index = origins[position];
@@ -199,7 +205,7 @@ impl ShardCheckpoint {
 
     /// The results of every piece of `task`, once the checkpoint covers all
     /// of them.
-    pub fn into_results(self, task: &ShardTask) -> Vec<PieceResult> {
+    pub(crate) fn into_results(self, task: &ShardTask) -> Vec<PieceResult> {
         let mut results = self.pieces;
         for (result, piece) in results.iter_mut().zip(&task.pieces) {
             result.first_row_group = piece.first_row_group;
@@ -341,7 +347,7 @@ impl AttemptUnits {
 
     /// The tag of `num_rows` rows (documents and unroutable rows) of
     /// `row_group` of `piece` about to be sent.
-    pub fn tag(&mut self, piece: usize, row_group: usize, num_rows: u64) -> usize {
+    pub(crate) fn tag(&mut self, piece: usize, row_group: usize, num_rows: u64) -> usize {
         let index = self.unit(piece, row_group);
         self.units[index].num_docs_sent += num_rows;
         index
@@ -349,19 +355,19 @@ impl AttemptUnits {
 
     /// The rest of a row group of `piece` cannot be read: its unit is
     /// scanned, with the failure.
-    pub fn row_group_failed(&mut self, piece: usize, failure: RowGroupFailure) {
+    pub(crate) fn row_group_failed(&mut self, piece: usize, failure: RowGroupFailure) {
         let index = self.unit(piece, failure.row_group);
         self.units[index].scanned = true;
         self.units[index].failure = Some(failure);
     }
 
     /// Columns of `piece` left out of its documents.
-    pub fn columns_dropped<'a>(&mut self, piece: usize, columns: impl IntoIterator<Item = &'a String>) {
+    pub(crate) fn columns_dropped<'a>(&mut self, piece: usize, columns: impl IntoIterator<Item = &'a String>) {
         self.dropped_columns.entry(piece).or_default().extend(columns.into_iter().cloned());
     }
 
     /// `piece` is scanned to its end, or failed with `error`.
-    pub fn piece_ended(&mut self, piece: usize, error: Option<NamedError>) {
+    pub(crate) fn piece_ended(&mut self, piece: usize, error: Option<NamedError>) {
         for unit in self.units.iter_mut().filter(|unit| unit.piece == piece) {
             unit.scanned = true;
         }
@@ -386,7 +392,7 @@ impl AttemptUnits {
     /// True when the attempt should stop now: past the stop time once a row
     /// group of this attempt is finished (so every attempt makes progress),
     /// or past the time to abandon in any case.
-    pub fn should_stop(&self, counts: &BTreeMap<usize, ItemCounts>) -> bool {
+    pub(crate) fn should_stop(&self, counts: &BTreeMap<usize, ItemCounts>) -> bool {
         let Some(deadline) = self.deadline else { return false };
         let now = Instant::now();
         if now >= deadline.abandon_at {

@@ -64,7 +64,7 @@ pub async fn resolve_request(context: &PipelineContext, request: DispatchRequest
 
 /// The day (`YYYYMMDD`) of a Security Lake partition in a key
 /// (`eventDay=20240314` or `eventHour=2024031418`), if any.
-pub fn partition_day(key: &str) -> Option<&str> {
+pub(crate) fn partition_day(key: &str) -> Option<&str> {
     key.split('/')
         .find_map(|part| part.strip_prefix("eventDay=").or_else(|| part.strip_prefix("eventHour=")).and_then(|value| value.get(..8)))
 }

@@ -171,7 +171,7 @@ pub async fn reconcile_run(context: &PipelineContext, run_id: &str) -> Result<Ru
 /// Shard results read at once by the finalizer: a run of thousands of
 /// shards reads as many small S3 objects, ~20–50 ms each; 32 at a time keeps
 /// that to seconds.
-pub const RESULT_READ_CONCURRENCY: usize = 32;
+pub(crate) const RESULT_READ_CONCURRENCY: usize = 32;
 
 /// The results of `shard_ids` (read [`RESULT_READ_CONCURRENCY`] at a time),
 /// and the shards that have none, in order.

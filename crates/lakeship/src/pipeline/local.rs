@@ -25,7 +25,7 @@ pub trait Progress: Send + Sync {
 
 /// Reports nothing.
 #[derive(Debug)]
-pub struct NoProgress;
+pub(crate) struct NoProgress;
 
 impl Progress for NoProgress {}
 

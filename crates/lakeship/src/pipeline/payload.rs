@@ -78,7 +78,7 @@ pub struct NextPage {
 
 /// An object the dispatcher could not plan (its footer could not be read).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FailedObject {
+pub(crate) struct FailedObject {
     /// The object.
     pub object: ObjectRef,
     /// Why.
@@ -88,7 +88,7 @@ pub struct FailedObject {
 /// Everything the finalizer needs to reconcile a run; written by the
 /// dispatcher as `runs/<run_id>/manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunManifest {
+pub(crate) struct RunManifest {
     /// The run.
     pub run_id: String,
     /// When dispatching ended (epoch ms).

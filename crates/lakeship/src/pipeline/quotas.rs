@@ -19,7 +19,7 @@ pub const LAMBDA_PAYLOAD_MAX_BYTES: usize = 6_000_000;
 /// Step Functions: execution names are 1–80 characters, without whitespace,
 /// brackets, wildcards, `" # % \ ^ | ~ \` $ & , ; : /` or control characters.
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>
-pub const EXECUTION_NAME_MAX_CHARS: usize = 80;
+pub(crate) const EXECUTION_NAME_MAX_CHARS: usize = 80;
 
 #[cfg(test)]
 mod tests;

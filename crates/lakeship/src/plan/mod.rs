@@ -22,19 +22,19 @@ use crate::object::ObjectRef;
 use crate::reader::{ParquetFooter, row_group_byte_range};
 
 /// Default target size of a shard: 64 MiB of compressed Parquet.
-pub const DEFAULT_TARGET_SHARD_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_TARGET_SHARD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Default upper bound of a shard task's JSON: a quarter of the 256 KiB
 /// (262,144 bytes of UTF-8) that Step Functions accepts as a state's input
 /// ("Maximum input or output size for a task, state, or execution",
 /// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>),
 /// leaving room for anything the state machine adds around the item.
-pub const DEFAULT_MAX_SHARD_JSON_BYTES: usize = 64 * 1024;
+pub(crate) const DEFAULT_MAX_SHARD_JSON_BYTES: usize = 64 * 1024;
 
 /// Default upper bound of pieces in a shard: each piece costs the worker a
 /// footer read and a scan of its own, so a shard of 100 small objects stays a
 /// few seconds of overhead in a 15-minute invocation.
-pub const DEFAULT_MAX_SHARD_PIECES: usize = 100;
+pub(crate) const DEFAULT_MAX_SHARD_PIECES: usize = 100;
 
 /// Options of planning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +158,7 @@ fn single_value(footer: &ParquetFooter, path: &str) -> Option<Vec<u8>> {
 }
 
 /// The OCSF class and version of an object's rows, from footer statistics.
-pub fn object_class(footer: &ParquetFooter) -> (Option<i64>, Option<String>) {
+pub(crate) fn object_class(footer: &ParquetFooter) -> (Option<i64>, Option<String>) {
     let class_uid = single_value(footer, "class_uid").and_then(|bytes| match bytes.len() {
         4 => Some(i64::from(i32::from_le_bytes(bytes.try_into().ok()?))),
         8 => Some(i64::from_le_bytes(bytes.try_into().ok()?)),
@@ -169,7 +169,7 @@ pub fn object_class(footer: &ParquetFooter) -> (Option<i64>, Option<String>) {
 }
 
 /// The row groups of an object, from its footer.
-pub fn row_group_infos(footer: &ParquetFooter) -> Vec<RowGroupInfo> {
+pub(crate) fn row_group_infos(footer: &ParquetFooter) -> Vec<RowGroupInfo> {
     footer
         .metadata
         .row_groups()
@@ -204,7 +204,7 @@ pub fn plan_shards(run_id: &str, footers: &[ParquetFooter], options: PlanOptions
 
 /// Packs the row groups of `objects` (from [`PlannedObject::from_footer`]),
 /// in order, into shards; answers the objects with their shards.
-pub fn plan_objects(run_id: &str, objects: Vec<PlannedObject>, options: PlanOptions) -> (Vec<ShardTask>, Vec<PlannedObject>) {
+pub(crate) fn plan_objects(run_id: &str, objects: Vec<PlannedObject>, options: PlanOptions) -> (Vec<ShardTask>, Vec<PlannedObject>) {
     let mut builder = ShardBuilder {
         run_id,
         target: options.target_shard_bytes.max(1),
