@@ -5,8 +5,7 @@
 //! functions share: notification parsing, object access, shard planning,
 //! conversion to documents, delivery, the ledger and the local executor.
 
-pub mod aws_calls;
-pub mod aws_errors;
+pub mod aws;
 pub mod config;
 pub mod convert;
 pub mod dashboards;

@@ -87,7 +87,7 @@ fn normalize_day(day: Option<&str>) -> Option<String> {
 
 pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = args.config.load(file)?;
-    let context = config.pipeline_context().await?;
+    let context = PipelineContext::from_config(&config).await?;
     check_opensearch(&context.client).await?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone());
@@ -169,17 +169,6 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>) {
     });
 }
 
-async fn sqs_client(config: &Config) -> aws_sdk_sqs::Client {
-    let sdk =
-        lakeship::object::aws_sdk_config(&lakeship::object::S3Options { assume_role_arn: None, external_id: None, ..config.s3.clone() })
-            .await;
-    let mut builder = aws_sdk_sqs::config::Builder::from(&sdk);
-    if let Some(endpoint) = &config.s3.endpoint_url {
-        builder = builder.endpoint_url(endpoint);
-    }
-    aws_sdk_sqs::Client::from_conf(builder.build())
-}
-
 /// Long-polls up to `max` messages; waits `wait` seconds for the first.
 async fn receive(
     sqs: &aws_sdk_sqs::Client,
@@ -222,11 +211,11 @@ where
     R: std::fmt::Debug,
 {
     use lakeship::errors::{ErrorName, NamedError};
-    let name = match lakeship::aws_errors::problem(error) {
+    let name = match lakeship::aws::errors::problem(error) {
         Some(problem) if problem.is_configuration() => ErrorName::Configuration,
         _ => ErrorName::Transient,
     };
-    NamedError::new(name, format!("{what}: {}", lakeship::aws_errors::describe(error))).into()
+    NamedError::new(name, format!("{what}: {}", lakeship::aws::errors::describe(error))).into()
 }
 
 /// The messages whose every object is complete (or superseded, or that name none).
@@ -241,7 +230,7 @@ async fn run_queue(
     queue_url: &str,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    let sqs = sqs_client(config).await;
+    let sqs = lakeship::aws::sqs_client(&config.aws.own_identity()).await;
     let mut failures = Vec::new();
     let mut rejected_runs = Vec::new();
     let mut num_runs = 0;
