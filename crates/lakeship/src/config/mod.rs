@@ -53,27 +53,28 @@ pub(crate) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: key.to_string(), message: message.into() }
 }
 
-/// `[opensearch]`: where documents go.
+/// `[opensearch]`: where documents go. Each field's variable, default and
+/// help are in [`keys::KEYS`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOpenSearch {
-    /// `LAKESHIP_ENDPOINT`: e.g. `https://search-x.us-east-1.es.amazonaws.com`.
+    /// The endpoint, e.g. `https://search-x.us-east-1.es.amazonaws.com`.
     pub endpoint: Option<String>,
-    /// `LAKESHIP_AUTH`: `none`, `basic` or `sigv4`.
+    /// `none`, `basic` or `sigv4`.
     pub auth: Option<String>,
-    /// `LAKESHIP_USERNAME`: basic auth user.
+    /// Basic auth user.
     pub username: Option<String>,
-    /// `LAKESHIP_PASSWORD`: basic auth password (secret).
+    /// Basic auth password (secret).
     pub password: Option<String>,
-    /// `LAKESHIP_SIGV4_SERVICE`: `es` or `aoss`.
+    /// `es` or `aoss`.
     pub sigv4_service: Option<String>,
-    /// `LAKESHIP_OPENSEARCH_ROLE_ARN`: role to assume for signing.
+    /// Role to assume for signing.
     pub role_arn: Option<String>,
-    /// `LAKESHIP_CA_BUNDLE`: PEM file of extra CA certificates.
+    /// PEM file of extra CA certificates.
     pub ca_bundle: Option<PathBuf>,
-    /// `LAKESHIP_INSECURE`: skip TLS verification (development only).
+    /// Skip TLS verification (development only).
     pub insecure: Option<bool>,
-    /// `LAKESHIP_GZIP`: gzip request bodies.
+    /// Gzip request bodies.
     pub gzip: Option<bool>,
 }
 
@@ -81,14 +82,14 @@ pub struct RawOpenSearch {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAws {
-    /// `AWS_REGION`.
+    /// The region.
     pub region: Option<String>,
-    /// `LAKESHIP_AWS_ENDPOINT`: endpoint override for S3/SQS/Step Functions
+    /// Endpoint override for S3/SQS/Step Functions
     /// (a local endpoint such as moto).
     pub endpoint: Option<String>,
-    /// `LAKESHIP_SOURCE_ROLE_ARN`: the Security Lake subscriber role.
+    /// The Security Lake subscriber role.
     pub source_role_arn: Option<String>,
-    /// `LAKESHIP_SOURCE_EXTERNAL_ID`: its external id (secret).
+    /// Its external id (secret).
     pub source_external_id: Option<String>,
 }
 
@@ -96,27 +97,27 @@ pub struct RawAws {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPipeline {
-    /// `LAKESHIP_WORK`: work area, a directory or `s3://bucket/prefix`.
+    /// Work area, a directory or `s3://bucket/prefix`.
     pub work: Option<String>,
-    /// `LAKESHIP_WORKERS`: shards worked at once locally.
+    /// Shards worked at once locally.
     pub workers: Option<usize>,
-    /// `LAKESHIP_TARGET_SHARD_MB`: target compressed size of a shard.
+    /// Target compressed size of a shard.
     pub target_shard_mb: Option<u64>,
-    /// `LAKESHIP_TIME_SUFFIX`: `none`, `year`, `month` or `day`.
+    /// `none`, `year`, `month` or `day`.
     pub time_suffix: Option<String>,
-    /// `LAKESHIP_INDEX_PREFIX`: prefix of index names (default `ocsf`).
+    /// Prefix of index names.
     pub index_prefix: Option<String>,
-    /// `LAKESHIP_MAX_REQUEST_MB`: upper bound of a bulk request body.
+    /// Upper bound of a bulk request body.
     pub max_request_mb: Option<usize>,
-    /// `LAKESHIP_MAX_REQUEST_DOCS`: upper bound of documents per request.
+    /// Upper bound of documents per request.
     pub max_request_docs: Option<usize>,
-    /// `LAKESHIP_REQUESTS_IN_FLIGHT`: bulk requests in flight per worker.
+    /// Bulk requests in flight per worker.
     pub requests_in_flight: Option<usize>,
-    /// `LAKESHIP_RETRY_BUDGET_SECS`: retry time budget of a shard.
+    /// Retry time budget of a shard.
     pub retry_budget_secs: Option<u64>,
-    /// `LAKESHIP_LEDGER_INDEX`: the ledger index.
+    /// The ledger index.
     pub ledger_index: Option<String>,
-    /// `LAKESHIP_MAX_OBJECTS_PER_RUN`: objects per run of a prefix backfill.
+    /// Objects per run of a prefix backfill.
     pub max_objects_per_run: Option<usize>,
 }
 
