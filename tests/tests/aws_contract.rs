@@ -4,7 +4,7 @@
 //! the state machine definition and the code, and check them against each
 //! other and against the documented limits.
 //!
-//! * IAM: each role grants exactly the rows of `lakeship::aws_calls` for its
+//! * IAM: each role grants exactly the rows of `lakeship::aws::calls` for its
 //!   caller — nothing missing, nothing broader — and the keys and ARNs the
 //!   code really uses fall under the granted patterns.
 //! * Alarms: each alarm's metric is one its namespace publishes, with the
@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lakeship::aws_calls::{AwsCall, Caller, When, calls};
+use lakeship::aws::calls::{AwsCall, Caller, When, calls};
 use lakeship_tests::cfn::{Deployment, canonical, iam_matches, load_template, scalar_text};
 use lakeship_tests::repo_root;
 use serde_json::{Value, json};
@@ -261,15 +261,15 @@ fn every_role_grants_exactly_the_calls_of_the_table_in_every_topology() {
             let expected = expected(&deployment, caller);
             for missing in expected.difference(&granted) {
                 problems
-                    .push(format!("{} / {role}: MISSING {missing:?} (a row of aws_calls.rs the template does not grant)", topology.name));
+                    .push(format!("{} / {role}: MISSING {missing:?} (a row of aws/calls.rs the template does not grant)", topology.name));
             }
             for extra in granted.difference(&expected) {
-                problems.push(format!("{} / {role}: EXTRA {extra:?} (granted, but no row of aws_calls.rs needs it)", topology.name));
+                problems.push(format!("{} / {role}: EXTRA {extra:?} (granted, but no row of aws/calls.rs needs it)", topology.name));
             }
         }
         println!("{}: roles match the table", topology.name);
     }
-    assert!(problems.is_empty(), "IAM grants differ from crates/lakeship/src/aws_calls.rs:\n{}", problems.join("\n"));
+    assert!(problems.is_empty(), "IAM grants differ from crates/lakeship/src/aws/calls.rs:\n{}", problems.join("\n"));
 }
 
 /// The patterns a caller is granted for an action, in the first topology.
@@ -410,7 +410,7 @@ fn every_aws_call_in_the_code_has_a_row_in_the_table() {
                 continue;
             }
             if !actions.contains(action) {
-                problems.push(format!("{relative} calls {operation} ({action}) but crates/lakeship/src/aws_calls.rs has no row for it"));
+                problems.push(format!("{relative} calls {operation} ({action}) but crates/lakeship/src/aws/calls.rs has no row for it"));
             }
         }
     }

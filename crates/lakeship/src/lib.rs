@@ -9,8 +9,7 @@
 
 #![warn(missing_docs)]
 
-pub mod aws_calls;
-pub mod aws_errors;
+pub mod aws;
 pub mod config;
 pub mod convert;
 pub mod delivery;

@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use crate::aws::AwsOptions;
 use crate::errors::{ErrorName, NamedError};
 use crate::notification::SqsRecord;
-use crate::object::S3Options;
 use crate::stepfunctions::{STATE_MACHINE_VARIABLE, StepFunctions};
 
 /// StartExecution's input limit: 256 KiB of UTF-8 ("Step Functions service
@@ -150,7 +150,8 @@ impl Starter {
                 format!("{STATE_MACHINE_VARIABLE} is not set: which state machine should the batches start?"),
             )
         })?;
-        let options = S3Options { endpoint_url: lookup("LAKESHIP_AWS_ENDPOINT").filter(|value| !value.is_empty()), ..S3Options::default() };
+        let options =
+            AwsOptions { endpoint_url: lookup("LAKESHIP_AWS_ENDPOINT").filter(|value| !value.is_empty()), ..AwsOptions::default() };
         Ok(Starter::new(StepFunctions::new(&options).await, state_machine_arn))
     }
 
@@ -199,7 +200,7 @@ where
     R: std::fmt::Debug,
 {
     let code = error.code().unwrap_or_default().to_string();
-    let detail = crate::aws_errors::describe(error);
+    let detail = crate::aws::errors::describe(error);
     let name_of_error = match code.as_str() {
         "AccessDeniedException"
         | "StateMachineDoesNotExist"

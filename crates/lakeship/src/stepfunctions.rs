@@ -4,7 +4,7 @@
 
 use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 
-use crate::object::{S3Options, aws_sdk_config};
+use crate::aws::AwsOptions;
 
 /// The Step Functions SDK, for callers that need more than this module
 /// offers (tests that create state machines on a local endpoint).
@@ -61,14 +61,10 @@ pub struct StepFunctions {
 }
 
 impl StepFunctions {
-    /// A client for the region and endpoint override of `options`.
-    pub async fn new(options: &S3Options) -> Self {
-        let sdk_config = aws_sdk_config(&S3Options { assume_role_arn: None, external_id: None, ..options.clone() }).await;
-        let mut builder = aws_sdk_sfn::config::Builder::from(&sdk_config);
-        if let Some(endpoint) = &options.endpoint_url {
-            builder = builder.endpoint_url(endpoint);
-        }
-        StepFunctions { client: aws_sdk_sfn::Client::from_conf(builder.build()) }
+    /// A client for the region and endpoint override of `options` (with the
+    /// caller's own identity).
+    pub async fn new(options: &AwsOptions) -> Self {
+        StepFunctions { client: crate::aws::sfn_client(&options.own_identity()).await }
     }
 
     /// Wraps an SDK client.

@@ -89,9 +89,9 @@ pub async fn config_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<
 /// backfill as an execution of that state machine.
 pub async fn context_from_env() -> Result<PipelineContext, NamedError> {
     let config = config_from_env(|name| std::env::var(name).ok()).await?;
-    let mut context = config.pipeline_context().await.map_err(configuration)?;
+    let mut context = PipelineContext::from_config(&config).await.map_err(configuration)?;
     if let Some(state_machine_arn) = std::env::var(STATE_MACHINE_VARIABLE).ok().filter(|arn| !arn.is_empty()) {
-        let client = StepFunctions::new(&config.s3).await;
+        let client = StepFunctions::new(&config.aws).await;
         context.backfill.next_pages = NextPages::StateMachine { client, state_machine_arn };
     }
     Ok(context)

@@ -3,9 +3,9 @@
 //! environment.
 
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use lakeship::aws::AwsOptions;
 use lakeship::config::RawAws;
 use lakeship::errors::{ErrorName, NamedError};
-use lakeship::object::{S3Options, aws_sdk_config};
 use serde::Deserialize;
 
 /// The variable naming the secret (ARN or name). Its value is JSON:
@@ -30,12 +30,8 @@ impl std::fmt::Debug for BasicCredentials {
 /// Reads the secret `secret_id` with the function's own identity (region and
 /// endpoint override from `aws`).
 pub async fn read_basic_credentials(secret_id: &str, aws: &RawAws) -> Result<BasicCredentials, NamedError> {
-    let sdk_config = aws_sdk_config(&S3Options { region: aws.region.clone(), ..S3Options::default() }).await;
-    let mut builder = aws_sdk_secretsmanager::config::Builder::from(&sdk_config);
-    if let Some(endpoint) = &aws.endpoint {
-        builder = builder.endpoint_url(endpoint);
-    }
-    let client = aws_sdk_secretsmanager::Client::from_conf(builder.build());
+    let options = AwsOptions { region: aws.region.clone(), endpoint_url: aws.endpoint.clone(), ..AwsOptions::default() };
+    let client = lakeship::aws_client!(aws_sdk_secretsmanager, &options);
     let output = client.get_secret_value().secret_id(secret_id).send().await.map_err(|error| classify(secret_id, &error))?;
     let text = output
         .secret_string()
@@ -61,7 +57,7 @@ where
     R: std::fmt::Debug,
 {
     let code = error.code().unwrap_or_default().to_string();
-    let detail = lakeship::aws_errors::describe(error);
+    let detail = lakeship::aws::errors::describe(error);
     let transient = matches!(error, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_))
         || matches!(code.as_str(), "ThrottlingException" | "InternalServiceError" | "InternalFailure" | "ServiceUnavailable");
     let name = if transient { ErrorName::Transient } else { ErrorName::Configuration };

@@ -66,13 +66,9 @@ fn annotated(config: &Config, layers: &ConfigLayers) -> String {
     out
 }
 
-/// The flag that sets `key`.
-fn flag_name(key: &str) -> String {
-    match key {
-        "opensearch.role_arn" => "opensearch-role-arn".to_string(),
-        "aws.endpoint" => "aws-endpoint".to_string(),
-        _ => key.rsplit('.').next().unwrap_or(key).replace('_', "-"),
-    }
+/// The flag that sets `key` (from the key table).
+fn flag_name(key: &str) -> &'static str {
+    lakeship::config::keys::find(key).and_then(|key| key.flag).unwrap_or("?")
 }
 
 #[cfg(test)]
@@ -98,5 +94,26 @@ mod tests {
         assert!(line("workers").ends_with("# file lakeship.toml"), "{shown}");
         assert!(shown.contains("# flag --aws-endpoint"), "{shown}");
         assert!(line("time_suffix").ends_with("# default"), "{shown}");
+    }
+
+    /// The flags and their help agree with the key table: each key's flag
+    /// exists and names the key's variable, and each flag is a key's.
+    #[test]
+    fn flags_match_the_key_table() {
+        use clap::Args;
+        let command = ConfigArgs::augment_args(clap::Command::new("t"));
+        let flags: Vec<(String, String)> = command
+            .get_arguments()
+            .filter_map(|arg| Some((arg.get_long()?.to_string(), arg.get_help().map(ToString::to_string).unwrap_or_default())))
+            .collect();
+        for key in lakeship::config::KEYS {
+            let Some(flag) = key.flag else { continue };
+            let help = flags.iter().find(|(long, _)| long == flag).map(|(_, help)| help.as_str());
+            let help = help.unwrap_or_else(|| panic!("{}: no flag --{flag}", key.name));
+            assert!(help.contains(&format!("[env: {}]", key.env)), "--{flag}: {help}");
+        }
+        for (long, _) in &flags {
+            assert!(lakeship::config::KEYS.iter().any(|key| key.flag == Some(long.as_str())), "--{long} sets no key");
+        }
     }
 }

@@ -33,7 +33,7 @@ pub struct IndexArgs {
 
 pub async fn run(args: IndexArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = args.config.load(file)?;
-    let mut context = config.pipeline_context().await?;
+    let mut context = lakeship::pipeline::PipelineContext::from_config(&config).await?;
     crate::common::check_opensearch(&context.client).await?;
     let objects = expand_inputs(&context.source, &args.inputs).await?;
     if objects.is_empty() {

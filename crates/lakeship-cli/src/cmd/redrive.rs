@@ -32,7 +32,7 @@ pub struct RedriveArgs {
 
 pub async fn run(args: RedriveArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = load(file, &[&args.region, &args.aws])?;
-    let sfn = Runs::from(StepFunctions::new(&config.s3).await);
+    let sfn = Runs::from(StepFunctions::new(&config.aws).await);
     let execution = sfn.execution(&args.execution_arn).await?;
     let failed_state = sfn.last_state(&execution.arn).await?;
     print!("{}", describe_plan(&execution, failed_state.as_deref()));

@@ -36,7 +36,7 @@ pub struct ReplayArgs {
 
 pub async fn run(args: ReplayArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = load(file, &[&args.opensearch, &args.delivery, &args.work, &args.region, &args.aws])?;
-    let context = config.pipeline_context().await?;
+    let context = lakeship::pipeline::PipelineContext::from_config(&config).await?;
     crate::common::check_opensearch(&context.client).await?;
     let store = context.work.store().clone();
     let source = Location::parse(&args.source)?;

@@ -87,7 +87,7 @@ fn normalize_day(day: Option<&str>) -> Option<String> {
 
 pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = args.config.load(file)?;
-    let context = config.pipeline_context().await?;
+    let context = PipelineContext::from_config(&config).await?;
     check_opensearch(&context.client).await?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone());
@@ -169,17 +169,6 @@ fn watch_ctrl_c(stop: Arc<AtomicBool>) {
     });
 }
 
-async fn sqs_client(config: &Config) -> aws_sdk_sqs::Client {
-    let sdk =
-        lakeship::object::aws_sdk_config(&lakeship::object::S3Options { assume_role_arn: None, external_id: None, ..config.s3.clone() })
-            .await;
-    let mut builder = aws_sdk_sqs::config::Builder::from(&sdk);
-    if let Some(endpoint) = &config.s3.endpoint_url {
-        builder = builder.endpoint_url(endpoint);
-    }
-    aws_sdk_sqs::Client::from_conf(builder.build())
-}
-
 async fn run_queue(
     context: &PipelineContext,
     config: &Config,
@@ -187,7 +176,7 @@ async fn run_queue(
     queue_url: &str,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
-    let queue = SqsQueue::new(sqs_client(config).await, queue_url);
+    let queue = SqsQueue::new(lakeship::aws::sqs_client(&config.aws.own_identity()).await, queue_url);
     let mut failures = Vec::new();
     let mut rejected_runs = Vec::new();
     let mut num_runs = 0;

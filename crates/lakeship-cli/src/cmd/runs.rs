@@ -45,7 +45,7 @@ pub async fn run(args: RunsArgs, file: Option<&std::path::Path>) -> anyhow::Resu
     {
         anyhow::bail!("--status {status:?}: expected one of {}", STATUSES.join(", ").to_ascii_lowercase());
     }
-    let sfn = Runs::from(StepFunctions::new(&config.s3).await);
+    let sfn = Runs::from(StepFunctions::new(&config.aws).await);
     let listed = sfn.recent_executions(&args.state_machine_arn, status.as_deref(), args.limit).await?;
     let mut executions = Vec::with_capacity(listed.len());
     for execution in &listed {

@@ -63,7 +63,7 @@ fn print_entries(entries: &[LedgerEntry]) {
 
 pub async fn run(args: StatusArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = load(file, &[&args.opensearch, &args.ledger, &args.work, &args.region, &args.aws])?;
-    let context = config.pipeline_context().await?;
+    let context = lakeship::pipeline::PipelineContext::from_config(&config).await?;
     crate::common::check_opensearch(&context.client).await?;
     if let Some(run_id) = &args.run {
         let report: Option<RunReport> = context.work.get_json(&context.work.run_file(run_id, "report.json")).await?;

@@ -17,10 +17,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{DashboardError, Result};
-use lakeship::config::{AuthConfig, Config};
+use lakeship::config::Config;
 use lakeship::delivery::auth::{Auth, basic_header, load_credentials, sigv4_headers};
 use lakeship::delivery::{ClientOptions, DeliveryError};
-use lakeship::object::S3Options;
 
 /// Options of an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,18 +181,12 @@ impl DashboardsClient {
     /// what Dashboards on a managed domain expects).
     pub async fn from_config(config: &Config, url: &str) -> Result<DashboardsClient> {
         let configuration = |message: &str| DashboardError::Delivery(DeliveryError::Configuration(message.to_string()));
-        let auth = match &config.auth {
-            AuthConfig::None => Auth::None,
-            AuthConfig::Basic { username, password } => Auth::Basic { username: username.clone(), password: password.clone() },
-            AuthConfig::SigV4 { role_arn, .. } => {
-                let options = S3Options { region: config.s3.region.clone(), assume_role_arn: role_arn.clone(), ..S3Options::default() };
-                let sdk = lakeship::object::aws_sdk_config(&options).await;
-                let region =
-                    sdk.region().map(ToString::to_string).ok_or_else(|| configuration("auth = sigv4 needs a region (AWS_REGION)"))?;
-                let credentials = sdk.credentials_provider().ok_or_else(|| configuration("auth = sigv4 found no AWS credentials"))?;
-                Auth::SigV4 { service: lakeship::delivery::SigV4Service::Es, region, credentials }
-            }
-        };
+        let mut auth = lakeship::delivery::auth::resolve(&config.auth, config.aws.region.as_deref())
+            .await
+            .map_err(|error| configuration(&error.to_string()))?;
+        if let Auth::SigV4 { service, .. } = &mut auth {
+            *service = lakeship::delivery::SigV4Service::Es;
+        }
         let mut options = ClientOptions::new(url).with_auth(auth);
         options.insecure = config.insecure;
         if let Some(path) = &config.ca_bundle {

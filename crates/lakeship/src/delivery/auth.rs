@@ -80,6 +80,64 @@ impl fmt::Debug for Auth {
     }
 }
 
+/// How to authenticate, as configured: the form without credentials that
+/// [`resolve`] turns into an [`Auth`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthConfig {
+    /// None.
+    None,
+    /// Basic.
+    Basic {
+        /// User.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// SigV4.
+    SigV4 {
+        /// `es` or `aoss`.
+        service: SigV4Service,
+        /// Role to assume, if any.
+        role_arn: Option<String>,
+    },
+}
+
+/// Why an [`AuthConfig`] cannot be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// SigV4 without a region (configured or from the AWS chain).
+    #[error("auth = sigv4 needs a region (AWS_REGION)")]
+    NoRegion,
+    /// SigV4 without a credentials provider.
+    #[error("auth = sigv4 found no AWS credentials")]
+    NoCredentials,
+}
+
+/// The authentication of `config`: SigV4 takes its region (`region`, else
+/// the standard AWS chain) and credentials from the AWS configuration,
+/// through the configured role if any.
+pub async fn resolve(config: &AuthConfig, region: Option<&str>) -> Result<Auth, ResolveError> {
+    match config {
+        AuthConfig::SigV4 { service, role_arn } => {
+            let options = crate::aws::AwsOptions {
+                region: region.map(str::to_string),
+                assume_role_arn: role_arn.clone(),
+                ..crate::aws::AwsOptions::default()
+            };
+            sigv4_from(*service, &crate::aws::sdk_config(&options).await)
+        }
+        AuthConfig::None => Ok(Auth::None),
+        AuthConfig::Basic { username, password } => Ok(Auth::Basic { username: username.clone(), password: password.clone() }),
+    }
+}
+
+/// SigV4 with the region and credentials of a loaded AWS configuration.
+fn sigv4_from(service: SigV4Service, sdk: &aws_config::SdkConfig) -> Result<Auth, ResolveError> {
+    let region = sdk.region().map(ToString::to_string).ok_or(ResolveError::NoRegion)?;
+    let credentials = sdk.credentials_provider().ok_or(ResolveError::NoCredentials)?;
+    Ok(Auth::SigV4 { service, region, credentials })
+}
+
 /// Errors of signing.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -205,5 +263,33 @@ mod tests {
         let auth = Auth::Basic { username: "admin".into(), password: "hunter2".into() };
         assert!(!format!("{auth:?}").contains("hunter2"));
         assert_eq!(basic_header("admin", "hunter2"), "Basic YWRtaW46aHVudGVyMg==");
+    }
+
+    #[tokio::test]
+    async fn resolves_none_and_basic_as_configured() {
+        assert!(matches!(resolve(&AuthConfig::None, None).await, Ok(Auth::None)));
+        let basic = AuthConfig::Basic { username: "admin".into(), password: "hunter2".into() };
+        let Ok(Auth::Basic { username, password }) = resolve(&basic, Some("eu-west-1")).await else { panic!("not basic") };
+        assert_eq!((username.as_str(), password.as_str()), ("admin", "hunter2"));
+    }
+
+    #[tokio::test]
+    async fn sigv4_takes_the_configured_region_and_service() {
+        let config = AuthConfig::SigV4 { service: SigV4Service::Aoss, role_arn: None };
+        let auth = resolve(&config, Some("eu-west-1")).await.unwrap();
+        let Auth::SigV4 { service, region, .. } = auth else { panic!("not sigv4: {auth:?}") };
+        assert_eq!((service, region.as_str()), (SigV4Service::Aoss, "eu-west-1"));
+    }
+
+    #[test]
+    fn sigv4_without_region_or_credentials_says_which() {
+        let credentials = SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test"));
+        let empty = aws_config::SdkConfig::builder().credentials_provider(credentials.clone()).build();
+        assert_eq!(sigv4_from(SigV4Service::Es, &empty).unwrap_err(), ResolveError::NoRegion);
+        assert!(ResolveError::NoRegion.to_string().contains("AWS_REGION"));
+        let no_credentials = aws_config::SdkConfig::builder().region(aws_config::Region::new("us-east-1")).build();
+        assert_eq!(sigv4_from(SigV4Service::Es, &no_credentials).unwrap_err(), ResolveError::NoCredentials);
+        let both = no_credentials.into_builder().credentials_provider(credentials).build();
+        assert!(matches!(sigv4_from(SigV4Service::Es, &both), Ok(Auth::SigV4 { service: SigV4Service::Es, .. })));
     }
 }

@@ -10,7 +10,7 @@ pub mod sink;
 pub mod transport;
 
 use crate::errors::{ErrorName, NamedError};
-pub use auth::{Auth, SigV4Service};
+pub use auth::{Auth, AuthConfig, SigV4Service};
 pub use client::{ClientOptions, OpenSearchClient, Response};
 pub use retry::{ControlRetry, RetryPolicy};
 pub use sink::{BulkSink, DeliveryOptions, DeliveryStats, ItemCounts, SinkReport};

@@ -91,11 +91,11 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let name = match crate::aws_errors::problem(error) {
+    let name = match crate::aws::errors::problem(error) {
         Some(problem) if problem.is_configuration() => ErrorName::Configuration,
         _ => ErrorName::Transient,
     };
-    NamedError::new(name, format!("{what}: {}", crate::aws_errors::describe(error)))
+    NamedError::new(name, format!("{what}: {}", crate::aws::errors::describe(error)))
 }
 
 /// The settlement rule of messages: a message is settled when it names no

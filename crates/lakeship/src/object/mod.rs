@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
+use crate::aws::{AwsOptions, s3_client};
 pub use location::{Location, ObjectRef};
-pub use s3::{S3Options, aws_sdk_config, s3_client};
 
 /// Errors of object access. Every variant names the object.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +144,7 @@ impl RequestCounters {
 #[derive(Debug, Clone)]
 pub struct ObjectStore {
     s3: Arc<tokio::sync::OnceCell<aws_sdk_s3::Client>>,
-    s3_options: Option<Arc<S3Options>>,
+    s3_options: Option<Arc<AwsOptions>>,
     counters: Arc<RequestCounters>,
 }
 
@@ -162,7 +162,7 @@ impl ObjectStore {
 
     /// A store whose S3 client is built from `options` when S3 is first used
     /// (so local-only work never loads AWS configuration).
-    pub(crate) fn from_options(options: S3Options) -> Self {
+    pub(crate) fn from_options(options: AwsOptions) -> Self {
         ObjectStore { s3: Arc::default(), s3_options: Some(Arc::new(options)), counters: Arc::default() }
     }
 

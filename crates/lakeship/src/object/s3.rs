@@ -2,7 +2,6 @@
 
 use std::ops::Range;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -10,49 +9,6 @@ use bytes::Bytes;
 
 use super::location::normalize_etag;
 use super::{ObjectError, ObjectRef, ObjectTail, Result};
-
-/// How to reach S3 (or an S3-compatible endpoint).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct S3Options {
-    /// Endpoint override, e.g. `http://127.0.0.1:5000` for a local endpoint.
-    /// Implies path-style addressing.
-    pub endpoint_url: Option<String>,
-    /// Region; defaults to the standard AWS chain.
-    pub region: Option<String>,
-    /// Role to assume for reading objects (the Security Lake subscriber role).
-    pub assume_role_arn: Option<String>,
-    /// External id required by the subscriber role's trust policy.
-    pub external_id: Option<String>,
-}
-
-/// Loads the AWS configuration from the standard chain, with the endpoint,
-/// region and assumed role of `options`.
-pub async fn aws_sdk_config(options: &S3Options) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(region) = &options.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    let base = loader.load().await;
-    let Some(role_arn) = &options.assume_role_arn else {
-        return base;
-    };
-    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn).session_name("lakeship").configure(&base);
-    if let Some(external_id) = &options.external_id {
-        provider = provider.external_id(external_id);
-    }
-    let provider = provider.build().await;
-    base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build()
-}
-
-/// An S3 client for `options`.
-pub async fn s3_client(options: &S3Options) -> Client {
-    let config = aws_sdk_config(options).await;
-    let mut builder = aws_sdk_s3::config::Builder::from(&config);
-    if let Some(endpoint) = &options.endpoint_url {
-        builder = builder.endpoint_url(endpoint).force_path_style(true);
-    }
-    Client::from_conf(builder.build())
-}
 
 fn classify<E, R>(location: String, error: &SdkError<E, R>) -> ObjectError
 where
@@ -66,14 +22,14 @@ where
         }
         _ => None,
     };
-    if let Some(problem) = crate::aws_errors::problem(error).filter(crate::aws_errors::Problem::is_configuration) {
+    if let Some(problem) = crate::aws::errors::problem(error).filter(crate::aws::errors::Problem::is_configuration) {
         return ObjectError::Configuration { location, message: problem.describe() };
     }
     let code = error.code().unwrap_or("").to_string();
     let message = match error.message() {
         Some(message) => format!("{code}: {message}"),
         None if !code.is_empty() => code.clone(),
-        None => crate::aws_errors::describe(error),
+        None => crate::aws::errors::describe(error),
     };
     match (&error, status, code.as_str()) {
         (_, Some(404), _) | (_, _, "NoSuchKey" | "NotFound" | "NoSuchBucket") => ObjectError::NotFound { location },

@@ -55,6 +55,32 @@ pub struct PipelineContext {
     pub backfill: backfill::BackfillOptions,
 }
 
+impl PipelineContext {
+    /// The context `config` describes: OpenSearch and the ledger through its
+    /// client, the source objects through the subscriber role if set, the
+    /// work area with the caller's own identity.
+    pub async fn from_config(config: &crate::config::Config) -> Result<PipelineContext, crate::config::ConfigError> {
+        let client = config.client().await?;
+        let work_store = ObjectStore::from_options(config.aws.own_identity());
+        let mut scan = ScanOptions::default();
+        scan.convert = scan.convert.with_time_suffix(config.time_suffix);
+        scan.convert.index_prefix = config.index_prefix.clone();
+        Ok(PipelineContext {
+            source: config.source_store(),
+            work: WorkArea::new(work_store, config.work.clone()),
+            ledger: Ledger::new(client.clone()).with_index(&config.ledger_index),
+            client,
+            scan,
+            delivery: config.delivery.clone(),
+            plan: PlanOptions::default().with_target_shard_bytes(config.target_shard_bytes),
+            footer_concurrency: 16,
+            skip_complete: true,
+            live: Default::default(),
+            backfill: backfill::BackfillOptions { max_objects_per_run: config.max_objects_per_run, ..Default::default() },
+        })
+    }
+}
+
 /// Counters updated while work happens, for progress displays.
 #[derive(Debug, Default)]
 pub struct LiveCounters {

@@ -181,7 +181,7 @@ macro_rules! source_rows {
                 "sts:AssumeRole",
                 "{subscriber_role}",
                 SubscriberRole,
-                "AssumeRole with the external id: the subscriber role reads the objects (object/s3.rs aws_sdk_config)",
+                "AssumeRole with the external id: the subscriber role reads the objects (aws/mod.rs sdk_config)",
             ),
             call(
                 $caller,

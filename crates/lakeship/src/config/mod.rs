@@ -3,17 +3,22 @@
 //! a typed [`Config`] before anything is built. Unknown keys are errors.
 //!
 //! Every key has an environment variable; the Lambda functions are
-//! configured through the same variables.
+//! configured through the same variables. The keys are data: [`keys::KEYS`]
+//! names each once, and drives the environment, merging and masking.
+
+pub mod keys;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::keys::{KEYS, Key};
+use crate::aws::AwsOptions;
 use crate::convert::TimeSuffix;
-use crate::delivery::{Auth, ClientOptions, DeliveryOptions, OpenSearchClient, RetryPolicy, SigV4Service};
-use crate::object::{Location, ObjectStore, S3Options};
-use crate::pipeline::{PipelineContext, WorkArea};
+pub use crate::delivery::AuthConfig;
+use crate::delivery::{ClientOptions, DeliveryOptions, OpenSearchClient, RetryPolicy};
+use crate::object::{Location, ObjectStore};
 
 /// Errors of configuration.
 #[derive(Debug, thiserror::Error)]
@@ -44,31 +49,32 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: key.to_string(), message: message.into() }
 }
 
-/// `[opensearch]`: where documents go.
+/// `[opensearch]`: where documents go. Each field's variable, default and
+/// help are in [`keys::KEYS`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOpenSearch {
-    /// `LAKESHIP_ENDPOINT`: e.g. `https://search-x.us-east-1.es.amazonaws.com`.
+    /// The endpoint, e.g. `https://search-x.us-east-1.es.amazonaws.com`.
     pub endpoint: Option<String>,
-    /// `LAKESHIP_AUTH`: `none`, `basic` or `sigv4`.
+    /// `none`, `basic` or `sigv4`.
     pub auth: Option<String>,
-    /// `LAKESHIP_USERNAME`: basic auth user.
+    /// Basic auth user.
     pub username: Option<String>,
-    /// `LAKESHIP_PASSWORD`: basic auth password (secret).
+    /// Basic auth password (secret).
     pub password: Option<String>,
-    /// `LAKESHIP_SIGV4_SERVICE`: `es` or `aoss`.
+    /// `es` or `aoss`.
     pub sigv4_service: Option<String>,
-    /// `LAKESHIP_OPENSEARCH_ROLE_ARN`: role to assume for signing.
+    /// Role to assume for signing.
     pub role_arn: Option<String>,
-    /// `LAKESHIP_CA_BUNDLE`: PEM file of extra CA certificates.
+    /// PEM file of extra CA certificates.
     pub ca_bundle: Option<PathBuf>,
-    /// `LAKESHIP_INSECURE`: skip TLS verification (development only).
+    /// Skip TLS verification (development only).
     pub insecure: Option<bool>,
-    /// `LAKESHIP_GZIP`: gzip request bodies.
+    /// Gzip request bodies.
     pub gzip: Option<bool>,
 }
 
@@ -76,14 +82,14 @@ pub struct RawOpenSearch {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawAws {
-    /// `AWS_REGION`.
+    /// The region.
     pub region: Option<String>,
-    /// `LAKESHIP_AWS_ENDPOINT`: endpoint override for S3/SQS/Step Functions
+    /// Endpoint override for S3/SQS/Step Functions
     /// (a local endpoint such as moto).
     pub endpoint: Option<String>,
-    /// `LAKESHIP_SOURCE_ROLE_ARN`: the Security Lake subscriber role.
+    /// The Security Lake subscriber role.
     pub source_role_arn: Option<String>,
-    /// `LAKESHIP_SOURCE_EXTERNAL_ID`: its external id (secret).
+    /// Its external id (secret).
     pub source_external_id: Option<String>,
 }
 
@@ -91,27 +97,27 @@ pub struct RawAws {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPipeline {
-    /// `LAKESHIP_WORK`: work area, a directory or `s3://bucket/prefix`.
+    /// Work area, a directory or `s3://bucket/prefix`.
     pub work: Option<String>,
-    /// `LAKESHIP_WORKERS`: shards worked at once locally.
+    /// Shards worked at once locally.
     pub workers: Option<usize>,
-    /// `LAKESHIP_TARGET_SHARD_MB`: target compressed size of a shard.
+    /// Target compressed size of a shard.
     pub target_shard_mb: Option<u64>,
-    /// `LAKESHIP_TIME_SUFFIX`: `none`, `year`, `month` or `day`.
+    /// `none`, `year`, `month` or `day`.
     pub time_suffix: Option<String>,
-    /// `LAKESHIP_INDEX_PREFIX`: prefix of index names (default `ocsf`).
+    /// Prefix of index names.
     pub index_prefix: Option<String>,
-    /// `LAKESHIP_MAX_REQUEST_MB`: upper bound of a bulk request body.
+    /// Upper bound of a bulk request body.
     pub max_request_mb: Option<usize>,
-    /// `LAKESHIP_MAX_REQUEST_DOCS`: upper bound of documents per request.
+    /// Upper bound of documents per request.
     pub max_request_docs: Option<usize>,
-    /// `LAKESHIP_REQUESTS_IN_FLIGHT`: bulk requests in flight per worker.
+    /// Bulk requests in flight per worker.
     pub requests_in_flight: Option<usize>,
-    /// `LAKESHIP_RETRY_BUDGET_SECS`: retry time budget of a shard.
+    /// Retry time budget of a shard.
     pub retry_budget_secs: Option<u64>,
-    /// `LAKESHIP_LEDGER_INDEX`: the ledger index.
+    /// The ledger index.
     pub ledger_index: Option<String>,
-    /// `LAKESHIP_MAX_OBJECTS_PER_RUN`: objects per run of a prefix backfill.
+    /// Objects per run of a prefix backfill.
     pub max_objects_per_run: Option<usize>,
 }
 
@@ -130,37 +136,6 @@ pub struct RawConfig {
     pub pipeline: RawPipeline,
 }
 
-/// Every key with its environment variable: (TOML key, variable).
-pub const ENVIRONMENT: &[(&str, &str)] = &[
-    ("opensearch.endpoint", "LAKESHIP_ENDPOINT"),
-    ("opensearch.auth", "LAKESHIP_AUTH"),
-    ("opensearch.username", "LAKESHIP_USERNAME"),
-    ("opensearch.password", "LAKESHIP_PASSWORD"),
-    ("opensearch.sigv4_service", "LAKESHIP_SIGV4_SERVICE"),
-    ("opensearch.role_arn", "LAKESHIP_OPENSEARCH_ROLE_ARN"),
-    ("opensearch.ca_bundle", "LAKESHIP_CA_BUNDLE"),
-    ("opensearch.insecure", "LAKESHIP_INSECURE"),
-    ("opensearch.gzip", "LAKESHIP_GZIP"),
-    ("aws.region", "AWS_REGION"),
-    ("aws.endpoint", "LAKESHIP_AWS_ENDPOINT"),
-    ("aws.source_role_arn", "LAKESHIP_SOURCE_ROLE_ARN"),
-    ("aws.source_external_id", "LAKESHIP_SOURCE_EXTERNAL_ID"),
-    ("pipeline.work", "LAKESHIP_WORK"),
-    ("pipeline.workers", "LAKESHIP_WORKERS"),
-    ("pipeline.target_shard_mb", "LAKESHIP_TARGET_SHARD_MB"),
-    ("pipeline.time_suffix", "LAKESHIP_TIME_SUFFIX"),
-    ("pipeline.index_prefix", "LAKESHIP_INDEX_PREFIX"),
-    ("pipeline.max_request_mb", "LAKESHIP_MAX_REQUEST_MB"),
-    ("pipeline.max_request_docs", "LAKESHIP_MAX_REQUEST_DOCS"),
-    ("pipeline.requests_in_flight", "LAKESHIP_REQUESTS_IN_FLIGHT"),
-    ("pipeline.retry_budget_secs", "LAKESHIP_RETRY_BUDGET_SECS"),
-    ("pipeline.ledger_index", "LAKESHIP_LEDGER_INDEX"),
-    ("pipeline.max_objects_per_run", "LAKESHIP_MAX_OBJECTS_PER_RUN"),
-];
-
-/// Keys whose values are never shown.
-const SECRETS: &[&str] = &["opensearch.password", "aws.source_external_id"];
-
 impl RawConfig {
     /// Parses a TOML file's text.
     pub fn from_toml(path: &str, text: &str) -> Result<RawConfig, ConfigError> {
@@ -177,104 +152,28 @@ impl RawConfig {
     /// The keys set in the environment (`lookup` reads a variable).
     pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<RawConfig, ConfigError> {
         let mut table = toml::Table::new();
-        for (key, variable) in ENVIRONMENT {
-            let Some(value) = lookup(variable).filter(|value| !value.is_empty()) else { continue };
-            let (section, name) = key.split_once('.').unwrap_or(("", key));
-            let typed = typed_value(key, variable, &value)?;
-            let entry = table.entry(section.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            if let toml::Value::Table(section) = entry {
-                section.insert(name.to_string(), typed);
-            }
+        for key in KEYS {
+            let Some(value) = lookup(key.env).filter(|value| !value.is_empty()) else { continue };
+            key.set(&mut table, key.typed(&value)?);
         }
         toml::Value::Table(table).try_into().map_err(|error: toml::de::Error| invalid("environment", error.to_string()))
     }
 
+    /// The keys as a TOML table (unset keys absent).
+    pub fn to_table(&self) -> toml::Table {
+        toml::Table::try_from(self).unwrap_or_default()
+    }
+
     /// `self` with every key that `other` sets replaced by `other`'s value.
     pub fn merged_with(self, other: RawConfig) -> RawConfig {
-        fn pick<T>(base: Option<T>, over: Option<T>) -> Option<T> {
-            over.or(base)
+        let (mut table, over) = (self.to_table(), toml::Table::try_from(other).unwrap_or_default());
+        for key in KEYS {
+            if let Some(value) = key.get(&over) {
+                key.set(&mut table, value.clone());
+            }
         }
-        let (a, b) = (self.opensearch, other.opensearch);
-        let opensearch = RawOpenSearch {
-            endpoint: pick(a.endpoint, b.endpoint),
-            auth: pick(a.auth, b.auth),
-            username: pick(a.username, b.username),
-            password: pick(a.password, b.password),
-            sigv4_service: pick(a.sigv4_service, b.sigv4_service),
-            role_arn: pick(a.role_arn, b.role_arn),
-            ca_bundle: pick(a.ca_bundle, b.ca_bundle),
-            insecure: pick(a.insecure, b.insecure),
-            gzip: pick(a.gzip, b.gzip),
-        };
-        let (a, b) = (self.aws, other.aws);
-        let aws = RawAws {
-            region: pick(a.region, b.region),
-            endpoint: pick(a.endpoint, b.endpoint),
-            source_role_arn: pick(a.source_role_arn, b.source_role_arn),
-            source_external_id: pick(a.source_external_id, b.source_external_id),
-        };
-        let (a, b) = (self.pipeline, other.pipeline);
-        let pipeline = RawPipeline {
-            work: pick(a.work, b.work),
-            workers: pick(a.workers, b.workers),
-            target_shard_mb: pick(a.target_shard_mb, b.target_shard_mb),
-            time_suffix: pick(a.time_suffix, b.time_suffix),
-            index_prefix: pick(a.index_prefix, b.index_prefix),
-            max_request_mb: pick(a.max_request_mb, b.max_request_mb),
-            max_request_docs: pick(a.max_request_docs, b.max_request_docs),
-            requests_in_flight: pick(a.requests_in_flight, b.requests_in_flight),
-            retry_budget_secs: pick(a.retry_budget_secs, b.retry_budget_secs),
-            ledger_index: pick(a.ledger_index, b.ledger_index),
-            max_objects_per_run: pick(a.max_objects_per_run, b.max_objects_per_run),
-        };
-        RawConfig { opensearch, aws, pipeline }
+        toml::Value::Table(table).try_into().expect("the keys of two valid configurations make a valid configuration")
     }
-}
-
-fn typed_value(key: &str, variable: &str, value: &str) -> Result<toml::Value, ConfigError> {
-    const NUMBERS: &[&str] = &[
-        "workers",
-        "target_shard_mb",
-        "max_request_mb",
-        "max_request_docs",
-        "requests_in_flight",
-        "retry_budget_secs",
-        "max_objects_per_run",
-    ];
-    const BOOLEANS: &[&str] = &["insecure", "gzip"];
-    let name = key.rsplit('.').next().unwrap_or(key);
-    if NUMBERS.contains(&name) {
-        return value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| invalid(variable, format!("{value:?} is not a number")));
-    }
-    if BOOLEANS.contains(&name) {
-        return match value.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
-            "0" | "false" | "no" | "off" => Ok(toml::Value::Boolean(false)),
-            _ => Err(invalid(variable, format!("{value:?} is not true or false"))),
-        };
-    }
-    Ok(toml::Value::String(value.to_string()))
-}
-
-/// How to authenticate to OpenSearch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthConfig {
-    /// None.
-    None,
-    /// Basic.
-    Basic {
-        /// User.
-        username: String,
-        /// Password.
-        password: String,
-    },
-    /// SigV4.
-    SigV4 {
-        /// `es` or `aoss`.
-        service: SigV4Service,
-        /// Role to assume, if any.
-        role_arn: Option<String>,
-    },
 }
 
 /// The validated configuration.
@@ -291,7 +190,7 @@ pub struct Config {
     /// gzip request bodies.
     pub gzip: bool,
     /// AWS access.
-    pub s3: S3Options,
+    pub aws: AwsOptions,
     /// Work area.
     pub work: Location,
     /// Local workers.
@@ -315,7 +214,8 @@ impl TryFrom<RawConfig> for Config {
 
     fn try_from(raw: RawConfig) -> Result<Self, Self::Error> {
         let RawConfig { opensearch, aws, pipeline } = raw;
-        let auth = match opensearch.auth.as_deref().unwrap_or("none") {
+        let text = keys::default_text;
+        let auth = match opensearch.auth.as_deref().unwrap_or(text("opensearch.auth")) {
             "none" => AuthConfig::None,
             "basic" => AuthConfig::Basic {
                 username: opensearch
@@ -329,7 +229,7 @@ impl TryFrom<RawConfig> for Config {
                 service: opensearch
                     .sigv4_service
                     .as_deref()
-                    .unwrap_or("es")
+                    .unwrap_or(text("opensearch.sigv4_service"))
                     .parse()
                     .map_err(|message: String| invalid("opensearch.sigv4_service", message))?,
                 role_arn: opensearch.role_arn,
@@ -349,56 +249,55 @@ impl TryFrom<RawConfig> for Config {
         let time_suffix = pipeline
             .time_suffix
             .as_deref()
-            .unwrap_or("month")
+            .unwrap_or(text("pipeline.time_suffix"))
             .parse()
             .map_err(|message: String| invalid("pipeline.time_suffix", message))?;
-        let index_prefix = pipeline.index_prefix.unwrap_or_else(|| "ocsf".to_string());
+        let index_prefix = pipeline.index_prefix.unwrap_or_else(|| text("pipeline.index_prefix").to_string());
         if index_prefix.is_empty() || index_prefix != index_prefix.to_lowercase() || index_prefix.starts_with(['_', '-', '+']) {
             return Err(invalid("pipeline.index_prefix", "must be lower case and not start with _, - or +"));
         }
-        let positive = |key: &str, value: Option<usize>, default: usize| -> Result<usize, ConfigError> {
-            match value.unwrap_or(default) {
+        let positive = |key: &str, value: Option<usize>| -> Result<usize, ConfigError> {
+            match value.unwrap_or_else(|| keys::default_count(key)) {
                 0 => Err(invalid(key, "must be at least 1")),
                 value => Ok(value),
             }
         };
-        let max_request_mb = positive("pipeline.max_request_mb", pipeline.max_request_mb, 5)?;
+        let max_request_mb = positive("pipeline.max_request_mb", pipeline.max_request_mb)?;
         if max_request_mb > 100 {
             return Err(invalid("pipeline.max_request_mb", "above the HTTP payload limit of any OpenSearch domain (100 MiB)"));
         }
         let delivery = DeliveryOptions {
             max_chunk_bytes: max_request_mb * 1024 * 1024,
-            max_chunk_docs: positive("pipeline.max_request_docs", pipeline.max_request_docs, 5000)?,
-            max_in_flight: positive("pipeline.requests_in_flight", pipeline.requests_in_flight, 2)?,
-            retry: RetryPolicy { time_budget: Duration::from_secs(pipeline.retry_budget_secs.unwrap_or(180)), ..RetryPolicy::default() },
+            max_chunk_docs: positive("pipeline.max_request_docs", pipeline.max_request_docs)?,
+            max_in_flight: positive("pipeline.requests_in_flight", pipeline.requests_in_flight)?,
+            retry: RetryPolicy {
+                time_budget: Duration::from_secs(
+                    pipeline.retry_budget_secs.unwrap_or_else(|| keys::default_count("pipeline.retry_budget_secs") as u64),
+                ),
+                ..RetryPolicy::default()
+            },
         };
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(Config {
             endpoint: opensearch.endpoint,
             auth,
             ca_bundle: opensearch.ca_bundle,
-            insecure: opensearch.insecure.unwrap_or(false),
-            gzip: opensearch.gzip.unwrap_or(false),
-            s3: S3Options {
+            insecure: opensearch.insecure.unwrap_or_else(|| keys::default_bool("opensearch.insecure")),
+            gzip: opensearch.gzip.unwrap_or_else(|| keys::default_bool("opensearch.gzip")),
+            aws: AwsOptions {
                 endpoint_url: aws.endpoint,
                 region: aws.region,
                 assume_role_arn: aws.source_role_arn,
                 external_id: aws.source_external_id,
             },
             work,
-            workers: positive("pipeline.workers", pipeline.workers, cores)?,
-            target_shard_bytes: positive("pipeline.target_shard_mb", pipeline.target_shard_mb.map(|v| v as usize), 64)? as u64
-                * 1024
-                * 1024,
+            workers: positive("pipeline.workers", Some(pipeline.workers.unwrap_or(cores)))?,
+            target_shard_bytes: positive("pipeline.target_shard_mb", pipeline.target_shard_mb.map(|v| v as usize))? as u64 * 1024 * 1024,
             time_suffix,
             index_prefix,
             delivery,
-            ledger_index: pipeline.ledger_index.unwrap_or_else(|| crate::ledger::LEDGER_INDEX.to_string()),
-            max_objects_per_run: positive(
-                "pipeline.max_objects_per_run",
-                pipeline.max_objects_per_run,
-                crate::pipeline::backfill::DEFAULT_MAX_OBJECTS_PER_RUN,
-            )?,
+            ledger_index: pipeline.ledger_index.unwrap_or_else(|| text("pipeline.ledger_index").to_string()),
+            max_objects_per_run: positive("pipeline.max_objects_per_run", pipeline.max_objects_per_run)?,
         })
     }
 }
@@ -408,12 +307,12 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let (auth, username, password, service, role) = match &self.auth {
             AuthConfig::None => ("none", None, None, None, None),
-            AuthConfig::Basic { username, password } => ("basic", Some(username.clone()), Some(mask(password)), None, None),
+            AuthConfig::Basic { username, password } => ("basic", Some(username.clone()), Some(password.clone()), None, None),
             AuthConfig::SigV4 { service, role_arn } => ("sigv4", None, None, Some(service.as_str().to_string()), role_arn.clone()),
         };
         let raw = RawConfig {
             opensearch: RawOpenSearch {
-                endpoint: self.endpoint.as_deref().map(mask_url),
+                endpoint: self.endpoint.clone(),
                 auth: Some(auth.to_string()),
                 username,
                 password,
@@ -424,10 +323,10 @@ impl Config {
                 gzip: Some(self.gzip),
             },
             aws: RawAws {
-                region: self.s3.region.clone(),
-                endpoint: self.s3.endpoint_url.as_deref().map(mask_url),
-                source_role_arn: self.s3.assume_role_arn.clone(),
-                source_external_id: self.s3.external_id.as_deref().map(mask),
+                region: self.aws.region.clone(),
+                endpoint: self.aws.endpoint_url.clone(),
+                source_role_arn: self.aws.assume_role_arn.clone(),
+                source_external_id: self.aws.external_id.clone(),
             },
             pipeline: RawPipeline {
                 work: Some(self.work.to_string()),
@@ -443,7 +342,18 @@ impl Config {
                 max_objects_per_run: Some(self.max_objects_per_run),
             },
         };
-        toml::to_string(&raw).unwrap_or_default()
+        let mut table = raw.to_table();
+        for key in KEYS {
+            let shown = match key.get(&table) {
+                Some(toml::Value::String(value)) if key.secret => mask(value),
+                Some(toml::Value::String(value)) if key.value_type == keys::ValueType::Url => mask_url(value),
+                _ => continue,
+            };
+            key.set(&mut table, toml::Value::String(shown));
+        }
+        // Back through the struct, so the file keeps its section and key order.
+        let masked: RawConfig = toml::Value::Table(table).try_into().unwrap_or_default();
+        toml::to_string(&masked).unwrap_or_default()
     }
 
     /// The OpenSearch client; fails if no endpoint is configured.
@@ -452,21 +362,10 @@ impl Config {
             .endpoint
             .clone()
             .ok_or_else(|| invalid("opensearch.endpoint", "no OpenSearch endpoint: set --endpoint or LAKESHIP_ENDPOINT"))?;
-        let auth = match &self.auth {
-            AuthConfig::None => Auth::None,
-            AuthConfig::Basic { username, password } => Auth::Basic { username: username.clone(), password: password.clone() },
-            AuthConfig::SigV4 { service, role_arn } => {
-                let options = S3Options { region: self.s3.region.clone(), assume_role_arn: role_arn.clone(), ..S3Options::default() };
-                let config = crate::object::aws_sdk_config(&options).await;
-                let region = config
-                    .region()
-                    .map(|region| region.to_string())
-                    .ok_or_else(|| invalid("aws.region", "auth = sigv4 needs a region (AWS_REGION)"))?;
-                let credentials =
-                    config.credentials_provider().ok_or_else(|| invalid("opensearch.auth", "auth = sigv4 found no AWS credentials"))?;
-                Auth::SigV4 { service: *service, region, credentials }
-            }
-        };
+        let auth = crate::delivery::auth::resolve(&self.auth, self.aws.region.as_deref()).await.map_err(|error| match error {
+            crate::delivery::auth::ResolveError::NoRegion => invalid("aws.region", error.to_string()),
+            crate::delivery::auth::ResolveError::NoCredentials => invalid("opensearch.auth", error.to_string()),
+        })?;
         let mut options = ClientOptions::new(endpoint).with_auth(auth).with_gzip(self.gzip);
         options.insecure = self.insecure;
         if let Some(path) = &self.ca_bundle {
@@ -478,29 +377,7 @@ impl Config {
 
     /// The store for source objects (through the subscriber role if set).
     pub fn source_store(&self) -> ObjectStore {
-        ObjectStore::from_options(self.s3.clone())
-    }
-
-    /// The pipeline context (the work area uses the caller's own identity).
-    pub async fn pipeline_context(&self) -> Result<PipelineContext, ConfigError> {
-        let client = self.client().await?;
-        let work_store = ObjectStore::from_options(S3Options { assume_role_arn: None, external_id: None, ..self.s3.clone() });
-        let mut scan = crate::pipeline::doc_stream::ScanOptions::default();
-        scan.convert = scan.convert.with_time_suffix(self.time_suffix);
-        scan.convert.index_prefix = self.index_prefix.clone();
-        Ok(PipelineContext {
-            source: self.source_store(),
-            work: WorkArea::new(work_store, self.work.clone()),
-            ledger: crate::ledger::Ledger::new(client.clone()).with_index(&self.ledger_index),
-            client,
-            scan,
-            delivery: self.delivery.clone(),
-            plan: crate::plan::PlanOptions::default().with_target_shard_bytes(self.target_shard_bytes),
-            footer_concurrency: 16,
-            skip_complete: true,
-            live: Default::default(),
-            backfill: crate::pipeline::backfill::BackfillOptions { max_objects_per_run: self.max_objects_per_run, ..Default::default() },
-        })
+        ObjectStore::from_options(self.aws.clone())
     }
 }
 
@@ -578,8 +455,7 @@ impl ConfigLayers {
             return ValueSource::Flag;
         }
         if is_set(&self.environment, key) {
-            let variable = ENVIRONMENT.iter().find(|(name, _)| *name == key).map_or("?", |(_, variable)| *variable);
-            return ValueSource::Environment(variable);
+            return ValueSource::Environment(keys::find(key).map_or("?", |key| key.env));
         }
         match &self.file {
             Some((path, raw)) if is_set(raw, key) => ValueSource::File(path.clone()),
@@ -589,13 +465,12 @@ impl ConfigLayers {
 }
 
 fn is_set(raw: &RawConfig, key: &str) -> bool {
-    let Some((section, name)) = key.split_once('.') else { return false };
-    toml::Value::try_from(raw).is_ok_and(|value| value.get(section).and_then(|section| section.get(name)).is_some())
+    keys::find(key).is_some_and(|key| key.get(&raw.to_table()).is_some())
 }
 
 /// True if `key` holds a secret.
 pub fn is_secret(key: &str) -> bool {
-    SECRETS.contains(&key)
+    keys::find(key).is_some_and(|key| key.secret)
 }
 
 #[cfg(test)]
