@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakeship::config::Config;
+use lakeship::time::now_millis;
 use lakeship_ops::dashboards::import::{DashboardsClient, ImportOptions, import_request};
 use lakeship_ops::dashboards::query::TimeRange;
 use lakeship_ops::dashboards::render::{RenderContext, render_dashboard, render_index};
@@ -90,19 +91,8 @@ struct RangeArgs {
     after_help = "Examples:\n  lakeship dashboards verify --endpoint http://127.0.0.1:9200 --last 24h\n  lakeship dashboards verify dashboards/network-activity.ndjson"
 )]
 struct VerifyArgs {
-    /// Saved-objects files (.ndjson) or folders of them [default: the dashboards built into lakeship]
-    #[arg(value_name = "FILE_OR_DIR")]
-    inputs: Vec<PathBuf>,
     #[command(flatten)]
-    range: RangeArgs,
-    #[command(flatten)]
-    opensearch: OpenSearchArgs,
-    #[command(flatten)]
-    region: RegionArgs,
-    #[command(flatten)]
-    index_names: IndexNameArgs,
-    #[command(flatten)]
-    ledger: LedgerArgs,
+    check: CheckArgs,
 }
 
 /// Draw the dashboards from the cluster's data: one self-contained HTML
@@ -118,6 +108,14 @@ struct RenderArgs {
     /// Folder to write the pages into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    #[command(flatten)]
+    check: CheckArgs,
+}
+
+/// What `verify` and `render` check: the saved objects, and the cluster,
+/// time range and index names to run their queries against.
+#[derive(Debug, Args)]
+struct CheckArgs {
     /// Saved-objects files (.ndjson) or folders of them [default: the dashboards built into lakeship]
     #[arg(value_name = "FILE_OR_DIR")]
     inputs: Vec<PathBuf>,
@@ -131,6 +129,12 @@ struct RenderArgs {
     index_names: IndexNameArgs,
     #[command(flatten)]
     ledger: LedgerArgs,
+}
+
+impl CheckArgs {
+    fn load(&self, file: Option<&Path>) -> anyhow::Result<Config> {
+        load(file, &[&self.opensearch, &self.region, &self.index_names, &self.ledger])
+    }
 }
 
 /// Write the saved-objects files from the dashboards' definitions.
@@ -216,9 +220,9 @@ async fn check(config: &Config, inputs: &[PathBuf], range: Option<TimeRange>) ->
 }
 
 async fn verify(args: &VerifyArgs, file: Option<&Path>) -> anyhow::Result<()> {
-    let config = load(file, &[&args.opensearch, &args.region, &args.index_names, &args.ledger])?;
-    let range = time_range(&args.range)?;
-    let checked = check(&config, &args.inputs, range).await?;
+    let config = args.check.load(file)?;
+    let range = time_range(&args.check.range)?;
+    let checked = check(&config, &args.check.inputs, range).await?;
     let mut current_file = "";
     for report in &checked.reports {
         if report.file != current_file {
@@ -257,12 +261,12 @@ async fn verify(args: &VerifyArgs, file: Option<&Path>) -> anyhow::Result<()> {
 }
 
 async fn render(args: &RenderArgs, file: Option<&Path>) -> anyhow::Result<()> {
-    let config = load(file, &[&args.opensearch, &args.region, &args.index_names, &args.ledger])?;
-    let range = match time_range(&args.range)? {
+    let config = args.check.load(file)?;
+    let range = match time_range(&args.check.range)? {
         Some(range) => range,
         None => last(parse_duration_millis("24h").map_err(anyhow::Error::msg)?),
     };
-    let checked = check(&config, &args.inputs, Some(range)).await?;
+    let checked = check(&config, &args.check.inputs, Some(range)).await?;
     let context = RenderContext {
         source: config.endpoint.as_deref().map(lakeship::config::mask_url).unwrap_or_default(),
         range: format!("{} to {} UTC", utc(range.from), utc(range.to)),
@@ -289,10 +293,6 @@ async fn render(args: &RenderArgs, file: Option<&Path>) -> anyhow::Result<()> {
     }
     println!("{} dashboards drawn: open {}", pages.len(), index.display());
     Ok(())
-}
-
-fn now_millis() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0)
 }
 
 fn last(millis: i64) -> TimeRange {

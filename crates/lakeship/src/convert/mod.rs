@@ -92,6 +92,20 @@ pub struct EncodedDocs {
     pub num_unroutable: u64,
 }
 
+impl EncodedDocs {
+    /// Appends one document from its action line and its source (each
+    /// without its newline).
+    pub fn push(&mut self, action: &[u8], source: &[u8]) {
+        let start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(action);
+        self.bytes.push(b'\n');
+        let source_start = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(source);
+        self.bytes.push(b'\n');
+        self.docs.push(DocSpan { start, source_start, end: self.bytes.len() as u32 });
+    }
+}
+
 /// Appends one reject line — `{"index","id","status","reason","document"}`,
 /// the record `crate::dlq::DeadLetter` reads back — from raw parts (the
 /// document is copied verbatim, not re-encoded). Status 0 and an empty index

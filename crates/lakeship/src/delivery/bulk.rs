@@ -194,11 +194,7 @@ mod tests {
     fn encoded(num_docs: usize) -> EncodedDocs {
         let mut docs = EncodedDocs::default();
         for i in 0..num_docs {
-            let start = docs.bytes.len() as u32;
-            docs.bytes.extend_from_slice(format!("{{\"create\":{{\"_index\":\"i\",\"_id\":\"{i}\"}}}}\n").as_bytes());
-            let source_start = docs.bytes.len() as u32;
-            docs.bytes.extend_from_slice(format!("{{\"n\":{i}}}\n").as_bytes());
-            docs.docs.push(DocSpan { start, source_start, end: docs.bytes.len() as u32 });
+            docs.push(format!("{{\"create\":{{\"_index\":\"i\",\"_id\":\"{i}\"}}}}").as_bytes(), format!("{{\"n\":{i}}}").as_bytes());
         }
         docs
     }

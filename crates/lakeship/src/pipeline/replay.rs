@@ -2,7 +2,7 @@
 //! good are sent again with their original index and id, through the same
 //! sink as a run, after the cause (a template, a mapping) has been fixed.
 
-use crate::convert::{DocSpan, EncodedDocs, write_reject};
+use crate::convert::{EncodedDocs, write_reject};
 use crate::delivery::{BulkSink, DeliveryError, DeliveryOptions, ItemCounts, OpenSearchClient};
 use crate::dlq::{DeadLetterWriter, read_part};
 use crate::object::{Location, ObjectStore};
@@ -44,14 +44,8 @@ pub async fn replay(
                 docs.num_unroutable += 1;
                 continue;
             }
-            let start = docs.bytes.len() as u32;
             let action = serde_json::json!({"create": {"_index": letter.index, "_id": letter.id}});
-            docs.bytes.extend_from_slice(action.to_string().as_bytes());
-            docs.bytes.push(b'\n');
-            let source_start = docs.bytes.len() as u32;
-            docs.bytes.extend_from_slice(letter.document.to_string().as_bytes());
-            docs.bytes.push(b'\n');
-            docs.docs.push(DocSpan { start, source_start, end: docs.bytes.len() as u32 });
+            docs.push(action.to_string().as_bytes(), letter.document.to_string().as_bytes());
         }
         num_letters += letters.len() as u64;
         sink.send(0, docs).await?;

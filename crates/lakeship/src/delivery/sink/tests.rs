@@ -11,7 +11,6 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::*;
-use crate::convert::DocSpan;
 use crate::delivery::client::Response;
 use crate::delivery::transport::BoxFuture;
 use crate::errors::ErrorName;
@@ -130,11 +129,7 @@ fn created(n: usize) -> Result<Response, DeliveryError> {
 fn docs(n: usize) -> EncodedDocs {
     let mut docs = EncodedDocs::default();
     for i in 0..n {
-        let start = docs.bytes.len() as u32;
-        docs.bytes.extend_from_slice(format!("{{\"create\":{{\"_index\":\"ocsf-test\",\"_id\":\"d{i}\"}}}}\n").as_bytes());
-        let source_start = docs.bytes.len() as u32;
-        docs.bytes.extend_from_slice(format!("{{\"n\":{i}}}\n").as_bytes());
-        docs.docs.push(DocSpan { start, source_start, end: docs.bytes.len() as u32 });
+        docs.push(format!("{{\"create\":{{\"_index\":\"ocsf-test\",\"_id\":\"d{i}\"}}}}").as_bytes(), format!("{{\"n\":{i}}}").as_bytes());
     }
     docs
 }
