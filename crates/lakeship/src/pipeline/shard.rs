@@ -63,7 +63,7 @@ pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadli
             stopped = true;
             break;
         }
-        match Box::pin(contained_scan_piece(context, &source, &mut sink, &mut units, index, piece)).await {
+        match Box::pin(contain_piece_panic(piece, scan_piece(context, &source, &mut sink, &mut units, index, piece))).await {
             Ok(()) => units.piece_ended(index, None),
             Err(PieceFailure::Object(error)) => {
                 tracing::warn!(object = %piece.object, error = %error, "piece failed");
@@ -99,17 +99,10 @@ pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadli
     Ok(result)
 }
 
-/// [`scan_piece`], with a panic contained to the piece (the last resort:
-/// the reader and converter contain their own).
-async fn contained_scan_piece(
-    context: &PipelineContext,
-    source: &crate::object::ObjectStore,
-    sink: &mut BulkSink,
-    units: &mut AttemptUnits,
-    index: usize,
-    piece: &ShardPiece,
-) -> Result<(), PieceFailure> {
-    let scanned = std::panic::AssertUnwindSafe(scan_piece(context, source, sink, units, index, piece)).catch_unwind().await;
+/// The work of a piece ([`scan_piece`]), with a panic contained to the
+/// piece (the last resort: the reader and converter contain their own).
+async fn contain_piece_panic(piece: &ShardPiece, work: impl Future<Output = Result<(), PieceFailure>>) -> Result<(), PieceFailure> {
+    let scanned = std::panic::AssertUnwindSafe(work).catch_unwind().await;
     scanned.unwrap_or_else(|payload| {
         let message = payload.downcast_ref::<&str>().map(|text| (*text).to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
         Err(PieceFailure::Object(NamedError::new(
