@@ -317,7 +317,10 @@ pub fn decode_row_group(
 }
 
 /// The schema with dictionary types for string leaves (inside structs, not
-/// lists or maps) whose column chunk in `row_group` has a dictionary page.
+/// lists or maps) whose column chunk in `row_group` has a dictionary page:
+/// `Dictionary(Int32, T)` for a leaf of string type `T` (`Utf8`, `LargeUtf8`
+/// — what pyarrow writes for `large_string` columns — or `Utf8View`), so the
+/// decoder keeps each distinct value once and the encoder escapes it once.
 /// `None` when no column qualifies.
 fn dictionary_schema(schema: &SchemaRef, row_group: &RowGroupMetaData) -> Option<SchemaRef> {
     let mut next_leaf = 0;
@@ -330,7 +333,7 @@ fn hint_fields(fields: &Fields, row_group: &RowGroupMetaData, next_leaf: &mut us
     fields
         .iter()
         .map(|field| match field.data_type() {
-            DataType::Utf8 => {
+            strings @ (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
                 let leaf = *next_leaf;
                 *next_leaf += 1;
                 let dictionary = row_group.columns().get(leaf).is_some_and(all_pages_dictionary_encoded);
@@ -338,7 +341,7 @@ fn hint_fields(fields: &Fields, row_group: &RowGroupMetaData, next_leaf: &mut us
                     return field.clone();
                 }
                 *changed = true;
-                let data_type = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+                let data_type = DataType::Dictionary(Box::new(DataType::Int32), Box::new(strings.clone()));
                 Arc::new(Field::new(field.name(), data_type, field.is_nullable()).with_metadata(field.metadata().clone()))
             }
             DataType::Struct(children) => {

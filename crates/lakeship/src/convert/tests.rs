@@ -213,3 +213,71 @@ fn null_typed_children_convert_and_types_without_json_form_are_left_out() {
     converter.encode_batch(&batch, &source, 2, &mut out).unwrap();
     assert!(converter.take_dropped_columns().is_empty(), "each column is named once");
 }
+
+/// The same rows written to Parquet with dictionary-encoded string columns
+/// (decoded as Arrow dictionaries: pre-encoded tables, cached across batches,
+/// or lazy when the dictionary outgrows the batch) and with plain ones
+/// (decoded as string arrays, escaped per value) convert to the same bytes,
+/// for `Utf8`, `LargeUtf8` and `Utf8View` columns, top-level, in structs and
+/// in lists.
+#[tokio::test]
+async fn dictionary_and_plain_string_columns_give_the_same_documents() {
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    use crate::object::ObjectStore;
+    use crate::reader::{DEFAULT_FOOTER_HINT, decode_row_group, fetch_row_group, read_footer};
+
+    const ROWS: usize = 3000;
+    let low = |i: usize| ["allow", "deny \"quoted\"", "tab\there", "ünïcødé ☃", "back\\slash"][i % 5];
+    let name = StringArray::from_iter((0..ROWS).map(|i| (i % 7 != 0).then(|| low(i))));
+    // More distinct values than twice the batch: the lazy dictionary path.
+    let uid = LargeStringArray::from_iter_values((0..ROWS).map(|i| format!("uid-{i}\n")));
+    let view = StringViewArray::from_iter((0..ROWS).map(|i| (i % 3 != 0).then(|| format!("a view string longer than twelve {}", i % 4))));
+    let version: ArrayRef = Arc::new(StringArray::from_iter_values((0..ROWS).map(|i| ["1.1.0", "1.0.0"][i % 2])));
+    let zone: ArrayRef = Arc::new(StringArray::from_iter((0..ROWS).map(|i| (i % 5 != 0).then(|| ["a", "b"][i % 2]))));
+    let metadata = StructArray::try_from(vec![("version", version), ("zone", zone)]).unwrap();
+    let tag_values: ArrayRef = Arc::new(StringArray::from_iter_values((0..ROWS).map(|i| ["x", "y\"", "z"][i % 3])));
+    let tag_field = Arc::new(Field::new("element", DataType::Utf8, false));
+    let tags = ListArray::new(tag_field, OffsetBuffer::from_lengths(std::iter::repeat_n(1, ROWS)), tag_values, None);
+    let batch = RecordBatch::try_from_iter([
+        ("metadata", Arc::new(metadata) as ArrayRef),
+        ("class_uid", Arc::new(Int32Array::from(vec![4001; ROWS])) as ArrayRef),
+        ("time", Arc::new(Int64Array::from_iter_values((0..ROWS as i64).map(|i| 1_700_000_000_000 + i)))),
+        ("name", Arc::new(name)),
+        ("uid", Arc::new(uid)),
+        ("view", Arc::new(view)),
+        ("tags", Arc::new(tags)),
+    ])
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = ObjectStore::local_only();
+    let mut outputs = Vec::new();
+    for dictionary in [true, false] {
+        let path = dir.path().join(format!("{dictionary}.parquet"));
+        let properties = WriterProperties::builder().set_dictionary_enabled(dictionary).build();
+        let mut writer = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+
+        let footer = read_footer(&store, &ObjectRef::local(&path), DEFAULT_FOOTER_HINT).await.unwrap();
+        let bytes = fetch_row_group(&store, &footer, 0).await.unwrap();
+        let mut converter = Converter::new(ConvertOptions::default());
+        // One source for both files, so ids and provenance are equal too.
+        let source = BatchSource::new(&ObjectRef::s3("lake", "a/b.parquet").with_etag(Some("e")), 0);
+        let mut out = EncodedDocs::default();
+        let mut row = 0;
+        for decoded in decode_row_group(&footer, bytes, 0, 1024).unwrap() {
+            let decoded = decoded.unwrap();
+            let dictionaries =
+                decoded.schema().fields().iter().filter(|field| matches!(field.data_type(), DataType::Dictionary(..))).count();
+            assert_eq!(dictionaries, if dictionary { 3 } else { 0 }, "{:?}", decoded.schema());
+            converter.encode_batch(&decoded, &source, row, &mut out).unwrap();
+            row += decoded.num_rows() as u64;
+        }
+        assert_eq!(out.docs.len(), ROWS);
+        outputs.push(out.bytes);
+    }
+    assert!(outputs[0] == outputs[1], "dictionary and plain columns differ");
+}
