@@ -128,8 +128,6 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
 fn print_report(generated: &Generated, show_cuts: bool) {
     println!("{:<11} {:>9}  {:<37} {:>6} {:>6} {:>5}  most cut objects", "OCSF", "class_uid", "class", "fields", "limit", "cuts");
     for class in &generated.classes {
-        let most_cut: Vec<String> =
-            templates::mapping::cuts_by_object(&class.cuts).iter().take(3).map(|(object, count)| format!("{object} x{count}")).collect();
         println!(
             "{:<11} {:>9}  {:<37} {:>6} {:>6} {:>5}  {}",
             class.version,
@@ -138,7 +136,7 @@ fn print_report(generated: &Generated, show_cuts: bool) {
             class.num_fields,
             class.total_fields_limit,
             class.cuts.len(),
-            most_cut.join(", ")
+            class.most_cut(3, " x")
         );
         if show_cuts {
             for cut in &class.cuts {

@@ -137,6 +137,14 @@ pub struct ClassReport {
     pub aliases: Vec<String>,
 }
 
+impl ClassReport {
+    /// The `n` objects the depth limit cut most, as `object{times}count`
+    /// (`times` is `×` in Markdown, `x` on a terminal).
+    pub fn most_cut(&self, n: usize, times: &str) -> String {
+        cuts_by_object(&self.cuts).iter().take(n).map(|(object, count)| format!("{object}{times}{count}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// What generation reports about one component template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentReport {
@@ -468,8 +476,6 @@ pub fn class_table(classes: &[ClassReport]) -> String {
          |---|---:|---|---:|---:|---:|---|---|\n",
     );
     for class in classes {
-        let most_cut: Vec<String> =
-            cuts_by_object(&class.cuts).iter().take(3).map(|(object, count)| format!("{object} ×{count}")).collect();
         text.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             class.version,
@@ -478,7 +484,7 @@ pub fn class_table(classes: &[ClassReport]) -> String {
             class.num_fields,
             class.total_fields_limit,
             class.cuts.len(),
-            most_cut.join(", "),
+            class.most_cut(3, " ×"),
             class.aliases.join(", "),
         ));
     }
