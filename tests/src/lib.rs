@@ -112,6 +112,7 @@ pub fn pipeline_context(endpoint: &str, work: &std::path::Path) -> lakeship::pip
         skip_complete: true,
         live: Default::default(),
         backfill: Default::default(),
+        keep_unreadable_messages: true,
     }
 }
 

@@ -102,7 +102,7 @@ fn every_task_retries_lambda_service_errors_and_transient_failures_with_full_jit
             assert_eq!(retrier["JitterStrategy"], "FULL", "{name}: {error}");
             assert!(retrier["MaxDelaySeconds"].as_u64().is_some(), "{name}: {error} needs MaxDelaySeconds");
         }
-        for permanent in ["Lakeship.InvalidInput", "Lakeship.Configuration", "Lakeship.ObjectsIncomplete"] {
+        for permanent in ["Lakeship.InvalidInput", "Lakeship.Configuration", "Lakeship.ObjectsIncomplete", "Lakeship.UnreadableMessages"] {
             let retried = task["Retry"].as_array().into_iter().flatten().any(|retrier| {
                 retrier["ErrorEquals"].as_array().is_some_and(|names| names.iter().any(|n| n == permanent))
                     && retrier["MaxAttempts"].as_u64().unwrap_or(3) > 0

@@ -41,6 +41,17 @@ pub async fn check_opensearch(client: &lakeship::delivery::OpenSearchClient) -> 
 /// rows were rejected into the dead-letter store.
 pub const EXIT_ROWS_REJECTED: u8 = 3;
 
+/// Exit status when every readable object of a run is done, but messages of
+/// its batch could not be read (`Lakeship.UnreadableMessages`): from a queue
+/// they are left there for its redrive policy; kept ones are listed by
+/// `lakeship messages list`.
+pub const EXIT_UNREADABLE_MESSAGES: u8 = 4;
+
+/// True for an error that ends with [`EXIT_UNREADABLE_MESSAGES`].
+pub fn is_unreadable_messages(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<lakeship::errors::NamedError>().is_some_and(|error| error.name == lakeship::errors::ErrorName::UnreadableMessages)
+}
+
 /// A run (or `index`) that finished with every row accounted for, some of
 /// them rejected into the dead-letter store: not a failure of the run, but
 /// not all data is searchable. `lakeship` exits with [`EXIT_ROWS_REJECTED`].

@@ -59,6 +59,7 @@ enum Command {
     Index(cmd::index::IndexArgs),
     #[command(name = "replay-dlq")]
     ReplayDlq(cmd::replay::ReplayArgs),
+    Messages(cmd::messages::MessagesArgs),
     Sample(cmd::sample::SampleArgs),
     Templates(cmd::templates::TemplatesArgs),
     Config(cmd::config::ConfigCommand),
@@ -99,6 +100,7 @@ async fn main() -> ExitCode {
         Command::Status(args) => cmd::status::run(args, file).await,
         Command::Index(args) => Box::pin(cmd::index::run(args, file)).await,
         Command::ReplayDlq(args) => Box::pin(cmd::replay::run(args, file)).await,
+        Command::Messages(args) => cmd::messages::run(args, file).await,
         Command::Sample(args) => cmd::sample::run(args).await,
         Command::Templates(args) => cmd::templates::run(args, file).await,
         Command::Config(command) => cmd::config::run(command, file),
@@ -111,6 +113,10 @@ async fn main() -> ExitCode {
         Err(error) if error.downcast_ref::<common::RowsRejected>().is_some() => {
             eprintln!("warning: {error}");
             ExitCode::from(common::EXIT_ROWS_REJECTED)
+        }
+        Err(error) if common::is_unreadable_messages(&error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(common::EXIT_UNREADABLE_MESSAGES)
         }
         Err(error) => {
             let name = error_name(&error).map(|name| format!("{name}: ")).unwrap_or_default();

@@ -241,8 +241,13 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
         let name = entry.error_name.map(|name| format!("{name}: ")).unwrap_or_default();
         println!("  {} {location}: {name}{}", entry.status, entry.reason.as_deref().unwrap_or("no reason recorded"));
     }
+    if !report.ignored_messages.is_empty() {
+        let kinds = lakeship::pipeline::messages::ignored_by_kind(&report.ignored_messages);
+        let kinds: Vec<String> = kinds.iter().map(|(kind, count)| format!("{count} {}", kind.as_str())).collect();
+        println!("{} message(s) named no work and were ignored: {}", report.ignored_messages.len(), kinds.join(", "));
+    }
     for message in &report.bad_messages {
-        println!("  bad message {}: {}: {}", message.message_id, lakeship::errors::ErrorName::BadMessage, message.reason);
+        println!("  unreadable message {}: {}: {}", message.message_id, lakeship::errors::ErrorName::BadMessage, message.reason);
     }
     let dead_letters: usize = report.objects.iter().map(|entry| entry.dead_letters.len()).sum();
     if dead_letters > 0 {

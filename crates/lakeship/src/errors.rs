@@ -46,11 +46,17 @@ pub enum ErrorName {
     /// A queue message of an unknown shape (per message; recorded).
     #[serde(rename = "Lakeship.BadMessage")]
     BadMessage,
+    /// The run's batch held messages that could not be read. Raised by the
+    /// finalizer after every readable object is done, so the run shows red;
+    /// the messages are kept in the dead-letter store (deployed) or on the
+    /// queue (local). Not retried: replay them once understood.
+    #[serde(rename = "Lakeship.UnreadableMessages")]
+    UnreadableMessages,
 }
 
 impl ErrorName {
     /// Every name.
-    pub const ALL: [ErrorName; 10] = [
+    pub const ALL: [ErrorName; 11] = [
         ErrorName::Transient,
         ErrorName::Throttled,
         ErrorName::OutOfTime,
@@ -61,17 +67,19 @@ impl ErrorName {
         ErrorName::ObjectNotFound,
         ErrorName::ObjectChanged,
         ErrorName::BadMessage,
+        ErrorName::UnreadableMessages,
     ];
 
     /// The names a handler may fail with (the others are recorded per object
     /// or per message and never end an invocation).
-    pub const RAISED: [ErrorName; 6] = [
+    pub const RAISED: [ErrorName; 7] = [
         ErrorName::Transient,
         ErrorName::Throttled,
         ErrorName::OutOfTime,
         ErrorName::InvalidInput,
         ErrorName::Configuration,
         ErrorName::ObjectsIncomplete,
+        ErrorName::UnreadableMessages,
     ];
 
     /// The name as Step Functions sees it, e.g. `Lakeship.Transient`.
@@ -87,6 +95,7 @@ impl ErrorName {
             ErrorName::ObjectNotFound => "Lakeship.ObjectNotFound",
             ErrorName::ObjectChanged => "Lakeship.ObjectChanged",
             ErrorName::BadMessage => "Lakeship.BadMessage",
+            ErrorName::UnreadableMessages => "Lakeship.UnreadableMessages",
         }
     }
 

@@ -334,6 +334,20 @@ impl Ledger {
         Err(DeliveryError::Http { request: "POST /_bulk (ledger)".to_string(), status: response.status, body: response.excerpt() })
     }
 
+    /// Writes (replaces) one document of another kind than an object's
+    /// record (a run's record of its messages), visible on return. `id`
+    /// must be safe in a URL path (run ids are: see `ids::valid_run_id`).
+    pub async fn put_record(&self, id: &str, document: &impl serde::Serialize) -> Result<(), DeliveryError> {
+        self.template_installed.get_or_try_init(|| self.install_template()).await?;
+        let path = format!("{}/_doc/{id}?refresh=wait_for", self.index);
+        let body = serde_json::to_value(document).map_err(|error| DeliveryError::Protocol(error.to_string()))?;
+        let response = self.client.json_retried(self.retry, Method::PUT, &path, Some(&body)).await?;
+        if !response.is_success() {
+            return Err(DeliveryError::Http { request: format!("PUT /{path}"), status: response.status, body: response.excerpt() });
+        }
+        Ok(())
+    }
+
     /// The entries of these objects that exist, read [`LEDGER_MGET_MAX_IDS`]
     /// at a time.
     pub async fn get(&self, objects: &[ObjectRef]) -> Result<Vec<LedgerEntry>, DeliveryError> {
@@ -390,8 +404,12 @@ impl Ledger {
     /// The most recent entries (by end time), optionally only those not
     /// complete.
     pub async fn recent(&self, limit: usize, not_complete_only: bool) -> Result<Vec<LedgerEntry>, DeliveryError> {
-        let query =
-            if not_complete_only { json!({"bool": {"must_not": {"term": {"status": "complete"}}}}) } else { json!({"match_all": {}}) };
+        // Objects' records only: runs' records of their messages have no object id.
+        let query = if not_complete_only {
+            json!({"bool": {"filter": {"exists": {"field": "object_id"}}, "must_not": {"term": {"status": "complete"}}}})
+        } else {
+            json!({"bool": {"filter": {"exists": {"field": "object_id"}}}})
+        };
         let body = json!({"size": limit, "sort": [{"ended_at": "desc"}], "query": query});
         let response = self.client.json_retried(self.retry, Method::POST, &format!("{}/_search", self.index), Some(&body)).await?;
         if response.status == 404 {

@@ -225,6 +225,8 @@ mod tests {
             objects: Vec::new(),
             skipped: Vec::new(),
             bad_messages: Vec::new(),
+            ignored_messages: Vec::new(),
+            unreadable_messages: None,
             missing_shards: vec!["f".repeat(16); 3],
         };
         let brief = report_brief(&report);

@@ -3,6 +3,7 @@ pub mod convert;
 pub mod dashboards;
 pub mod estimate;
 pub mod index;
+pub mod messages;
 pub mod plan;
 pub mod redrive;
 pub mod replay;

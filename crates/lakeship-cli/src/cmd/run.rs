@@ -36,7 +36,9 @@ Examples:
 ///
 /// The run id is printed when the run starts (for `--resume` and `lakeship
 /// status --run`). Exits 3 when rows were rejected into the dead-letter
-/// store, 1 when objects are not complete.
+/// store, 4 when queue messages could not be read (each is printed with its
+/// reason and left on the queue for its redrive policy; the readable ones
+/// are indexed and deleted), 1 when objects are not complete.
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct RunArgs {
@@ -87,7 +89,10 @@ fn normalize_day(day: Option<&str>) -> Option<String> {
 
 pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = args.config.load(file)?;
-    let context = PipelineContext::from_config(&config).await?;
+    let mut context = PipelineContext::from_config(&config).await?;
+    // A queue keeps what it could not settle: unreadable messages stay there
+    // for its redrive policy instead of going to the work area too.
+    context.keep_unreadable_messages = !matches!(args.source.as_deref().map(parse_source), Some(Ok(Source::Queue(_))));
     check_opensearch(&context.client).await?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_ctrl_c(stop.clone());
@@ -118,7 +123,7 @@ pub async fn run(args: RunArgs, file: Option<&std::path::Path>) -> anyhow::Resul
                 execute(context, &config, &stop, quiet, |options| async move { run_local(context, request, &options).await }).await?;
             finish(&outcome, context)
         }
-        Source::Queue(queue_url) => run_queue(&context, &config, &args, &queue_url, &stop).await,
+        Source::Queue(queue_url) => Box::pin(run_queue(&context, &config, &args, &queue_url, &stop)).await,
     }
 }
 
@@ -178,6 +183,7 @@ async fn run_queue(
 ) -> anyhow::Result<()> {
     let queue = SqsQueue::new(lakeship::aws::sqs_client(&config.aws.own_identity()).await, queue_url);
     let mut failures = Vec::new();
+    let mut unreadable = Vec::new();
     let mut rejected_runs = Vec::new();
     let mut num_runs = 0;
     while !stop.load(Ordering::Relaxed) {
@@ -202,7 +208,12 @@ async fn run_queue(
             records.len()
         );
         if let Err(error) = outcome.check() {
-            failures.push(anyhow::Error::from(error));
+            let error = anyhow::Error::from(error);
+            if crate::common::is_unreadable_messages(&error) {
+                unreadable.push(error);
+            } else {
+                failures.push(error);
+            }
         } else if let Some(report) = &outcome.report
             && let Err(rejected) = check_rejected(report, &context.work)
         {
@@ -212,7 +223,10 @@ async fn run_queue(
     if num_runs == 0 {
         eprintln!("the queue {queue_url} is empty");
     }
-    match failures.into_iter().chain(rejected_runs).next() {
+    if !unreadable.is_empty() && args.follow {
+        eprintln!("{} batch(es) held unreadable messages; they were left on the queue (see above for each reason)", unreadable.len());
+    }
+    match failures.into_iter().chain(unreadable).chain(rejected_runs).next() {
         Some(error) => Err(error),
         None => Ok(()),
     }

@@ -283,6 +283,7 @@ pub fn api_activity() -> Dashboard {
 pub fn pipeline_health() -> Dashboard {
     let throughput = Vis::new("lakeship-health-throughput", "Pipeline: objects and rows per hour", Chart::Bar)
         .describe("Objects finished per hour (left axis) and their rows (right axis), by the time the finalizer recorded them.")
+        .query("NOT record:run")
         .metric(Metric::count().label("Objects"))
         .metric(Metric::of("sum", "num_rows_read").label("Rows"))
         .x(Bucket::DateHistogram { field: "ended_at", interval: "h" });
@@ -301,19 +302,30 @@ pub fn pipeline_health() -> Dashboard {
         .x(Bucket::terms("status", 3).label("Status"));
     let attention = Vis::new("lakeship-health-incomplete", "Pipeline: incomplete and failed objects", Chart::Table)
         .describe("Objects whose rows are not all accounted for; re-run them with lakeship run --resume or redrive.")
-        .query("NOT status:complete")
+        .query("NOT status:complete AND NOT record:run")
         .metric(Metric::count().label("Records"))
         .metric(Metric::of("max", "ended_at").label("Last recorded"))
         .rows(Bucket::terms("key", 50).label("Object"))
         .rows(Bucket::terms("status", 3).label("Status"))
         .rows(Bucket::terms("error_name", 5).missing("-").label("Error"));
+    let messages = Vis::new("lakeship-health-messages", "Pipeline: messages ignored and unreadable per hour", Chart::Bar)
+        .describe(
+            "Queue messages that named no work (S3 test events, deletions, non-Parquet keys, superseded notifications) and \
+             messages that could not be read (kept in the dead-letter store; see lakeship messages list). Empty when every \
+             message named objects.",
+        )
+        .query("record:run")
+        .metric(Metric::of("sum", "num_ignored_messages").label("Ignored"))
+        .metric(Metric::of("sum", "num_unreadable_messages").label("Unreadable"))
+        .x(Bucket::DateHistogram { field: "ended_at", interval: "h" });
     let slowest = Vis::new("lakeship-health-slowest", "Pipeline: slowest objects", Chart::Table)
         .metric(Metric::of("max", "duration_ms").label("Duration (ms)"))
         .metric(Metric::of("max", "num_rows").label("Rows"))
         .metric(Metric::of("max", "size").label("Bytes"))
         .rows(Bucket::terms("key", 10).order(Order::Metric(0)).label("Object"));
     let text = "**Lakeship pipeline health** from the ledger (index pattern `lakeship-ledger`, time field \
-                `ended_at`): one record per object and run, written by the finalizer.\n\n\
+                `ended_at`): one record per object and run, written by the finalizer, and one per run whose queue \
+                messages named no work or could not be read (`record:run`).\n\n\
                 An object is *complete* when every row is indexed, already present or rejected into the \
                 dead-letter store; *incomplete* when shards are missing or counts do not add up; *failed* when \
                 the object itself is bad. If you set another ledger index (`LAKESHIP_LEDGER_INDEX`), change the \
@@ -322,7 +334,7 @@ pub fn pipeline_health() -> Dashboard {
         file: "pipeline-health.ndjson",
         id: "lakeship-dashboard-pipeline-health",
         title: "[Lakeship] Pipeline health",
-        description: "Objects and rows per hour, rejected rows, incomplete and failed objects, slowest objects.",
+        description: "Objects and rows per hour, rejected rows, ignored and unreadable messages, incomplete and failed objects, slowest objects.",
         index_pattern: IndexPattern { id: "lakeship-ledger", title: "lakeship-ledger", time_field: "ended_at", links: Vec::new() },
         panels: vec![
             panel(about("lakeship-health-about", "Pipeline: about this dashboard", text), 12, 12),
@@ -331,6 +343,7 @@ pub fn pipeline_health() -> Dashboard {
             panel(rejected, 24, 12),
             panel(statuses, 12, 12),
             panel(slowest, 12, 12),
+            panel(messages, 48, 10),
             panel(attention, 48, 14),
         ],
     }

@@ -237,6 +237,13 @@ const OWN: &[AwsCall] = &[
     ),
     call(
         Dispatcher,
+        "s3:PutObject",
+        "arn:{partition}:s3:::{work_bucket}/lakeship/dead-letters/*/messages.ndjson",
+        Always,
+        "PutObject dead-letters/<run>/messages.ndjson: the batch's unreadable messages, kept (pipeline/messages.rs)",
+    ),
+    call(
+        Dispatcher,
         "s3:GetObject",
         "arn:{partition}:s3:::{work_bucket}/lakeship/runs/*/page.json",
         Always,
@@ -305,7 +312,13 @@ const OWN: &[AwsCall] = &[
         Always,
         "PutObject runs/<run>/report.json (pipeline/finalize.rs)",
     ),
-    call(Finalizer, "es:ESHttpPut", "{opensearch}/*", IamDomain, "PUT _index_template/lakeship-ledger (ledger.rs)"),
+    call(
+        Finalizer,
+        "es:ESHttpPut",
+        "{opensearch}/*",
+        IamDomain,
+        "PUT _index_template/lakeship-ledger, and PUT lakeship-ledger/_doc/run:<run> (a run's messages) (ledger.rs)",
+    ),
     call(Finalizer, "es:ESHttpPost", "{opensearch}/*", IamDomain, "POST _bulk of ledger documents (ledger.rs)"),
     call(
         Finalizer,

@@ -63,6 +63,19 @@ impl SqsQueue {
         Ok(records)
     }
 
+    /// Sends one message (a replay of a kept message) and returns its new id.
+    pub async fn send(&self, body: &str) -> Result<String, NamedError> {
+        let answer = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|error| queue_error(&error, &format!("sending to {} failed", self.queue_url)))?;
+        Ok(answer.message_id().unwrap_or_default().to_string())
+    }
+
     /// Deletes the messages of `records` that have a receipt handle.
     pub async fn delete(&self, records: &[SqsRecord]) -> Result<(), NamedError> {
         for record in records {
@@ -107,7 +120,7 @@ pub(crate) fn settled_messages(records: &[SqsRecord], object_settled: impl Fn(&O
     records
         .iter()
         .filter(|record| match parse_message(&record.message_id, &record.body) {
-            Ok(Parsed::Ignored(_)) => true,
+            Ok(Parsed::Ignored(..)) => true,
             Ok(Parsed::Objects(objects)) => objects.iter().all(&object_settled),
             Err(_) => false,
         })

@@ -162,7 +162,7 @@ impl ObjectStore {
 
     /// A store whose S3 client is built from `options` when S3 is first used
     /// (so local-only work never loads AWS configuration).
-    pub(crate) fn from_options(options: AwsOptions) -> Self {
+    pub fn from_options(options: AwsOptions) -> Self {
         ObjectStore { s3: Arc::default(), s3_options: Some(Arc::new(options)), counters: Arc::default() }
     }
 

@@ -9,7 +9,7 @@ use futures::FutureExt;
 use futures::stream::{self, StreamExt};
 
 use crate::errors::{ErrorName, NamedError};
-use crate::notification::{NotificationError, parse_batch};
+use crate::notification::{IgnoredMessage, NotificationError, SqsRecord, parse_batch};
 use crate::object::{Location, ObjectRef};
 use crate::plan::{PlannedObject, plan_objects};
 use crate::reader::{DEFAULT_FOOTER_HINT, check_ocsf_shape, read_footer};
@@ -28,8 +28,10 @@ pub struct Resolved {
     pub objects: Vec<ObjectRef>,
     /// Messages that could not be understood.
     pub bad_messages: Vec<NotificationError>,
-    /// Messages that needed no work.
-    pub num_ignored_messages: usize,
+    /// Messages that needed no work, with their kind and reason.
+    pub ignored_messages: Vec<IgnoredMessage>,
+    /// The records of the batch (to keep the bodies of unreadable ones).
+    pub records: Vec<SqsRecord>,
 }
 
 /// Turns a dispatch request into the objects it names (listing a prefix if
@@ -41,11 +43,15 @@ pub async fn resolve_request(context: &PipelineContext, request: DispatchRequest
             for error in &batch.errors {
                 tracing::warn!(message_id = %error.message_id, reason = %error.reason, "{}", ErrorName::BadMessage);
             }
+            for ignored in &batch.ignored {
+                tracing::info!(message_id = %ignored.message_id, kind = ignored.kind.as_str(), reason = %ignored.reason, "message ignored");
+            }
             Ok(Resolved {
                 run_id: None,
                 objects: batch.objects.into_iter().map(|(_, object)| object).collect(),
                 bad_messages: batch.errors,
-                num_ignored_messages: batch.ignored.len(),
+                ignored_messages: batch.ignored,
+                records,
             })
         }
         DispatchRequest::Objects { objects, run_id } => Ok(Resolved { run_id, objects, ..Resolved::default() }),
@@ -111,6 +117,12 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
     if !valid_run_id(&run_id) {
         return Err(NamedError::new(ErrorName::InvalidInput, format!("run id {run_id:?} is not usable in keys")));
     }
+    let unreadable_messages = if context.keep_unreadable_messages && !resolved.bad_messages.is_empty() {
+        let unreadable = super::messages::unreadable_of(&run_id, &resolved.records, &resolved.bad_messages);
+        Some(super::messages::keep(&context.work, &run_id, &unreadable).await?.to_string())
+    } else {
+        None
+    };
     let objects: Vec<ObjectRef> = resolved.objects.iter().cloned().map(ObjectRef::canonical).collect();
     let (footers, failed) = read_footers(context, &objects).await?;
     let (footers, duplicates) = one_per_identity(footers);
@@ -134,7 +146,8 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
         skipped: skipped.map(|footer| footer.object).collect(),
         failed,
         bad_messages: resolved.bad_messages,
-        num_ignored_messages: resolved.num_ignored_messages,
+        unreadable_messages,
+        ignored_messages: resolved.ignored_messages,
         page: page.as_ref().map(|page| page.page),
         next_run_id: page.as_ref().and_then(|page| page.next.as_ref()).map(|next| next.run_id.clone()),
     };
@@ -157,6 +170,7 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
         num_skipped: manifest.skipped.len(),
         num_failed: manifest.failed.len(),
         num_bad_messages: manifest.bad_messages.len(),
+        num_ignored_messages: manifest.ignored_messages.len(),
         page: manifest.page,
         next: page.as_ref().and_then(|page| page.next.clone()),
     };

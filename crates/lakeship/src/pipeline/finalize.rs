@@ -26,6 +26,13 @@ pub struct RunReport {
     pub skipped: Vec<crate::object::ObjectRef>,
     /// Messages not understood (with their ids and reasons).
     pub bad_messages: Vec<crate::notification::NotificationError>,
+    /// Messages that named no work, with their kind and reason.
+    #[serde(default)]
+    pub ignored_messages: Vec<crate::notification::IgnoredMessage>,
+    /// Where the unreadable messages are kept (deployed runs; locally the
+    /// queue keeps them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable_messages: Option<String>,
     /// Shards without a result.
     pub missing_shards: Vec<String>,
 }
@@ -112,10 +119,13 @@ pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap
 }
 
 /// Reconciles a run, writes the ledger and the report, and fails with
-/// `Lakeship.ObjectsIncomplete` if any object is not complete.
+/// `Lakeship.ObjectsIncomplete` if any object is not complete, or else with
+/// `Lakeship.UnreadableMessages` if its batch held messages that could not be
+/// read (after every readable object is done and recorded).
 pub async fn finalize(context: &PipelineContext, run_id: &str) -> Result<RunReport, NamedError> {
     let report = record_run(context, run_id).await?;
     check_complete(&report)?;
+    super::messages::check_messages(&report)?;
     Ok(report)
 }
 
@@ -124,6 +134,10 @@ pub async fn finalize(context: &PipelineContext, run_id: &str) -> Result<RunRepo
 pub async fn record_run(context: &PipelineContext, run_id: &str) -> Result<RunReport, NamedError> {
     let report = reconcile_run(context, run_id).await?;
     context.ledger.write(&report.objects).await.map_err(NamedError::from)?;
+    let record = super::messages::RunRecord::of(&report, now_millis());
+    if record.has_messages() {
+        context.ledger.put_record(&record.document_id(), &record).await.map_err(NamedError::from)?;
+    }
     context.work.put_json(&context.work.run_file(run_id, "report.json"), &report).await?;
     Ok(report)
 }
@@ -164,6 +178,8 @@ pub async fn reconcile_run(context: &PipelineContext, run_id: &str) -> Result<Ru
         objects,
         skipped: manifest.skipped.clone(),
         bad_messages: manifest.bad_messages,
+        ignored_messages: manifest.ignored_messages,
+        unreadable_messages: manifest.unreadable_messages,
         missing_shards,
     })
 }

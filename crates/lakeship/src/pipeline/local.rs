@@ -81,6 +81,7 @@ impl LocalOutcome {
                 report.objects.extend(later.objects);
                 report.skipped.extend(later.skipped);
                 report.bad_messages.extend(later.bad_messages);
+                report.ignored_messages.extend(later.ignored_messages);
                 report.missing_shards.extend(later.missing_shards);
                 Some(report)
             }
@@ -93,8 +94,9 @@ impl LocalOutcome {
         self
     }
 
-    /// `Ok` if every object of the run is complete; otherwise the named error
-    /// a user needs (incomplete objects, failed shards, or a stop).
+    /// `Ok` if every object of the run is complete and every message of its
+    /// batch could be read; otherwise the named error a user needs (incomplete
+    /// objects, failed shards, a stop, or unreadable messages).
     pub fn check(&self) -> Result<(), NamedError> {
         let run_id = &self.summary.run_id;
         if self.stopped {
@@ -119,6 +121,9 @@ impl LocalOutcome {
                 )
             };
             return Err(NamedError::new(error.name, format!("{}{hint}", error.message)));
+        }
+        if let Some(report) = &self.report {
+            super::messages::check_messages(report)?;
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ mod dispatch;
 pub mod doc_stream;
 mod finalize;
 pub mod local;
+pub mod messages;
 pub mod payload;
 pub mod quotas;
 pub mod replay;
@@ -53,6 +54,10 @@ pub struct PipelineContext {
     pub live: std::sync::Arc<LiveCounters>,
     /// How prefix backfills are paged.
     pub backfill: backfill::BackfillOptions,
+    /// Keep unreadable messages in the dead-letter store of the work area
+    /// (deployed: the pipe has deleted them already). Off where the queue
+    /// still holds them (`lakeship run --source <queue>`).
+    pub keep_unreadable_messages: bool,
 }
 
 impl PipelineContext {
@@ -77,6 +82,7 @@ impl PipelineContext {
             skip_complete: true,
             live: Default::default(),
             backfill: backfill::BackfillOptions { max_objects_per_run: config.max_objects_per_run, ..Default::default() },
+            keep_unreadable_messages: true,
         })
     }
 }

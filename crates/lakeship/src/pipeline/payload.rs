@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::delivery::{DeliveryStats, ItemCounts};
 use crate::errors::NamedError;
-use crate::notification::{NotificationError, SqsRecord};
+use crate::notification::{IgnoredMessage, NotificationError, SqsRecord};
 use crate::object::ObjectRef;
 use crate::plan::PlannedObject;
 
@@ -103,8 +103,14 @@ pub(crate) struct RunManifest {
     pub failed: Vec<FailedObject>,
     /// Messages that could not be understood.
     pub bad_messages: Vec<NotificationError>,
-    /// Messages that needed no work (test events, non-Parquet keys).
-    pub num_ignored_messages: usize,
+    /// Where the unreadable messages are kept (deployed runs; locally the
+    /// queue keeps them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable_messages: Option<String>,
+    /// Messages that needed no work (test events, deletions, non-Parquet
+    /// keys, superseded notifications), with their kind and reason.
+    #[serde(default)]
+    pub ignored_messages: Vec<IgnoredMessage>,
     /// The page of a chained prefix backfill this run is (from 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
@@ -137,6 +143,9 @@ pub struct RunSummary {
     pub num_failed: usize,
     /// Messages not understood.
     pub num_bad_messages: usize,
+    /// Messages that named no work.
+    #[serde(default)]
+    pub num_ignored_messages: usize,
     /// The page of a chained prefix backfill this run is (from 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,

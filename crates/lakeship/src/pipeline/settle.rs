@@ -63,6 +63,8 @@ mod tests {
             ],
             skipped: vec![ObjectRef::s3("b", "done.parquet")],
             bad_messages: Vec::new(),
+            ignored_messages: Vec::new(),
+            unreadable_messages: None,
             missing_shards: Vec::new(),
         };
         let records = vec![

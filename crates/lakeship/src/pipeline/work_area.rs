@@ -64,7 +64,7 @@ impl WorkArea {
     }
 
     /// Writes a JSON file.
-    pub(crate) async fn put_json(&self, location: &Location, value: &impl Serialize) -> Result<(), NamedError> {
+    pub async fn put_json(&self, location: &Location, value: &impl Serialize) -> Result<(), NamedError> {
         let body = serde_json::to_vec_pretty(value)
             .map_err(|error| NamedError::new(ErrorName::Transient, format!("cannot encode {location}: {error}")))?;
         self.store.put(location, Bytes::from(body)).await.map_err(NamedError::from)

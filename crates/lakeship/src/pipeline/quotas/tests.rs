@@ -110,6 +110,7 @@ fn worst_summary() -> RunSummary {
         num_skipped: usize::MAX,
         num_failed: usize::MAX,
         num_bad_messages: usize::MAX,
+        num_ignored_messages: usize::MAX,
         page: Some(u32::MAX),
         next: Some(next),
     }
