@@ -680,6 +680,39 @@ async fn notifications_flow_through_dispatch_map_and_finalize_into_opensearch() 
     let bad_runs = sfn.recent_executions(&state_machine, Some("FAILED"), 10).await.expect("failed runs");
     assert_eq!(bad_runs.iter().map(|execution| execution.name.as_str()).collect::<Vec<_>>(), [bad.name.as_str()]);
 
+    // ---- a Security Lake message beside an unreadable one ----
+    // The message as Security Lake sends it to a subscriber queue: no
+    // detail-type, version or id (the shape of elastic/beats issue 36630 and
+    // Data Prepper's S3EventBridgeNotificationParserTest SECURITY_LAKE_MESSAGE;
+    // tests/fixtures/notifications/README.md). The pipe has already deleted
+    // the batch, so the unreadable message must be kept and the run fail by
+    // name once the readable object is done.
+    let fresh = sample(SampleClass::DnsActivity, OcsfVersion::V1_1_0, 2_000, 2_000, 11);
+    let fresh_etag = stack.upload(&lake, &fresh.key, fresh.bytes.clone()).await;
+    let security_lake = json!({
+        "source": "aws.s3", "time": "2025-01-01T00:05:00Z", "account": ACCOUNT, "region": TEST_REGION,
+        "resources": [format!("arn:aws:s3:::{lake}")],
+        "detail": {"bucket": {"name": lake}, "object": {"key": fresh.key, "size": fresh.bytes.len(), "etag": fresh_etag},
+                   "request-id": "N4N7GDK58NMKJ12R", "requester": "securitylake.amazonaws.com"}
+    });
+    let mixed = json!([sqs_record("m-security-lake", &security_lake.to_string()), sqs_record("m-unreadable", "{not json")]);
+    let unread = stack.execute(&state_machine, &format!("{}-unreadable", stack.index_prefix), &mixed).await;
+    let unread_path = stack.path(&unread.arn).await;
+    println!("{}", summary_line(&unread, &unread_path));
+    assert_eq!(unread.status, "FAILED", "{unread:?}");
+    assert_eq!(unread.error.as_deref(), Some(ErrorName::UnreadableMessages.as_str()), "{unread:?}");
+    assert!(unread_path.contains(&"Finalize".to_string()), "{unread_path:?}");
+    assert_eq!(stack.num_documents(&fresh.key).await, fresh.num_rows, "the readable object of the batch is indexed");
+    assert_eq!(stack.ledger().await[&fresh.key]["status"], "complete");
+    let kept_key = format!("lakeship/dead-letters/{}/messages.ndjson", unread.name);
+    let kept = stack.s3().await.get_object().bucket(&stack.work_bucket).key(&kept_key).send().await.expect("the kept messages");
+    let kept = String::from_utf8(kept.body.collect().await.expect("body").to_vec()).expect("UTF-8");
+    let kept: Vec<Value> = kept.lines().map(|line| serde_json::from_str(line).expect("JSON line")).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!((kept[0]["message_id"].as_str(), kept[0]["body"].as_str()), (Some("m-unreadable"), Some("{not json")));
+    assert!(kept[0]["reason"].as_str().unwrap_or_default().contains("not JSON"), "{kept:?}");
+    assert!(unread.reason().unwrap_or_default().contains(&kept_key), "the error says where: {:?}", unread.reason());
+
     // ---- error names as the runtime reports them to Step Functions ----
     let (function_error, body) = stack.invoke("lakeship-worker", &json!({"hello": "world"})).await;
     assert_eq!(function_error.as_deref(), Some("Unhandled"));

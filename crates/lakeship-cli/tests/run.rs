@@ -214,3 +214,100 @@ async fn bad_objects_are_named_and_everything_else_is_indexed() {
     assert_eq!(statuses.iter().filter(|(_, status, _)| status == "complete").count(), objects);
     env.cleanup().await;
 }
+
+/// A notification fixture (tests/fixtures/notifications, each with its source in
+/// that folder's README) with the bucket, key, size and etag of a real object put in
+/// where the shape keeps them.
+fn announce(fixture: &str, bucket: &str, key: &str, size: u64, etag: &str) -> String {
+    let path = repo_root().join("tests/fixtures/notifications").join(fixture);
+    let mut body: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("JSON");
+    fill(&mut body, bucket, key, size, etag);
+    body.to_string()
+}
+
+fn fill(body: &mut serde_json::Value, bucket: &str, key: &str, size: u64, etag: &str) {
+    if let Some(inner) = body.get("Message").and_then(serde_json::Value::as_str) {
+        // SNS (raw message delivery off): the S3 or Security Lake message is a string inside.
+        let mut inner: serde_json::Value = serde_json::from_str(inner).expect("SNS Message is JSON");
+        fill(&mut inner, bucket, key, size, etag);
+        body["Message"] = inner.to_string().into();
+    } else if let Some(records) = body.get_mut("Records").and_then(serde_json::Value::as_array_mut) {
+        records.truncate(1);
+        records[0]["eventName"] = "ObjectCreated:Put".into();
+        records[0]["s3"]["bucket"]["name"] = bucket.into();
+        // S3 event keys are URL-encoded (space as +); these keys have neither.
+        records[0]["s3"]["object"] = json!({"key": key, "size": size, "eTag": etag, "sequencer": "0065F3424D33A6F5B4"});
+    } else if body.get("detail").is_some() {
+        body["detail"]["bucket"]["name"] = bucket.into();
+        body["detail"]["object"] = json!({"key": key, "size": size, "etag": etag});
+    } else if body.get("objects").is_some() {
+        body["objects"] = json!([{"bucket": bucket, "key": key, "etag": etag}]);
+    }
+}
+
+#[tokio::test]
+async fn every_shape_a_subscriber_receives_is_indexed_once_and_unreadable_messages_stay_on_the_queue() {
+    let env = Env::new("run-shapes");
+    let lake = env.work.path().join("lake");
+    let shapes = [
+        "security-lake-subscriber.json",
+        "eventbridge-object-created.json",
+        "s3-event.json",
+        "sns-s3-event.json",
+        "sns-security-lake-subscriber.json",
+        "manual.json",
+    ];
+    let (rows, num_objects) = sample_lake(&lake, "network,dns,api", 400, 2, 200);
+    assert_eq!(num_objects, shapes.len());
+    let s3 = s3_client().await;
+    let bucket = unique_name("lake");
+    s3.create_bucket().bucket(&bucket).send().await.expect("bucket");
+    let uploaded = upload(&s3, &bucket, &lake).await;
+    let sqs = sqs_client().await;
+    let queue_url = sqs.create_queue().queue_name(unique_name("shapes")).send().await.expect("queue").queue_url().expect("url").to_string();
+    let send = |body: String| {
+        let (sqs, queue_url) = (sqs.clone(), queue_url.clone());
+        async move { sqs.send_message().queue_url(&queue_url).message_body(body).send().await.expect("send") }
+    };
+    for (shape, (key, size, etag)) in shapes.iter().zip(&uploaded) {
+        send(announce(shape, &bucket, key, *size, etag)).await;
+    }
+    // Named no work: an S3 test event, a deletion, a key that is not Parquet.
+    send(announce("s3-test-event.json", &bucket, "", 0, "")).await;
+    let mut deletion: serde_json::Value = serde_json::from_str(&announce("s3-event.json", &bucket, "gone.parquet", 1, "e")).expect("JSON");
+    deletion["Records"][0]["eventName"] = "ObjectRemoved:Delete".into();
+    send(deletion.to_string()).await;
+    send(announce("security-lake-subscriber.json", &bucket, "aws/VPC_FLOW/2.0/_SUCCESS", 1, "e")).await;
+    // Unreadable: not JSON, and JSON of no known shape.
+    let unreadable = ["{not json", r#"{"hello":"world","detail":{"note":"no bucket, no key"}}"#];
+    for body in unreadable {
+        send(body.to_string()).await;
+    }
+
+    let output = env.run(&["run", "--source", &queue_url, "--visibility-timeout", "5"]);
+    assert_eq!(output.status.code(), Some(4), "unreadable messages exit 4 (docs/pipeline.md)");
+    let text = format!("{}{}", stdout(&output), String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("3 message(s) named no work and were ignored: 1 test_event, 1 not_object_creation, 1 not_parquet"), "{text}");
+    assert!(text.contains("body is not JSON") && text.contains("unrecognised message"), "each unreadable message with its reason: {text}");
+    assert!(text.contains("Lakeship.UnreadableMessages: 2 message(s)"), "{text}");
+
+    // Every announced row once, whatever the shape that announced it.
+    let _ = http().post(format!("{}/{}-*/_refresh", opensearch_url(), env.prefix)).send().await;
+    assert_eq!(count(&format!("{}-*", env.prefix)).await, rows);
+    for (key, _, _) in &uploaded {
+        let query = json!({"query": {"term": {"lakeship.key": key}}});
+        let answer = opensearch(reqwest::Method::POST, &format!("{}-*/_count", env.prefix), Some(query)).await;
+        assert!(answer["count"].as_u64().unwrap_or_default() > 0, "{key} indexed: {answer}");
+    }
+    assert!(env.ledger_statuses().await.iter().filter(|(key, _, _)| !key.is_empty()).all(|(_, status, _)| status == "complete"));
+
+    // Exactly the unreadable messages are left on the queue.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let left = sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).wait_time_seconds(2).send().await.expect("receive");
+    let mut bodies: Vec<&str> = left.messages().iter().filter_map(|message| message.body()).collect();
+    bodies.sort_unstable();
+    let mut expected = unreadable.to_vec();
+    expected.sort_unstable();
+    assert_eq!(bodies, expected, "the readable messages were deleted, the unreadable ones stay");
+    env.cleanup().await;
+}
