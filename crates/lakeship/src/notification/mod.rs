@@ -29,13 +29,63 @@ pub struct NotificationError {
     pub reason: String,
 }
 
+/// Why a message (or part of one) needed no work, as a name that can be
+/// counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IgnoreKind {
+    /// An S3 test event (`"Event":"s3:TestEvent"`), sent when notifications
+    /// are configured.
+    TestEvent,
+    /// An event about something other than an object's creation (a deletion,
+    /// a restore, a tag change, …).
+    NotObjectCreation,
+    /// An object whose key does not end in `.parquet`.
+    NotParquet,
+    /// A notification for a key that a later one in the same batch announces
+    /// again with another etag.
+    Superseded,
+    /// A request that names no object (an empty `Records` or `objects` list).
+    EmptyRequest,
+}
+
+impl IgnoreKind {
+    /// The kind's name, as serde writes it: `test_event`, `not_object_creation`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IgnoreKind::TestEvent => "test_event",
+            IgnoreKind::NotObjectCreation => "not_object_creation",
+            IgnoreKind::NotParquet => "not_parquet",
+            IgnoreKind::Superseded => "superseded",
+            IgnoreKind::EmptyRequest => "empty_request",
+        }
+    }
+}
+
+impl std::fmt::Display for IgnoreKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A message (or part of one) that needed no work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IgnoredMessage {
+    /// The SQS message id.
+    pub message_id: String,
+    /// Why, as a name that can be counted.
+    pub kind: IgnoreKind,
+    /// Why, in words.
+    pub reason: String,
+}
+
 /// What one message asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Parsed {
     /// Objects to ingest.
     Objects(Vec<ObjectRef>),
     /// Nothing to do, and why (a test event, a deletion, a non-Parquet key).
-    Ignored(String),
+    Ignored(IgnoreKind, String),
 }
 
 /// An SQS record as an EventBridge Pipe (or Lambda's SQS event source)
@@ -59,9 +109,9 @@ pub(crate) struct BatchObjects {
     /// in message order, duplicates removed, one per key (see
     /// [`parse_batch`]).
     pub objects: Vec<(String, ObjectRef)>,
-    /// Messages (or parts) that needed no work: (message id, reason); also
-    /// notifications superseded by a later one for the same key.
-    pub ignored: Vec<(String, String)>,
+    /// Messages (or parts) that needed no work; also notifications
+    /// superseded by a later one for the same key.
+    pub ignored: Vec<IgnoredMessage>,
     /// Messages that could not be understood.
     pub errors: Vec<NotificationError>,
 }
@@ -77,7 +127,7 @@ struct Announced {
 /// What one message asks for, with sequencers.
 enum Announcement {
     Objects(Vec<Announced>),
-    Ignored(String),
+    Ignored(IgnoreKind, String),
 }
 
 /// Parses every record; a bad record never stops the others.
@@ -122,14 +172,16 @@ pub(crate) fn parse_batch(records: &[SqsRecord]) -> BatchObjects {
                     );
                     if later {
                         let (message_id, _) = std::mem::replace(&mut batch.objects[position], (record.message_id.clone(), object));
-                        batch.ignored.push((message_id, reason));
+                        batch.ignored.push(IgnoredMessage { message_id, kind: IgnoreKind::Superseded, reason });
                         sequencers[position] = sequencer;
                     } else {
-                        batch.ignored.push((record.message_id.clone(), reason));
+                        batch.ignored.push(IgnoredMessage { message_id: record.message_id.clone(), kind: IgnoreKind::Superseded, reason });
                     }
                 }
             }
-            Ok(Announcement::Ignored(reason)) => batch.ignored.push((record.message_id.clone(), reason)),
+            Ok(Announcement::Ignored(kind, reason)) => {
+                batch.ignored.push(IgnoredMessage { message_id: record.message_id.clone(), kind, reason });
+            }
             Err(error) => batch.errors.push(error),
         }
     }
@@ -147,7 +199,7 @@ fn sequencer_order(a: &str, b: &str) -> std::cmp::Ordering {
 pub(crate) fn parse_message(message_id: &str, body: &str) -> Result<Parsed, NotificationError> {
     Ok(match parse_announcement(message_id, body)? {
         Announcement::Objects(announced) => Parsed::Objects(announced.into_iter().map(|announced| announced.object).collect()),
-        Announcement::Ignored(reason) => Parsed::Ignored(reason),
+        Announcement::Ignored(kind, reason) => Parsed::Ignored(kind, reason),
     })
 }
 
@@ -167,7 +219,7 @@ fn parse_value(value: &Value, depth: usize) -> Result<Announcement, String> {
         return parse_value(&inner, depth + 1);
     }
     if object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        return Ok(Announcement::Ignored("S3 test event".to_string()));
+        return Ok(Announcement::Ignored(IgnoreKind::TestEvent, "S3 test event".to_string()));
     }
     if object.contains_key("detail-type") && object.contains_key("detail") {
         return parse_eventbridge(value);
@@ -189,14 +241,17 @@ fn keep_parquet(object: ObjectRef, sequencer: Option<&str>) -> Announcement {
     if object.key.ends_with(".parquet") {
         Announcement::Objects(vec![Announced { object, sequencer: sequencer.map(str::to_string) }])
     } else {
-        Announcement::Ignored(format!("not a Parquet object: {object}"))
+        Announcement::Ignored(IgnoreKind::NotParquet, format!("not a Parquet object: {object}"))
     }
 }
 
 fn parse_eventbridge(value: &Value) -> Result<Announcement, String> {
     let detail_type = str_at(value, "/detail-type").unwrap_or_default();
     if detail_type != "Object Created" {
-        return Ok(Announcement::Ignored(format!("EventBridge event {detail_type:?} is not an object creation")));
+        return Ok(Announcement::Ignored(
+            IgnoreKind::NotObjectCreation,
+            format!("EventBridge event {detail_type:?} is not an object creation"),
+        ));
     }
     let bucket = str_at(value, "/detail/bucket/name").ok_or("EventBridge event without detail.bucket.name")?;
     let key = str_at(value, "/detail/object/key").ok_or("EventBridge event without detail.object.key")?;
@@ -223,7 +278,7 @@ fn parse_s3_records(records: &Value) -> Result<Announcement, String> {
     for (index, record) in records.iter().enumerate() {
         let event_name = str_at(record, "/eventName").unwrap_or_default();
         if !event_name.starts_with("ObjectCreated:") {
-            ignored.push(format!("record {index}: {event_name:?} is not an object creation"));
+            ignored.push((IgnoreKind::NotObjectCreation, format!("record {index}: {event_name:?} is not an object creation")));
             continue;
         }
         let bucket = str_at(record, "/s3/bucket/name").ok_or(format!("record {index} without s3.bucket.name"))?;
@@ -234,12 +289,17 @@ fn parse_s3_records(records: &Value) -> Result<Announcement, String> {
         let object = ObjectRef { version_id: str_at(record, "/s3/object/versionId").map(str::to_string), ..object };
         match keep_parquet(object, str_at(record, "/s3/object/sequencer")) {
             Announcement::Objects(found) => objects.extend(found),
-            Announcement::Ignored(reason) => ignored.push(reason),
+            Announcement::Ignored(kind, reason) => ignored.push((kind, reason)),
         }
     }
     if objects.is_empty() {
-        let reason = if ignored.is_empty() { "no records".to_string() } else { ignored.join("; ") };
-        return Ok(Announcement::Ignored(reason));
+        // A message whose records are all ignored is counted under the kind
+        // of its first record; the reason lists them all.
+        let Some((kind, _)) = ignored.first() else {
+            return Ok(Announcement::Ignored(IgnoreKind::EmptyRequest, "no records".to_string()));
+        };
+        let reason = ignored.iter().map(|(_, reason)| reason.as_str()).collect::<Vec<_>>().join("; ");
+        return Ok(Announcement::Ignored(*kind, reason));
     }
     Ok(Announcement::Objects(objects))
 }
@@ -255,7 +315,7 @@ fn parse_manual(objects: &Value) -> Result<Announcement, String> {
         found.push(Announced { object, sequencer: None });
     }
     if found.is_empty() {
-        return Ok(Announcement::Ignored("manual request with no objects".to_string()));
+        return Ok(Announcement::Ignored(IgnoreKind::EmptyRequest, "manual request with no objects".to_string()));
     }
     Ok(Announcement::Objects(found))
 }

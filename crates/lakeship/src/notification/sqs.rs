@@ -107,7 +107,7 @@ pub(crate) fn settled_messages(records: &[SqsRecord], object_settled: impl Fn(&O
     records
         .iter()
         .filter(|record| match parse_message(&record.message_id, &record.body) {
-            Ok(Parsed::Ignored(_)) => true,
+            Ok(Parsed::Ignored(..)) => true,
             Ok(Parsed::Objects(objects)) => objects.iter().all(&object_settled),
             Err(_) => false,
         })
