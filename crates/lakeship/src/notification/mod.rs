@@ -29,33 +29,28 @@ pub struct NotificationError {
     pub reason: String,
 }
 
-/// What one message asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Parsed {
-    /// Objects to ingest.
-    Objects(Vec<ObjectRef>),
-    /// Nothing to do, and why (a test event, a deletion, a non-Parquet key).
-    Ignored(IgnoreKind, String),
-}
-
-/// Why a message names no work: counted by kind, never an error.
+/// Why a message (or part of one) needed no work, as a name that can be
+/// counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IgnoreKind {
-    /// An S3 test event (sent when a notification is configured).
+    /// An S3 test event (`"Event":"s3:TestEvent"`), sent when notifications
+    /// are configured.
     TestEvent,
-    /// An event of another kind than an object creation (a deletion, …).
+    /// An event about something other than an object's creation (a deletion,
+    /// a restore, a tag change, …).
     NotObjectCreation,
-    /// A key that is not a Parquet object.
+    /// An object whose key does not end in `.parquet`.
     NotParquet,
-    /// A notification superseded by a later one for the same key.
+    /// A notification for a key that a later one in the same batch announces
+    /// again with another etag.
     Superseded,
-    /// A manual request naming no object.
+    /// A request that names no object (an empty `Records` or `objects` list).
     EmptyRequest,
 }
 
 impl IgnoreKind {
-    /// The kind as the run report and the ledger name it.
+    /// The kind's name, as serde writes it: `test_event`, `not_object_creation`, …
     pub fn as_str(self) -> &'static str {
         match self {
             IgnoreKind::TestEvent => "test_event",
@@ -67,15 +62,30 @@ impl IgnoreKind {
     }
 }
 
-/// A message that named no work, with its kind and reason.
+impl std::fmt::Display for IgnoreKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+/// A message (or part of one) that needed no work.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IgnoredMessage {
     /// The SQS message id.
     pub message_id: String,
-    /// Why it named no work.
+    /// Why, as a name that can be counted.
     pub kind: IgnoreKind,
-    /// The reason in words.
+    /// Why, in words.
     pub reason: String,
+}
+
+/// What one message asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Parsed {
+    /// Objects to ingest.
+    Objects(Vec<ObjectRef>),
+    /// Nothing to do, and why (a test event, a deletion, a non-Parquet key).
+    Ignored(IgnoreKind, String),
 }
 
 /// An SQS record as an EventBridge Pipe (or Lambda's SQS event source)
@@ -170,7 +180,7 @@ pub(crate) fn parse_batch(records: &[SqsRecord]) -> BatchObjects {
                 }
             }
             Ok(Announcement::Ignored(kind, reason)) => {
-                batch.ignored.push(IgnoredMessage { message_id: record.message_id.clone(), kind, reason })
+                batch.ignored.push(IgnoredMessage { message_id: record.message_id.clone(), kind, reason });
             }
             Err(error) => batch.errors.push(error),
         }
@@ -265,11 +275,10 @@ fn parse_s3_records(records: &Value) -> Result<Announcement, String> {
     let records = records.as_array().ok_or("Records is not an array")?;
     let mut objects = Vec::new();
     let mut ignored = Vec::new();
-    let mut kind = IgnoreKind::NotObjectCreation;
     for (index, record) in records.iter().enumerate() {
         let event_name = str_at(record, "/eventName").unwrap_or_default();
         if !event_name.starts_with("ObjectCreated:") {
-            ignored.push(format!("record {index}: {event_name:?} is not an object creation"));
+            ignored.push((IgnoreKind::NotObjectCreation, format!("record {index}: {event_name:?} is not an object creation")));
             continue;
         }
         let bucket = str_at(record, "/s3/bucket/name").ok_or(format!("record {index} without s3.bucket.name"))?;
@@ -280,15 +289,17 @@ fn parse_s3_records(records: &Value) -> Result<Announcement, String> {
         let object = ObjectRef { version_id: str_at(record, "/s3/object/versionId").map(str::to_string), ..object };
         match keep_parquet(object, str_at(record, "/s3/object/sequencer")) {
             Announcement::Objects(found) => objects.extend(found),
-            Announcement::Ignored(not_parquet, reason) => {
-                kind = not_parquet;
-                ignored.push(reason);
-            }
+            Announcement::Ignored(kind, reason) => ignored.push((kind, reason)),
         }
     }
     if objects.is_empty() {
-        let reason = if ignored.is_empty() { "no records".to_string() } else { ignored.join("; ") };
-        return Ok(Announcement::Ignored(kind, reason));
+        // A message whose records are all ignored is counted under the kind
+        // of its first record; the reason lists them all.
+        let Some((kind, _)) = ignored.first() else {
+            return Ok(Announcement::Ignored(IgnoreKind::EmptyRequest, "no records".to_string()));
+        };
+        let reason = ignored.iter().map(|(_, reason)| reason.as_str()).collect::<Vec<_>>().join("; ");
+        return Ok(Announcement::Ignored(*kind, reason));
     }
     Ok(Announcement::Objects(objects))
 }

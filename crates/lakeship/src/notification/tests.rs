@@ -8,7 +8,7 @@ fn fixture(name: &str) -> String {
 fn objects(parsed: Parsed) -> Vec<ObjectRef> {
     match parsed {
         Parsed::Objects(objects) => objects,
-        Parsed::Ignored(_, reason) => panic!("ignored: {reason}"),
+        Parsed::Ignored(kind, reason) => panic!("ignored ({kind}): {reason}"),
     }
 }
 
@@ -33,7 +33,7 @@ fn parses_s3_event_notifications_with_url_encoded_keys() {
 
 #[test]
 fn ignores_s3_test_events() {
-    assert!(matches!(parse_message("m3", &fixture("s3-test-event.json")), Ok(Parsed::Ignored(..))));
+    assert!(matches!(parse_message("m3", &fixture("s3-test-event.json")), Ok(Parsed::Ignored(IgnoreKind::TestEvent, _))));
 }
 
 #[test]
@@ -76,11 +76,11 @@ fn names_the_message_of_malformed_bodies() {
 #[test]
 fn ignores_non_parquet_keys_and_other_event_types() {
     let body = r#"{"detail-type":"Object Deleted","detail":{"bucket":{"name":"b"},"object":{"key":"k.parquet"}}}"#;
-    assert!(matches!(parse_message("m", body), Ok(Parsed::Ignored(..))));
+    assert!(matches!(parse_message("m", body), Ok(Parsed::Ignored(IgnoreKind::NotObjectCreation, _))));
     let body = r#"{"objects":[{"bucket":"b","key":"_SUCCESS"}]}"#;
     assert!(matches!(parse_message("m", body), Ok(Parsed::Objects(_))), "manual requests are taken as given");
     let body = r#"{"detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"x/_SUCCESS"}}}"#;
-    assert!(matches!(parse_message("m", body), Ok(Parsed::Ignored(..))));
+    assert!(matches!(parse_message("m", body), Ok(Parsed::Ignored(IgnoreKind::NotParquet, _))));
 }
 
 #[test]
@@ -100,6 +100,7 @@ fn a_bad_message_does_not_stop_the_batch() {
     assert_eq!(batch.errors[0].message_id, "b");
     assert_eq!(batch.ignored.len(), 1);
     assert_eq!(batch.ignored[0].message_id, "c");
+    assert_eq!(batch.ignored[0].kind, IgnoreKind::TestEvent);
 }
 
 #[test]
@@ -139,6 +140,7 @@ fn one_object_per_key_per_batch_the_later_sequencer_wins() {
     assert_eq!(kept, [("new", Some("e2")), ("other", Some("e9"))]);
     assert_eq!(batch.ignored.len(), 1);
     assert_eq!(batch.ignored[0].message_id, "old");
+    assert_eq!(batch.ignored[0].kind, IgnoreKind::Superseded);
     assert!(batch.ignored[0].reason.starts_with("superseded"), "{}", batch.ignored[0].reason);
 
     // A shorter sequencer is padded with zeros before comparing; without
@@ -162,4 +164,14 @@ fn versions_of_one_key_are_distinct_objects() {
     let batch = parse_batch(&records);
     assert_eq!(batch.objects.len(), 2, "both versions, the repeat once");
     assert!(batch.ignored.is_empty());
+}
+
+#[test]
+fn ignore_kinds_are_named_as_serde_names_them() {
+    for kind in
+        [IgnoreKind::TestEvent, IgnoreKind::NotObjectCreation, IgnoreKind::NotParquet, IgnoreKind::Superseded, IgnoreKind::EmptyRequest]
+    {
+        assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::Value::from(kind.as_str()));
+    }
+    assert_eq!(IgnoreKind::NotObjectCreation.as_str(), "not_object_creation");
 }
