@@ -311,3 +311,43 @@ async fn every_shape_a_subscriber_receives_is_indexed_once_and_unreadable_messag
     assert_eq!(bodies, expected, "the readable messages were deleted, the unreadable ones stay");
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn kept_unreadable_messages_are_listed_and_the_readable_ones_replayed() {
+    let env = Env::new("run-messages");
+    // What a deployed dispatcher keeps (pipeline/messages.rs): one JSON line
+    // per message. The first is a Security Lake message an older parser did
+    // not read; the second is still unreadable.
+    let readable = announce(
+        "security-lake-subscriber.json",
+        "lake",
+        "aws/ROUTE53/2.0/region=us-east-1/accountId=1/eventDay=20250101/a.parquet",
+        10,
+        "e1",
+    );
+    let kept = env.work.path().join("work/dead-letters/r-old/messages.ndjson");
+    std::fs::create_dir_all(kept.parent().expect("parent")).expect("dirs");
+    let lines = [
+        json!({"run_id": "r-old", "message_id": "m1", "reason": "unrecognised message (keys: source, time)", "body": readable}),
+        json!({"run_id": "r-old", "message_id": "m2", "reason": "body is not JSON", "body": "{not json"}),
+    ];
+    std::fs::write(&kept, lines.iter().map(|line| format!("{line}\n")).collect::<String>()).expect("write");
+
+    let output = env.run(&["messages", "list"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(text.contains("run r-old: 2 message(s)"), "{text}");
+    assert!(text.contains("m1: unrecognised message (keys: source, time) (readable now: replay it)"), "{text}");
+    assert!(text.contains("m2: body is not JSON (still unreadable: body is not JSON"), "{text}");
+
+    let sqs = sqs_client().await;
+    let queue_url = sqs.create_queue().queue_name(unique_name("replay")).send().await.expect("queue").queue_url().expect("url").to_string();
+    let output = env.run(&["messages", "replay", "--run", "r-old", "--to-queue", &queue_url]);
+    assert_eq!(output.status.code(), Some(4), "one message is still unreadable");
+    assert!(stdout(&output).contains("sent 1 of 2 kept message(s) of run r-old"), "{}", stdout(&output));
+    let received =
+        sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).wait_time_seconds(1).send().await.expect("receive");
+    let bodies: Vec<&str> = received.messages().iter().filter_map(|message| message.body()).collect();
+    assert_eq!(bodies, [readable.as_str()]);
+    assert!(stdout(&env.run(&["messages", "list"])).contains("(replayed to "), "the replay is recorded");
+}
