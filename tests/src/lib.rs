@@ -16,6 +16,29 @@ use aws_credential_types::Credentials;
 /// Region used with the local AWS endpoint.
 pub const TEST_REGION: &str = "us-east-1";
 
+/// The message Amazon Security Lake puts on a subscriber's SQS queue for a
+/// new object, as the body of that message. The shape is the one of
+/// `tests/fixtures/notifications/security-lake-subscriber.json` (see the
+/// README there for where it comes from: elastic/beats issue 36630 and
+/// Data Prepper's `S3EventBridgeNotificationParserTest`); the account,
+/// region, request id and time are made up.
+pub fn security_lake_message(bucket: &str, key: &str, size: u64, etag: &str) -> String {
+    serde_json::json!({
+        "source": "aws.s3",
+        "time": "2024-03-14T18:30:05Z",
+        "account": "111122223333",
+        "region": TEST_REGION,
+        "resources": [format!("arn:aws:s3:::{bucket}")],
+        "detail": {
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": size, "etag": etag},
+            "request-id": "N4N7GDK58NMKJ12R",
+            "requester": "securitylake.amazonaws.com"
+        }
+    })
+    .to_string()
+}
+
 /// Base URL of the real OpenSearch node (`LAKESHIP_TEST_OPENSEARCH`).
 pub fn opensearch_url() -> String {
     std::env::var("LAKESHIP_TEST_OPENSEARCH").unwrap_or_else(|_| "http://127.0.0.1:9200".to_string())

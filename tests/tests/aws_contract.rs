@@ -722,8 +722,11 @@ fn the_rules_refuse_incomplete_parameter_sets() {
 /// ("EventBridge Pipes batching and concurrency").
 const START_EXECUTION_INPUT: usize = 262_144;
 
-/// The largest notification Security Lake can send, as the pipe wraps it: the
-/// EventBridge "Object Created" event of the fixture, with every field at its
+/// The largest notification the subscriber queue can carry, as the pipe wraps
+/// it: the S3 EventBridge "Object Created" event of the fixture (its fields are
+/// a superset of the Security Lake subscriber message's: it adds `version`,
+/// `id`, `detail-type`, `version-id`, `sequencer`, `source-ip-address` and
+/// `reason`; see tests/fixtures/notifications/README.md), with every field at its
 /// documented maximum (bucket names 63 characters, keys and version ids 1,024
 /// bytes, receipt handles 1,024 characters, queue names 80), as one record of
 /// the SQS batch the pipe passes on.
@@ -745,6 +748,8 @@ fn largest_pipe_record() -> String {
     body["detail"]["requester"] = json!(format!("arn:aws-us-gov:sts::123456789012:assumed-role/{}/{}", "r".repeat(64), "s".repeat(64)));
     body["detail"]["source-ip-address"] = json!("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255");
     body["detail"]["reason"] = json!("CompleteMultipartUpload");
+    // The record of a Lambda SQS event (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html,
+    // "Example standard queue message event"), which the pipe passes on.
     let record = json!({
         "messageId": "2d4eba74-fd51-3966-4bfa-b013c9da8ff1",
         "receiptHandle": "r".repeat(1024),

@@ -165,7 +165,11 @@ async fn a_directory_batch_keeps_every_good_row_and_names_every_bad_object() {
     let _ = http().delete(format!("{}/{prefix}-*,lakeship-ledger-{prefix}", opensearch_url())).send().await;
 }
 
-/// An EventBridge "Object Created" notification as Security Lake sends it.
+/// An S3 EventBridge "Object Created" event (shape of the S3 user guide's
+/// "EventBridge event message structure",
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html): unlike
+/// the Security Lake subscriber message it carries S3's `sequencer`, which
+/// orders two events of one key.
 fn notification(bucket: &str, key: &str, size: usize, etag: &str, sequencer: &str) -> String {
     json!({"version": "0", "id": unique_name("event"), "detail-type": "Object Created", "source": "aws.s3",
         "account": "111122223333", "region": TEST_REGION,

@@ -507,20 +507,14 @@ async fn corrupt_row_group(bytes: &[u8], row_group: usize) -> Vec<u8> {
     corrupt
 }
 
-/// A Security Lake notification as an SQS record delivered by the Pipe.
+/// A Security Lake subscriber message as an SQS record delivered by the Pipe.
 fn notification(message_id: &str, bucket: &str, key: &str, size: usize, etag: &str) -> Value {
-    let body = json!({
-        "version": "0",
-        "id": message_id,
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": ACCOUNT,
-        "region": TEST_REGION,
-        "detail": {"bucket": {"name": bucket}, "object": {"key": key, "size": size, "etag": etag}, "reason": "PutObject"}
-    });
-    sqs_record(message_id, &body.to_string())
+    sqs_record(message_id, &security_lake_message(bucket, key, size as u64, etag))
 }
 
+/// An SQS message as the Pipe passes it on: the record of a Lambda SQS event
+/// (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, "Example
+/// standard queue message event"); ids and times made up.
 fn sqs_record(message_id: &str, body: &str) -> Value {
     json!({
         "messageId": message_id,

@@ -109,10 +109,8 @@ async fn runs_from_a_directory_an_s3_prefix_and_a_queue() {
     let sqs = sqs_client().await;
     let queue_url = sqs.create_queue().queue_name(unique_name("lake")).send().await.expect("queue").queue_url().expect("url").to_string();
     for (key, size, etag) in &uploaded {
-        let body = json!({"version": "0", "id": unique_name("m"), "detail-type": "Object Created", "source": "aws.s3",
-            "account": "111122223333", "region": "us-east-1",
-            "detail": {"bucket": {"name": bucket}, "object": {"key": key, "size": size, "etag": etag}, "reason": "PutObject"}});
-        sqs.send_message().queue_url(&queue_url).message_body(body.to_string()).send().await.expect("send");
+        let body = security_lake_message(&bucket, key, *size, etag);
+        sqs.send_message().queue_url(&queue_url).message_body(body).send().await.expect("send");
     }
     sqs.send_message().queue_url(&queue_url).message_body(r#"{"Service":"Amazon S3","Event":"s3:TestEvent"}"#).send().await.expect("send");
     let output = env.run(&["run", "--source", &queue_url]);
@@ -128,7 +126,7 @@ async fn runs_from_a_directory_an_s3_prefix_and_a_queue() {
     let (more_rows, _) = sample_lake(&more, "api", 2_000, 1, 1_000);
     s3.create_bucket().bucket(&fresh).send().await.expect("bucket");
     for (key, size, etag) in upload(&s3, &fresh, &more).await {
-        let body = json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": fresh}, "object": {"key": key, "size": size, "eTag": etag}}}]});
+        let body = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": fresh}, "object": {"key": key, "size": size, "eTag": etag}}}]});
         sqs.send_message().queue_url(&queue_url).message_body(body.to_string()).send().await.expect("send");
     }
     let output = env.run(&["run", "--source", &queue_url]);

@@ -225,11 +225,11 @@ mod tests {
 
     #[test]
     fn a_batch_is_one_execution_named_from_its_message_ids() {
-        let batch = [record("m-1", r#"{"detail-type":"Object Created"}"#), record("m-2", "{}")];
+        let batch = [record("m-1", r#"{"source":"aws.s3","detail":{}}"#), record("m-2", "{}")];
         let planned = plan_executions(&batch);
         assert_eq!(planned.len(), 1);
         let input: serde_json::Value = serde_json::from_str(&planned[0].input).unwrap();
-        assert_eq!(input, json!([{"messageId": "m-1", "body": r#"{"detail-type":"Object Created"}"#}, {"messageId": "m-2", "body": "{}"}]));
+        assert_eq!(input, json!([{"messageId": "m-1", "body": r#"{"source":"aws.s3","detail":{}}"#}, {"messageId": "m-2", "body": "{}"}]));
         assert_eq!(planned[0].name, plan_executions(&batch)[0].name, "the same messages, the same name");
         assert_ne!(planned[0].name, plan_executions(&batch[..1])[0].name);
         assert!(crate::ids::valid_run_id(&planned[0].name) && planned[0].name.len() <= 80, "{}", planned[0].name);

@@ -22,6 +22,9 @@ async fn sfn() -> aws_sdk_sfn::Client {
     aws_sdk_sfn::Client::new(&config)
 }
 
+/// A Lambda SQS event (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html,
+/// "Example standard queue message event") whose bodies are Security Lake
+/// subscriber messages (tests/fixtures/notifications/README.md); ids made up.
 fn sqs_event(ids: &[&str]) -> Value {
     let records: Vec<Value> = ids
         .iter()
@@ -29,7 +32,7 @@ fn sqs_event(ids: &[&str]) -> Value {
             json!({
                 "messageId": id,
                 "receiptHandle": format!("handle-{id}"),
-                "body": json!({"detail-type": "Object Created", "detail": {"bucket": {"name": "lake"}, "object": {"key": format!("{id}.parquet")}}}).to_string(),
+                "body": json!({"source": "aws.s3", "detail": {"bucket": {"name": "lake"}, "object": {"key": format!("{id}.parquet")}, "requester": "securitylake.amazonaws.com"}}).to_string(),
                 "attributes": {"ApproximateReceiveCount": "1"},
                 "messageAttributes": {},
                 "eventSource": "aws:sqs",

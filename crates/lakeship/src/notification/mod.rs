@@ -1,22 +1,35 @@
 //! The messages Lakeship receives on its queue, and the objects they name.
 //!
-//! Recognised message bodies:
-//! * the EventBridge "Object Created" envelope Security Lake sends to
-//!   subscribers (`detail.bucket.name`, `detail.object.key`, …);
-//! * classic S3 event notifications (`Records[]`, URL-encoded keys);
-//! * S3 test events (ignored, not errors);
-//! * a manual backfill request `{"objects":[{"bucket":…,"key":…}]}`;
-//! * any of these wrapped in an SNS notification (`"Type":"Notification"`).
+//! Each shape is recognised by its own distinguishing fields (one file per
+//! shape, each citing where the shape comes from):
+//! * the message Amazon Security Lake puts on a subscriber's queue: `source`
+//!   "aws.s3", `detail.bucket.name`, `detail.object.key` and no `detail-type`
+//!   ([`detail`]);
+//! * the Amazon EventBridge event S3 sends: `detail-type`, `source` "aws.s3",
+//!   `detail`; only "Object Created" names work ([`detail`]);
+//! * S3 event notifications: `Records[]` of `eventSource` "aws:s3", URL-encoded
+//!   keys, only `ObjectCreated:*` names work ([`s3_event`]);
+//! * S3 test events, ignored ([`s3_event`]);
+//! * an SNS notification (`Type` "Notification", `TopicArn`, a `Message`
+//!   string) around an S3 event notification or a Security Lake message, as a
+//!   queue subscribed to a topic without raw message delivery receives it
+//!   ([`sns`]); with raw delivery the inner message arrives as it is;
+//! * a manual backfill request `{"objects":[{"bucket":…,"key":…}]}` ([`manual`]).
 //!
-//! Anything else yields a [`NotificationError`] that carries the message id;
-//! the other messages of the batch are unaffected.
+//! A body that looks like one shape but lacks one of its required fields, and
+//! any other body, yields a [`NotificationError`] that names the shape and the
+//! field and carries the message id; the other messages of the batch are
+//! unaffected.
 
-use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::object::ObjectRef;
 
+mod detail;
+mod manual;
+mod s3_event;
+mod sns;
 pub mod sqs;
 
 /// A message that could not be understood.
@@ -206,118 +219,48 @@ pub(crate) fn parse_message(message_id: &str, body: &str) -> Result<Parsed, Noti
 fn parse_announcement(message_id: &str, body: &str) -> Result<Announcement, NotificationError> {
     let error = |reason: String| NotificationError { message_id: message_id.to_string(), reason };
     let value: Value = serde_json::from_str(body).map_err(|e| error(format!("body is not JSON ({e})")))?;
-    parse_value(&value, 0).map_err(error)
+    parse_value(&value, false).map_err(error)
 }
 
-fn parse_value(value: &Value, depth: usize) -> Result<Announcement, String> {
+/// Recognises the shape of a message body from its own distinguishing fields
+/// and parses it. An SNS notification is unwrapped once (`inside_sns`).
+fn parse_value(value: &Value, inside_sns: bool) -> Result<Announcement, String> {
     let Some(object) = value.as_object() else {
         return Err("body is not a JSON object".to_string());
     };
-    if object.get("Type").and_then(Value::as_str) == Some("Notification") && depth == 0 {
-        let inner = object.get("Message").and_then(Value::as_str).ok_or("SNS notification without Message")?;
-        let inner: Value = serde_json::from_str(inner).map_err(|e| format!("SNS Message is not JSON ({e})"))?;
-        return parse_value(&inner, depth + 1);
+    if sns::looks_like_sns(object) {
+        if inside_sns {
+            return Err("SNS notification inside an SNS notification".to_string());
+        }
+        return parse_value(&sns::unwrap(object)?, true);
     }
-    if object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+    if s3_event::is_test_event(object) {
         return Ok(Announcement::Ignored(IgnoreKind::TestEvent, "S3 test event".to_string()));
     }
-    if object.contains_key("detail-type") && object.contains_key("detail") {
-        return parse_eventbridge(value);
-    }
     if let Some(records) = object.get("Records") {
-        return parse_s3_records(records);
+        return s3_event::parse_records(records);
+    }
+    if detail::looks_like_detail_message(object) {
+        return detail::parse(value, object);
     }
     if let Some(objects) = object.get("objects") {
-        return parse_manual(objects);
+        return manual::parse(objects);
     }
     Err(format!("unrecognised message (keys: {})", object.keys().cloned().collect::<Vec<_>>().join(", ")))
 }
 
+/// The non-empty string at `pointer`.
 fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
     value.pointer(pointer).and_then(Value::as_str).filter(|text| !text.is_empty())
 }
 
-fn keep_parquet(object: ObjectRef, sequencer: Option<&str>) -> Announcement {
-    if object.key.ends_with(".parquet") {
-        Announcement::Objects(vec![Announced { object, sequencer: sequencer.map(str::to_string) }])
+/// The object, or why it is ignored when its key is not a Parquet object's.
+fn keep_parquet(announced: Announced) -> Announcement {
+    if announced.object.key.ends_with(".parquet") {
+        Announcement::Objects(vec![announced])
     } else {
-        Announcement::Ignored(IgnoreKind::NotParquet, format!("not a Parquet object: {object}"))
+        Announcement::Ignored(IgnoreKind::NotParquet, format!("not a Parquet object: {}", announced.object))
     }
-}
-
-fn parse_eventbridge(value: &Value) -> Result<Announcement, String> {
-    let detail_type = str_at(value, "/detail-type").unwrap_or_default();
-    if detail_type != "Object Created" {
-        return Ok(Announcement::Ignored(
-            IgnoreKind::NotObjectCreation,
-            format!("EventBridge event {detail_type:?} is not an object creation"),
-        ));
-    }
-    let bucket = str_at(value, "/detail/bucket/name").ok_or("EventBridge event without detail.bucket.name")?;
-    let key = str_at(value, "/detail/object/key").ok_or("EventBridge event without detail.object.key")?;
-    let object = ObjectRef::s3(bucket, key)
-        .with_etag(str_at(value, "/detail/object/etag"))
-        .with_size(value.pointer("/detail/object/size").and_then(Value::as_u64));
-    let object = ObjectRef { version_id: str_at(value, "/detail/object/version-id").map(str::to_string), ..object };
-    Ok(keep_parquet(object, str_at(value, "/detail/object/sequencer")))
-}
-
-/// Decodes an S3 event key: `+` is a space, then percent-decoding.
-fn decode_s3_event_key(key: &str) -> Result<String, String> {
-    let spaced = key.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|decoded| decoded.into_owned())
-        .map_err(|_| format!("key {key:?} is not valid URL-encoded UTF-8"))
-}
-
-fn parse_s3_records(records: &Value) -> Result<Announcement, String> {
-    let records = records.as_array().ok_or("Records is not an array")?;
-    let mut objects = Vec::new();
-    let mut ignored = Vec::new();
-    for (index, record) in records.iter().enumerate() {
-        let event_name = str_at(record, "/eventName").unwrap_or_default();
-        if !event_name.starts_with("ObjectCreated:") {
-            ignored.push((IgnoreKind::NotObjectCreation, format!("record {index}: {event_name:?} is not an object creation")));
-            continue;
-        }
-        let bucket = str_at(record, "/s3/bucket/name").ok_or(format!("record {index} without s3.bucket.name"))?;
-        let key = str_at(record, "/s3/object/key").ok_or(format!("record {index} without s3.object.key"))?;
-        let object = ObjectRef::s3(bucket, decode_s3_event_key(key)?)
-            .with_etag(str_at(record, "/s3/object/eTag"))
-            .with_size(record.pointer("/s3/object/size").and_then(Value::as_u64));
-        let object = ObjectRef { version_id: str_at(record, "/s3/object/versionId").map(str::to_string), ..object };
-        match keep_parquet(object, str_at(record, "/s3/object/sequencer")) {
-            Announcement::Objects(found) => objects.extend(found),
-            Announcement::Ignored(kind, reason) => ignored.push((kind, reason)),
-        }
-    }
-    if objects.is_empty() {
-        // A message whose records are all ignored is counted under the kind
-        // of its first record; the reason lists them all.
-        let Some((kind, _)) = ignored.first() else {
-            return Ok(Announcement::Ignored(IgnoreKind::EmptyRequest, "no records".to_string()));
-        };
-        let reason = ignored.iter().map(|(_, reason)| reason.as_str()).collect::<Vec<_>>().join("; ");
-        return Ok(Announcement::Ignored(*kind, reason));
-    }
-    Ok(Announcement::Objects(objects))
-}
-
-fn parse_manual(objects: &Value) -> Result<Announcement, String> {
-    let entries = objects.as_array().ok_or("objects is not an array")?;
-    let mut found = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
-        let bucket = str_at(entry, "/bucket").ok_or(format!("objects[{index}] without bucket"))?;
-        let key = str_at(entry, "/key").ok_or(format!("objects[{index}] without key"))?;
-        let object = ObjectRef::s3(bucket, key).with_etag(str_at(entry, "/etag"));
-        let object = ObjectRef { version_id: str_at(entry, "/version_id").map(str::to_string), ..object };
-        found.push(Announced { object, sequencer: None });
-    }
-    if found.is_empty() {
-        return Ok(Announcement::Ignored(IgnoreKind::EmptyRequest, "manual request with no objects".to_string()));
-    }
-    Ok(Announcement::Objects(found))
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ mod tests {
     fn announcement(id: &str, keys: &[&str]) -> SqsRecord {
         let records: Vec<serde_json::Value> = keys
             .iter()
-            .map(|key| serde_json::json!({"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": key, "eTag": "e1"}}}))
+            .map(|key| serde_json::json!({"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "b"}, "object": {"key": key, "eTag": "e1"}}}))
             .collect();
         SqsRecord {
             message_id: id.into(),

@@ -12,14 +12,52 @@ fn objects(parsed: Parsed) -> Vec<ObjectRef> {
     }
 }
 
+fn ignored(parsed: Result<Parsed, NotificationError>) -> IgnoreKind {
+    match parsed {
+        Ok(Parsed::Ignored(kind, _)) => kind,
+        other => panic!("not ignored: {other:?}"),
+    }
+}
+
 #[test]
-fn parses_the_security_lake_eventbridge_envelope() {
-    let found = objects(parse_message("m1", &fixture("eventbridge-object-created.json")).unwrap());
+fn parses_the_security_lake_subscriber_message() {
+    let found = objects(parse_message("m1", &fixture("security-lake-subscriber.json")).unwrap());
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].bucket, "aws-security-data-lake-us-east-1-abcdefghij");
     assert_eq!(found[0].key, "aws/VPC_FLOW/2.0/region=us-east-1/accountId=111122223333/eventDay=20240314/a1b2c3d4.zstd.parquet");
     assert_eq!(found[0].size, Some(48_123_456));
     assert_eq!(found[0].etag.as_deref(), Some("8e2a5b2c0d0b5f7e6a1c9d3e4f5a6b7c-6"));
+    assert_eq!(found[0].version_id, None);
+}
+
+#[test]
+fn parses_the_messages_of_the_public_security_lake_examples() {
+    // The message of elastic/beats issue 36630, from an
+    // AmazonSecurityLake-…-Main-Queue, as posted there.
+    let beats = r#"{"source":"aws.s3","time":"2023-09-16T05:27:07Z","account":"123456789012","region":"us-west-2","resources":["resource_arn"],
+        "detail":{"bucket":{"name":"aws-security-data-lake-us-west-2"},
+        "object":{"key":"aws/ROUTE53/1.0/region=us-west-2/accountId=12345678/eventDay=20230916/test.gz.parquet","size":13176,"etag":"asdfghj567ghwjhhd"},
+        "request-id":"request-id","requester":"securitylake.amazonaws.com"}}"#;
+    let found = objects(parse_message("beats", beats).unwrap());
+    assert_eq!(found[0].key, "aws/ROUTE53/1.0/region=us-west-2/accountId=12345678/eventDay=20230916/test.gz.parquet");
+    assert_eq!(found[0].size, Some(13_176));
+    // SECURITY_LAKE_MESSAGE of opensearch-project/data-prepper's
+    // S3EventBridgeNotificationParserTest (its key is not a Parquet key).
+    let data_prepper = r#"{"source":"aws.s3","time":"2021-11-12T00:00:00Z","account":"123456789012","region":"ca-central-1",
+        "resources":["arn:aws:s3:::example-bucket"],"detail":{"bucket":{"name":"example-bucket"},
+        "object":{"key":"example-key","size":5,"etag":"b57f9512698f4b09e608f4f2a65852e5"},"request-id":"N4N7GDK58NMKJ12R",
+        "requester":"securitylake.amazonaws.com"}}"#;
+    assert_eq!(ignored(parse_message("dp", data_prepper)), IgnoreKind::NotParquet);
+}
+
+#[test]
+fn parses_the_eventbridge_object_created_event() {
+    let found = objects(parse_message("m1", &fixture("eventbridge-object-created.json")).unwrap());
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key, "aws/CLOUD_TRAIL_MGMT/2.0/region=us-east-1/accountId=111122223333/eventDay=20240314/e5f6a7b8.zstd.parquet");
+    assert_eq!(found[0].size, Some(5_242_880));
+    assert_eq!(found[0].etag.as_deref(), Some("b1946ac92492d2347c6235b4d2611184"));
+    assert_eq!(found[0].version_id.as_deref(), Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"));
 }
 
 #[test]
@@ -33,7 +71,7 @@ fn parses_s3_event_notifications_with_url_encoded_keys() {
 
 #[test]
 fn ignores_s3_test_events() {
-    assert!(matches!(parse_message("m3", &fixture("s3-test-event.json")), Ok(Parsed::Ignored(IgnoreKind::TestEvent, _))));
+    assert_eq!(ignored(parse_message("m3", &fixture("s3-test-event.json"))), IgnoreKind::TestEvent);
 }
 
 #[test]
@@ -41,28 +79,98 @@ fn parses_manual_requests() {
     let found = objects(parse_message("m4", &fixture("manual.json")).unwrap());
     assert_eq!(found.len(), 2);
     assert_eq!(found[1].etag.as_deref(), Some("abc"));
+    assert_eq!(ignored(parse_message("m", r#"{"objects":[]}"#)), IgnoreKind::EmptyRequest);
 }
 
 #[test]
-fn unwraps_sns_notifications() {
-    let inner = fixture("eventbridge-object-created.json");
-    let body = serde_json::json!({"Type": "Notification", "MessageId": "x", "Message": inner}).to_string();
-    assert_eq!(objects(parse_message("m5", &body).unwrap()).len(), 1);
+fn unwraps_sns_notifications_and_takes_raw_deliveries_as_they_are() {
+    let wrapped = objects(parse_message("m5", &fixture("sns-s3-event.json")).unwrap());
+    assert_eq!(wrapped, objects(parse_message("m5", &fixture("s3-event.json")).unwrap()));
+    let wrapped = objects(parse_message("m6", &fixture("sns-security-lake-subscriber.json")).unwrap());
+    assert_eq!(wrapped, objects(parse_message("m6", &fixture("security-lake-subscriber.json")).unwrap()));
+    let test_event = fixture("s3-test-event.json");
+    let body =
+        serde_json::json!({"Type": "Notification", "MessageId": "x", "TopicArn": "arn:aws:sns:us-east-1:1:t", "Message": test_event});
+    assert_eq!(ignored(parse_message("m7", &body.to_string())), IgnoreKind::TestEvent);
 }
 
 #[test]
-fn names_the_message_of_malformed_bodies() {
+fn every_native_and_custom_source_key_is_parsed_dated_and_attributed() {
+    // Source names: AwsLogSourceResource.sourceName in the Security Lake API
+    // reference (https://docs.aws.amazon.com/security-lake/latest/APIReference/API_AwsLogSourceResource.html);
+    // EKS_AUDIT and WAF exist from source version 2 (OCSF source
+    // identification, https://docs.aws.amazon.com/security-lake/latest/userguide/open-cybersecurity-schema-framework.html).
+    // Layout aws/<source>/<version>/region=…/accountId=…/eventDay=… as in
+    // elastic/beats issue 36630; eventHour=YYYYMMDDHH as in wazuh/wazuh PR 16515;
+    // custom sources under ext/<name>/ (https://docs.aws.amazon.com/security-lake/latest/userguide/custom-sources.html).
+    let version_1 = ["CLOUD_TRAIL_MGMT", "LAMBDA_EXECUTION", "S3_DATA", "ROUTE53", "VPC_FLOW", "SH_FINDINGS"];
+    let version_2 = ["CLOUD_TRAIL_MGMT", "LAMBDA_EXECUTION", "S3_DATA", "ROUTE53", "VPC_FLOW", "SH_FINDINGS", "EKS_AUDIT", "WAF"];
+    let mut keys = Vec::new();
+    for (version, sources) in [("1.0", &version_1[..]), ("2.0", &version_2[..])] {
+        for source in sources {
+            for partition in ["eventDay=20240314", "eventHour=2024031418"] {
+                let key = format!("aws/{source}/{version}/region=eu-west-1/accountId=111122223333/{partition}/0a1b2c3d.gz.parquet");
+                keys.push((key, source.to_string()));
+            }
+        }
+    }
+    for custom in ["ext/tenzir_network_activity", "ext/my-app/1.0", "ext/my-app/2.0"] {
+        let key = format!("{custom}/region=eu-west-1/accountId=111122223333/eventDay=20240314/0190a1b2-c3d4.parquet");
+        keys.push((key, custom.split('/').nth(1).unwrap_or_default().to_string()));
+    }
+    for (key, source) in keys {
+        let body = serde_json::json!({"source": "aws.s3", "time": "2024-03-14T18:30:05Z", "account": "111122223333", "region": "eu-west-1",
+            "resources": ["arn:aws:s3:::lake"], "detail": {"bucket": {"name": "lake"}, "object": {"key": key, "size": 1, "etag": "e"},
+            "request-id": "r", "requester": "securitylake.amazonaws.com"}});
+        let found = objects(parse_message("k", &body.to_string()).unwrap());
+        assert_eq!(found[0].key, key);
+        assert_eq!(crate::pipeline::dispatch::partition_day(&key), Some("20240314"), "{key}");
+        assert_eq!(crate::ledger::source_of_key(&key).as_deref(), Some(source.as_str()), "{key}");
+        // The same key in an S3 event notification, URL-encoded as S3 does.
+        let encoded = key.replace('=', "%3D");
+        let body = serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": "lake"}, "object": {"key": encoded}}}]});
+        assert_eq!(objects(parse_message("k", &body.to_string()).unwrap())[0].key, key);
+    }
+}
+
+#[test]
+fn names_the_shape_and_the_field_of_malformed_bodies() {
     let cases = [
         ("not json", "body is not JSON"),
         ("[1,2]", "not a JSON object"),
         ("{\"hello\":1}", "unrecognised message (keys: hello)"),
-        ("{\"Records\":{}}", "Records is not an array"),
-        ("{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"}}}]}", "without s3.object.key"),
-        ("{\"detail-type\":\"Object Created\",\"detail\":{}}", "without detail.bucket.name"),
-        ("{\"objects\":[{\"bucket\":\"b\"}]}", "objects[0] without key"),
-        ("{\"Type\":\"Notification\",\"Message\":\"{oops\"}", "SNS Message is not JSON"),
+        ("{\"Records\":{}}", "S3 event notification whose Records is not an array"),
+        ("{\"Records\":[{\"eventName\":\"ObjectCreated:Put\"}]}", "record 0 has no eventSource"),
+        ("{\"Records\":[{\"eventSource\":\"aws:sqs\",\"eventName\":\"x\"}]}", "eventSource \"aws:sqs\", not \"aws:s3\""),
+        ("{\"Records\":[{\"eventSource\":\"aws:s3\"}]}", "record 0 has no eventName"),
         (
-            "{\"Records\":[{\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"%FF.parquet\"}}}]}",
+            "{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"}}}]}",
+            "no s3.object.key",
+        ),
+        ("{\"Records\":[7]}", "record 0 is not an object"),
+        ("{\"detail-type\":\"Object Created\",\"source\":\"aws.s3\",\"detail\":{}}", "EventBridge event without detail.bucket.name"),
+        ("{\"detail-type\":\"Object Created\",\"detail\":{}}", "EventBridge event without source"),
+        ("{\"detail-type\":\"Object Created\",\"source\":\"aws.ec2\",\"detail\":{}}", "EventBridge event from source \"aws.ec2\""),
+        ("{\"detail-type\":\"Object Created\",\"source\":\"aws.s3\"}", "EventBridge event without detail"),
+        ("{\"detail-type\":7,\"source\":\"aws.s3\",\"detail\":{}}", "EventBridge event whose detail-type is not a string"),
+        ("{\"source\":\"aws.s3\",\"detail\":{\"bucket\":{\"name\":\"b\"}}}", "Security Lake message without detail.object.key"),
+        ("{\"source\":\"aws.s3\",\"detail\":{\"object\":{\"key\":\"k.parquet\"}}}", "Security Lake message without detail.bucket.name"),
+        ("{\"detail\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"k.parquet\"}}}", "Security Lake message without source"),
+        ("{\"source\":\"aws.s3\",\"time\":\"t\"}", "Security Lake message without detail"),
+        ("{\"objects\":{}}", "manual request whose objects is not an array"),
+        ("{\"objects\":[{\"bucket\":\"b\"}]}", "manual request whose objects[0] has no key"),
+        ("{\"Type\":\"Notification\",\"TopicArn\":\"t\",\"Message\":\"{oops\"}", "SNS notification whose Message is not JSON"),
+        ("{\"Type\":\"Notification\",\"Message\":\"{}\"}", "SNS notification without TopicArn"),
+        ("{\"Type\":\"Notification\",\"TopicArn\":\"t\"}", "SNS notification without Message"),
+        ("{\"Type\":\"Notification\",\"TopicArn\":\"t\",\"Message\":{}}", "SNS notification whose Message is not a string"),
+        ("{\"Type\":\"SubscriptionConfirmation\",\"TopicArn\":\"t\",\"Message\":\"m\"}", "SNS SubscriptionConfirmation message"),
+        (
+            "{\"Type\":\"Notification\",\"TopicArn\":\"t\",\"Message\":\"{\\\"Type\\\":\\\"Notification\\\"}\"}",
+            "SNS notification inside an SNS notification",
+        ),
+        (
+            "{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\",\"s3\":{\"bucket\":{\"name\":\"b\"},\"object\":{\"key\":\"%FF.parquet\"}}}]}",
             "not valid URL-encoded UTF-8",
         ),
     ];
@@ -75,22 +183,27 @@ fn names_the_message_of_malformed_bodies() {
 
 #[test]
 fn ignores_non_parquet_keys_and_other_event_types() {
-    let body = r#"{"detail-type":"Object Deleted","detail":{"bucket":{"name":"b"},"object":{"key":"k.parquet"}}}"#;
-    assert!(matches!(parse_message("m", body), Ok(Parsed::Ignored(IgnoreKind::NotObjectCreation, _))));
+    let body = r#"{"detail-type":"Object Deleted","source":"aws.s3","detail":{"bucket":{"name":"b"},"object":{"key":"k.parquet"}}}"#;
+    assert_eq!(ignored(parse_message("m", body)), IgnoreKind::NotObjectCreation);
     let body = r#"{"objects":[{"bucket":"b","key":"_SUCCESS"}]}"#;
     assert!(matches!(parse_message("m", body), Ok(Parsed::Objects(_))), "manual requests are taken as given");
-    let body = r#"{"detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"x/_SUCCESS"}}}"#;
-    assert!(matches!(parse_message("m", body), Ok(Parsed::Ignored(IgnoreKind::NotParquet, _))));
+    let body = r#"{"detail-type":"Object Created","source":"aws.s3","detail":{"bucket":{"name":"b"},"object":{"key":"x/_SUCCESS"}}}"#;
+    assert_eq!(ignored(parse_message("m", body)), IgnoreKind::NotParquet);
+    let body = r#"{"source":"aws.s3","detail":{"bucket":{"name":"b"},"object":{"key":"x/_SUCCESS"}}}"#;
+    assert_eq!(ignored(parse_message("m", body)), IgnoreKind::NotParquet);
+    let body = r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectRemoved:Delete","s3":{"bucket":{"name":"b"},"object":{"key":"k.parquet"}}}]}"#;
+    assert_eq!(ignored(parse_message("m", body)), IgnoreKind::NotObjectCreation);
+    assert_eq!(ignored(parse_message("m", r#"{"Records":[]}"#)), IgnoreKind::EmptyRequest);
 }
 
 #[test]
 fn a_bad_message_does_not_stop_the_batch() {
     let records = vec![
-        SqsRecord { message_id: "a".into(), receipt_handle: None, body: fixture("eventbridge-object-created.json") },
+        SqsRecord { message_id: "a".into(), receipt_handle: None, body: fixture("security-lake-subscriber.json") },
         SqsRecord { message_id: "b".into(), receipt_handle: None, body: "garbage".into() },
         SqsRecord { message_id: "c".into(), receipt_handle: None, body: fixture("s3-test-event.json") },
         SqsRecord { message_id: "d".into(), receipt_handle: None, body: fixture("s3-event.json") },
-        SqsRecord { message_id: "e".into(), receipt_handle: None, body: fixture("eventbridge-object-created.json") },
+        SqsRecord { message_id: "e".into(), receipt_handle: None, body: fixture("sns-security-lake-subscriber.json") },
     ];
     let batch = parse_batch(&records);
     assert_eq!(batch.objects.len(), 2, "the repeated notification is counted once");
@@ -121,7 +234,8 @@ fn eventbridge(key: &str, etag: &str, sequencer: Option<&str>, version: Option<&
     if let Some(version) = version {
         object["version-id"] = version.into();
     }
-    serde_json::json!({"detail-type": "Object Created", "detail": {"bucket": {"name": "b"}, "object": object}}).to_string()
+    serde_json::json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {"bucket": {"name": "b"}, "object": object}})
+        .to_string()
 }
 
 fn record(id: &str, body: String) -> SqsRecord {

@@ -4,7 +4,7 @@
 
 pub mod backfill;
 pub mod checkpoint;
-mod dispatch;
+pub(crate) mod dispatch;
 pub mod doc_stream;
 mod finalize;
 pub mod local;

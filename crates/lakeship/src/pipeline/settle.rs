@@ -47,8 +47,9 @@ mod tests {
     }
 
     fn record(id: &str, key: &str, etag: &str) -> SqsRecord {
-        let body = serde_json::json!({"detail-type": "Object Created",
-            "detail": {"bucket": {"name": "b"}, "object": {"key": key, "etag": etag}}});
+        // The Security Lake subscriber message (tests/fixtures/notifications/security-lake-subscriber.json).
+        let body = serde_json::json!({"source": "aws.s3", "detail": {"bucket": {"name": "b"}, "object": {"key": key, "etag": etag},
+            "requester": "securitylake.amazonaws.com"}});
         SqsRecord { message_id: id.into(), receipt_handle: None, body: body.to_string() }
     }
 
