@@ -186,9 +186,16 @@ async fn run_queue(
     let mut unreadable = Vec::new();
     let mut rejected_runs = Vec::new();
     let mut num_runs = 0;
+    // Messages this run left on the queue (unreadable, or naming objects
+    // that did not settle): without --follow, one that comes back after its
+    // visibility timeout is not worked again, so the run ends.
+    let mut left = std::collections::HashSet::new();
     while !stop.load(Ordering::Relaxed) {
         let wait = if args.follow { 20 } else { 2 };
-        let records = queue.receive(args.max_messages.max(1), wait, args.visibility_timeout).await?;
+        let mut records = queue.receive(args.max_messages.max(1), wait, args.visibility_timeout).await?;
+        if !args.follow {
+            records.retain(|record| !left.contains(&record.message_id));
+        }
         if records.is_empty() {
             if args.follow {
                 continue;
@@ -202,6 +209,8 @@ async fn run_queue(
             execute(context, config, stop, args.quiet, |options| async move { run_local(context, request, &options).await }).await?;
         let done = lakeship::pipeline::settled_records(&records, outcome.report.as_ref());
         queue.delete(&done).await?;
+        let settled: std::collections::HashSet<&str> = done.iter().map(|record| record.message_id.as_str()).collect();
+        left.extend(records.iter().filter(|record| !settled.contains(record.message_id.as_str())).map(|record| record.message_id.clone()));
         eprintln!(
             "deleted {} of {} message(s); the others stay on the queue and come back after the visibility timeout",
             done.len(),
