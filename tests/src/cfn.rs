@@ -146,6 +146,22 @@ impl<'a> Deployment<'a> {
         out
     }
 
+    /// The resources of one type that exist in this deployment.
+    pub fn resources_of_kind(&self, kind: &str) -> BTreeMap<String, Resource> {
+        self.resources().into_iter().filter(|(_, resource)| resource.kind == kind).collect()
+    }
+
+    /// The values of this deployment's `NoEcho` parameters that are set.
+    pub fn no_echo_values(&self) -> Vec<(String, String)> {
+        let declared = self.template["Parameters"].as_object().expect("Parameters");
+        declared
+            .iter()
+            .filter(|(_, declaration)| declaration["NoEcho"] == json!(true) || declaration["NoEcho"] == json!("true"))
+            .filter_map(|(name, _)| self.parameters.get(name).map(|value| (name.clone(), scalar_text(value))))
+            .filter(|(_, value)| !value.is_empty())
+            .collect()
+    }
+
     /// The resolved value of an expression; `None` for `AWS::NoValue`.
     pub fn eval(&self, value: &Value) -> Option<Value> {
         match value {
@@ -211,6 +227,10 @@ impl<'a> Deployment<'a> {
             "AWS::Region" => Some(self.region.clone()),
             "AWS::AccountId" => Some(self.account.clone()),
             "AWS::Partition" => Some(self.partition.clone()),
+            "AWS::StackId" => Some(format!(
+                "arn:{}:cloudformation:{}:{}:stack/{}/1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d",
+                self.partition, self.region, self.account, self.stack
+            )),
             _ => None,
         }
     }
@@ -257,6 +277,12 @@ impl<'a> Deployment<'a> {
             "AWS::Lambda::EventSourceMapping" => "6f1c2d3e-0000-4000-8000-000000000001".to_string(),
             "AWS::Logs::MetricFilter" => self.property(logical_id, "FilterName"),
             "AWS::CloudWatch::Alarm" => self.property(logical_id, "AlarmName"),
+            "AWS::SecretsManager::Secret" => {
+                format!("arn:{}:secretsmanager:{}:{}:secret:{logical_id}-a1B2c3D4e5F6-AbCdEf", self.partition, self.region, self.account)
+            }
+            "AWS::EC2::SecurityGroup" => "sg-0a1b2c3d4e5f60001".to_string(),
+            "AWS::EC2::VPCEndpoint" => format!("vpce-{:0>17}", logical_id.len()),
+            "AWS::OpenSearchServerless::VpcEndpoint" => "vpce-0a1b2c3d4e5f60002".to_string(),
             other => panic!("Ref of a {other} ({logical_id}) is not modelled"),
         }
     }
@@ -352,6 +378,11 @@ pub fn canonical(value: &Value) -> String {
         }
     }
     sorted(value).to_string()
+}
+
+/// The account of an ARN (its fifth field), if it names one.
+pub fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| account.len() == 12 && account.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 /// IAM's ARN pattern match: `*` is any run of characters, `?` any one.

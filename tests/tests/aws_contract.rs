@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lakeship::aws::calls::{AwsCall, Caller, When, calls};
-use lakeship_tests::cfn::{Deployment, canonical, iam_matches, load_template, scalar_text};
+use lakeship_tests::cfn::{Deployment, arn_account, canonical, iam_matches, load_template, scalar_text};
 use lakeship_tests::repo_root;
 use serde_json::{Value, json};
 
@@ -72,11 +72,15 @@ fn topologies() -> Vec<Topology> {
                 ("OpenSearchSecretKmsKeyArn", "arn:aws:kms:us-east-1:111122223333:key/secret-key"),
                 ("SubnetIds", "subnet-a,subnet-b"),
                 ("SecurityGroupIds", "sg-1"),
+                ("CreateVpcEndpoints", "true"),
+                ("VpcId", "vpc-1"),
+                ("RouteTableIds", "rtb-a,rtb-b"),
+                ("StarterQueueAccess", "GRANTED"),
                 ("DesiredState", "RUNNING"),
             ],
         ),
         with(
-            "one account: subscriber role, Serverless collection, no keys",
+            "one account: subscriber role, Serverless collection, no keys, private VPC with endpoints",
             &[
                 ("SubscriberQueueArn", "arn:aws:sqs:us-east-1:111122223333:AmazonSecurityLake-abc-Main-Queue"),
                 ("SubscriberRoleArn", "arn:aws:iam::111122223333:role/AmazonSecurityLake-abc"),
@@ -84,16 +88,26 @@ fn topologies() -> Vec<Topology> {
                 ("OpenSearchAuth", "iam"),
                 ("OpenSearchService", "aoss"),
                 ("OpenSearchResourceArn", "arn:aws:aoss:us-east-1:111122223333:collection/abc123"),
+                ("SubnetIds", "subnet-a"),
+                ("SecurityGroupIds", "sg-1,sg-2"),
+                ("CreateVpcEndpoints", "true"),
+                ("VpcId", "vpc-1"),
+                ("RouteTableIds", "rtb-a"),
             ],
         ),
         with(
-            "consumer account: direct bucket, SigV4 domain, no reserved workers",
+            "consumer account: direct bucket, SigV4 domain, no reserved workers, private VPC with endpoints",
             &[
                 ("SubscriberQueueArn", "arn:aws:sqs:us-east-1:999988887777:AmazonSecurityLake-abc-Main-Queue"),
                 ("DataLakeBucketName", "aws-security-data-lake-us-east-1-abc"),
                 ("OpenSearchAuth", "iam"),
                 ("OpenSearchResourceArn", "arn:aws:es:us-east-1:111122223333:domain/secops"),
                 ("WorkerConcurrency", "0"),
+                ("SubnetIds", "subnet-a,subnet-b,subnet-c"),
+                ("SecurityGroupIds", "sg-1"),
+                ("CreateVpcEndpoints", "true"),
+                ("VpcId", "vpc-1"),
+                ("RouteTableIds", "rtb-a"),
             ],
         ),
     ]
@@ -158,6 +172,7 @@ fn placeholders(deployment: &Deployment) -> BTreeMap<&'static str, String> {
         ("opensearch", text(deployment, "OpenSearchResourceArn")),
         ("secret", text(deployment, "OpenSearchSecretArn")),
         ("secret_key", text(deployment, "OpenSearchSecretKmsKeyArn")),
+        ("external_id_secret", deployment.physical_id("SubscriberExternalIdSecret")),
     ])
 }
 
@@ -695,10 +710,13 @@ fn the_definition_and_the_stack_fit_together() {
     assert_eq!(resources["StarterEventSource"].properties["Enabled"], json!(true), "DesiredState RUNNING enables the mapping");
     let stopped = Deployment::new(template(), &topologies()[0].values);
     assert_eq!(stopped.resources()["NotificationsPipe"].properties["DesiredState"], "STOPPED");
-    // The worker's reserved concurrency is WorkerConcurrency, 0 meaning none.
-    assert_eq!(stopped.resources()["Worker"].properties["ReservedConcurrentExecutions"], json!("40"));
-    let unreserved = Deployment::new(template(), &topologies()[3].values);
-    assert!(unreserved.resources()["Worker"].properties.get("ReservedConcurrentExecutions").is_none());
+    // The worker's reserved concurrency is WorkerConcurrency, 0 (the default) meaning none.
+    assert!(stopped.resources()["Worker"].properties.get("ReservedConcurrentExecutions").is_none());
+    let mut reserving = topologies()[3].values.clone();
+    reserving.retain(|(name, _)| *name != "WorkerConcurrency");
+    reserving.push(("WorkerConcurrency", "40"));
+    let reserved = Deployment::new(template(), &reserving);
+    assert_eq!(reserved.resources()["Worker"].properties["ReservedConcurrentExecutions"], json!("40"));
     // Both ways in take the same batch size.
     assert_eq!(resources["StarterEventSource"].properties["BatchSize"], json!("10"));
     assert_eq!(stopped.resources()["NotificationsPipe"].properties["SourceParameters"]["SqsQueueParameters"]["BatchSize"], json!("10"));
@@ -713,6 +731,11 @@ fn the_rules_refuse_incomplete_parameter_sets() {
     assert_eq!(refused(&without("SubscriberExternalId")), ["SubscriberRoleNeedsExternalId"]);
     assert_eq!(refused(&without("OpenSearchSecretArn")), ["BasicAuthNeedsSecret"]);
     assert_eq!(refused(&without("SubscriberRoleArn")), ["SourceAccess"]);
+    assert_eq!(refused(&without("VpcId")), ["VpcEndpointsNeedTheVpc"]);
+    assert_eq!(refused(&without("RouteTableIds")), ["VpcEndpointsNeedTheVpc"]);
+    let without_vpc: Vec<(&str, &str)> =
+        base.iter().copied().filter(|(name, _)| !matches!(*name, "SubnetIds" | "SecurityGroupIds")).collect();
+    assert_eq!(refused(&without_vpc), ["VpcEndpointsNeedTheVpc"]);
 }
 
 // ---- quotas --------------------------------------------------------------------------
@@ -807,4 +830,316 @@ fn a_table_row_is_one_action_on_one_resource() {
         assert!(!action.contains('*'), "{action}");
         assert!(resource == "*" || resource.starts_with("arn:") || resource.starts_with('{'), "{resource}");
     }
+}
+
+// ---- deployability: what AWS checks when it creates the stack ------------------------
+
+/// A closed Standard execution can be redriven for 14 days: "Redriving
+/// executions" (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html)
+/// and RedriveExecution (https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html).
+const REDRIVE_WINDOW_DAYS: u64 = 14;
+
+#[test]
+fn run_files_outlive_the_redrive_window() {
+    // A redrive reads the run's shard list (ItemReader), manifest and shard
+    // results again, so they must still be there when the last redrive can
+    // come: written when the run starts, the run closed at most TimeoutSeconds
+    // later, then 14 days. S3 expires an object N days after its creation,
+    // rounded up to midnight UTC (rounding only adds time).
+    let parameter = &template()["Parameters"]["RunRetentionDays"];
+    let min_days = parameter["MinValue"].as_u64().expect("RunRetentionDays has a MinValue");
+    let run_days = definition()["TimeoutSeconds"].as_u64().expect("the definition's TimeoutSeconds").div_ceil(86_400);
+    assert!(
+        min_days >= REDRIVE_WINDOW_DAYS + run_days,
+        "RunRetentionDays MinValue {min_days}: a run's files expire before the run can no longer be redriven ({REDRIVE_WINDOW_DAYS} + {run_days} days)"
+    );
+    let default_days = scalar_text(&parameter["Default"]).parse::<u64>().expect("a number");
+    assert!(default_days >= min_days);
+    // The rule that expires them covers the run files, and only after those days.
+    for topology in topologies() {
+        let deployment = deployment(&topology);
+        let bucket = &deployment.resources()["WorkBucket"];
+        let rules = bucket.properties["LifecycleConfiguration"]["Rules"].as_array().expect("lifecycle rules").clone();
+        let runs = rules.iter().find(|rule| rule["Prefix"] == "lakeship/runs/").expect("a rule for lakeship/runs/");
+        assert_eq!(scalar_text(&runs["ExpirationInDays"]), text(&deployment, "RunRetentionDays"), "{}", topology.name);
+        for rule in &rules {
+            let prefix = rule["Prefix"].as_str().unwrap_or_default();
+            let days = rule.get("ExpirationInDays").map(|days| scalar_text(days).parse::<u64>().expect("days"));
+            if "lakeship/runs/".starts_with(prefix) && rule != runs {
+                assert!(days.is_none_or(|days| days >= min_days), "{}: {rule} expires run files sooner", topology.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_defaults_create_in_an_account_with_the_lowest_lambda_quota() {
+    // Lambda refuses a reservation that leaves less than 100 unreserved
+    // concurrent executions ("Configuring reserved concurrency",
+    // https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html),
+    // and a new account may start with a concurrency quota below the default
+    // 1,000 ("Lambda quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html):
+    // with a quota of 100 or less, any reservation fails the stack. So the
+    // defaults reserve and provision nothing, in every topology.
+    const LOWEST_ACCOUNT_CONCURRENCY: u64 = 100;
+    const MIN_UNRESERVED: u64 = 100;
+    let parameters = &template()["Parameters"];
+    for topology in topologies() {
+        let defaults: Vec<(&str, &str)> =
+            topology.values.iter().copied().filter(|(name, _)| parameters[*name].get("Default").is_none()).collect();
+        let deployment = Deployment::new(template(), &defaults);
+        let mut reserved = 0;
+        for (name, function) in deployment.resources_of_kind("AWS::Lambda::Function") {
+            if let Some(value) = function.properties.get("ReservedConcurrentExecutions") {
+                reserved += scalar_text(value).parse::<u64>().expect("a number");
+                println!("{}: {name} reserves {value}", topology.name);
+            }
+        }
+        assert!(
+            LOWEST_ACCOUNT_CONCURRENCY.saturating_sub(reserved) >= MIN_UNRESERVED,
+            "{}: the defaults reserve {reserved} concurrent executions, which an account with {LOWEST_ACCOUNT_CONCURRENCY} cannot",
+            topology.name
+        );
+        assert!(
+            deployment.resources_of_kind("AWS::Lambda::Version").is_empty()
+                && deployment.resources_of_kind("AWS::Lambda::Alias").is_empty()
+        );
+    }
+    // A reservation stays possible, as an opt-in.
+    assert_eq!(scalar_text(&parameters["WorkerConcurrency"]["Default"]), "0");
+}
+
+#[test]
+fn no_function_environment_holds_a_no_echo_parameter() {
+    // NoEcho masks a parameter in the stack's own answers only
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html);
+    // a function's environment is shown to anyone allowed GetFunctionConfiguration.
+    // A secret goes into Secrets Manager and the function gets its ARN.
+    let mut checked = 0;
+    for topology in topologies() {
+        let deployment = deployment(&topology);
+        let secrets = deployment.no_echo_values();
+        for (name, function) in deployment.resources_of_kind("AWS::Lambda::Function") {
+            let environment = function.properties["Environment"]["Variables"].to_string();
+            for (parameter, value) in &secrets {
+                checked += 1;
+                assert!(!environment.contains(value.as_str()), "{}: {name}'s environment shows {parameter}", topology.name);
+            }
+        }
+        if set(&deployment, "SubscriberRoleArn") {
+            let secret = deployment.physical_id("SubscriberExternalIdSecret");
+            let resources = deployment.resources();
+            assert_eq!(
+                resources["SubscriberExternalIdSecret"].properties["SecretString"],
+                json!(text(&deployment, "SubscriberExternalId"))
+            );
+            for function in ["Dispatcher", "Worker"] {
+                let variables = &resources[function].properties["Environment"]["Variables"];
+                assert_eq!(variables["LAKESHIP_SOURCE_EXTERNAL_ID_SECRET_ARN"], json!(secret), "{}: {function}", topology.name);
+                assert!(variables.get("LAKESHIP_SOURCE_EXTERNAL_ID").is_none());
+            }
+        }
+    }
+    assert!(checked > 0, "no topology sets a NoEcho parameter");
+}
+
+/// The endpoint a VPC-attached function needs for an IAM action's service,
+/// without NAT: `None` where the function's own traffic does not reach the
+/// service from the VPC.
+fn endpoint_for(call: &AwsCall) -> Option<&'static str> {
+    let service = call.action.split(':').next().expect("service:action");
+    match service {
+        // Lambda writes the function's logs and manages its network interfaces
+        // itself ("Giving Lambda functions access to resources in an Amazon VPC",
+        // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+        "logs" | "ec2" => None,
+        // S3 and Secrets Manager call KMS for the function (kms:ViaService).
+        "kms" if call.condition.is_some_and(|condition| condition.contains("kms:ViaService")) => None,
+        // A managed domain used from a VPC is a VPC domain: its own interfaces.
+        "es" => None,
+        "s3" => Some("s3 gateway"),
+        "sts" | "secretsmanager" | "states" | "sqs" => Some(service),
+        // OpenSearch Serverless: an endpoint of its own kind
+        // (https://docs.aws.amazon.com/opensearch-service/latest/developerguide/serverless-vpc.html).
+        "aoss" => Some("aoss"),
+        other => panic!("{call:?}: which endpoint does {other} need from a VPC? classify it here"),
+    }
+}
+
+/// The endpoints a deployment creates, named as [`endpoint_for`] names them.
+fn endpoints_created(deployment: &Deployment) -> BTreeSet<String> {
+    let subnets = deployment.parameter("SubnetIds");
+    let mut out = BTreeSet::new();
+    for (name, endpoint) in deployment.resources_of_kind("AWS::EC2::VPCEndpoint") {
+        let properties = &endpoint.properties;
+        let service = scalar_text(&properties["ServiceName"]);
+        let short = service.strip_prefix(&format!("com.amazonaws.{}.", deployment.region)).unwrap_or_else(|| panic!("{name}: {service}"));
+        assert_eq!(scalar_text(&properties["VpcId"]), text(deployment, "VpcId"), "{name}");
+        if properties["VpcEndpointType"] == "Gateway" {
+            assert_eq!(&properties["RouteTableIds"], deployment.parameter("RouteTableIds"), "{name}");
+            out.insert(format!("{short} gateway"));
+        } else {
+            assert_eq!(properties["VpcEndpointType"], "Interface", "{name}");
+            assert_eq!(properties["PrivateDnsEnabled"], json!(true), "{name}: the SDKs' default endpoint must resolve to it");
+            assert_eq!(&properties["SubnetIds"], subnets, "{name}: in the functions' subnets");
+            out.insert(short.to_string());
+        }
+    }
+    for (name, endpoint) in deployment.resources_of_kind("AWS::OpenSearchServerless::VpcEndpoint") {
+        let endpoint_name = scalar_text(&endpoint.properties["Name"]);
+        assert!(
+            (3..=32).contains(&endpoint_name.len())
+                && endpoint_name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "{name}: {endpoint_name:?} is not a valid OpenSearch Serverless endpoint name"
+        );
+        assert_eq!(&endpoint.properties["SubnetIds"], subnets, "{name}");
+        out.insert("aoss".to_string());
+    }
+    out
+}
+
+#[test]
+fn every_service_a_vpc_function_calls_has_an_endpoint_when_asked() {
+    let mut seen_private = 0;
+    for topology in topologies() {
+        let deployment = deployment(&topology);
+        let resources = deployment.resources();
+        // The callers whose functions are attached to the VPC.
+        let mut in_vpc = BTreeSet::new();
+        for (name, function) in resources.iter().filter(|(_, resource)| resource.kind == "AWS::Lambda::Function") {
+            if function.properties.get("VpcConfig").is_none() {
+                continue;
+            }
+            let role = scalar_text(&function.properties["Role"]);
+            let caller = Caller::ROLES
+                .into_iter()
+                .find(|caller| caller.role().is_some_and(|id| resources.contains_key(id) && deployment.attribute(id, "Arn") == role))
+                .unwrap_or_else(|| panic!("{name}: its role is no caller of the table"));
+            in_vpc.insert(caller);
+        }
+        let needed: BTreeSet<String> = calls()
+            .iter()
+            .filter(|call| in_vpc.contains(&call.caller) && applies(&deployment, call.when))
+            .filter_map(endpoint_for)
+            .map(str::to_string)
+            .collect();
+        let created = endpoints_created(&deployment);
+        if text(&deployment, "CreateVpcEndpoints") == "true" {
+            seen_private += 1;
+            assert_eq!(created, needed, "{}: endpoints created vs the services the VPC functions {in_vpc:?} call", topology.name);
+            println!("{}: {in_vpc:?} in the VPC; endpoints {created:?}", topology.name);
+        } else {
+            assert!(created.is_empty(), "{}: endpoints created without CreateVpcEndpoints", topology.name);
+        }
+    }
+    assert!(seen_private >= 3, "the topologies should cover private VPCs (Serverless or a domain, subscriber role or not, basic auth)");
+}
+
+/// Resources AWS checks, when it creates them, against another resource's
+/// policy: the property naming that resource.
+const CHECKED_AT_CREATION: [(&str, &str); 2] = [
+    // "Tutorial: Using a cross-account Amazon SQS queue as an event source"
+    // (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs-cross-account-example.html):
+    // the queue policy in the queue's account first, then the mapping.
+    ("AWS::Lambda::EventSourceMapping", "EventSourceArn"),
+    // "Amazon SQS as a source" (EventBridge Pipes): same account only here.
+    ("AWS::Pipes::Pipe", "Source"),
+];
+
+#[test]
+fn nothing_needing_another_accounts_consent_is_created_before_it_can_be_given() {
+    // Topology A in the documented order: first create (the queue account
+    // cannot name the starter role before it exists), then the queue policy,
+    // then StarterQueueAccess=GRANTED, then DesiredState=RUNNING.
+    let base: Vec<(&str, &str)> =
+        topologies()[1].values.iter().copied().filter(|(name, _)| !matches!(*name, "StarterQueueAccess" | "DesiredState")).collect();
+    let steps: [(&str, &[(&str, &str)]); 3] = [
+        ("first create", &[]),
+        ("queue policy in place", &[("StarterQueueAccess", "GRANTED")]),
+        ("running", &[("StarterQueueAccess", "GRANTED"), ("DesiredState", "RUNNING")]),
+    ];
+    let mut created_at = Vec::new();
+    for (step, extra) in steps {
+        let values: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+        let deployment = Deployment::new(template(), &values);
+        deployment.rules().unwrap_or_else(|failing| panic!("{step}: {failing:?}"));
+        let consent_given = text(&deployment, "StarterQueueAccess") == "GRANTED";
+        let resources = deployment.resources();
+        let mut needs_consent = Vec::new();
+        for (name, resource) in &resources {
+            for (kind, property) in CHECKED_AT_CREATION {
+                if resource.kind != kind {
+                    continue;
+                }
+                let arn = scalar_text(&resource.properties[property]);
+                if arn_account(&arn) != Some(deployment.account.as_str()) {
+                    needs_consent.push(name.clone());
+                }
+            }
+        }
+        assert!(consent_given || needs_consent.is_empty(), "{step}: {needs_consent:?} need the queue account's consent, not given yet");
+        // What the queue account needs to give it exists from the first step.
+        assert!(resources.contains_key("StarterRole") && resources.contains_key("Starter"), "{step}");
+        created_at.push((step, needs_consent));
+    }
+    assert_eq!(created_at[0].1, Vec::<String>::new());
+    assert_eq!(created_at[1].1, ["StarterEventSource"], "the mapping comes once the queue policy admits the role");
+    let running = Deployment::new(template(), &topologies()[1].values);
+    assert_eq!(running.resources()["StarterEventSource"].properties["Enabled"], json!(true));
+    let stopped = Deployment::new(template(), &[&base[..], &[("StarterQueueAccess", "GRANTED")]].concat());
+    assert_eq!(stopped.resources()["StarterEventSource"].properties["Enabled"], json!(false), "created stopped");
+    // The same-account topology needs no consent: its pipe exists from the start.
+    for topology in topologies().iter().filter(|topology| queue_in_this_account(&deployment(topology))) {
+        let deployment = deployment(topology);
+        assert_eq!(text(&deployment, "StarterQueueAccess"), "PENDING");
+        assert!(deployment.resources().contains_key("NotificationsPipe"), "{}", topology.name);
+    }
+}
+
+#[test]
+fn the_workers_of_all_runs_are_bounded_without_a_reservation() {
+    // Runs overlap: the pipe starts a Standard workflow FIRE_AND_FORGET (the only
+    // way it can, "PipeTargetStateMachineParameters",
+    // https://docs.aws.amazon.com/eventbridge/latest/pipes-reference/API_PipeTargetStateMachineParameters.html),
+    // and so does the starter, so neither bounds the runs at once. The bound is
+    // MaxConcurrentRuns (the dispatcher's gate) x MapMaxConcurrency (the
+    // Distributed Map's MaxConcurrency, "Map state in Distributed mode",
+    // https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html).
+    let definition = definition();
+    let dispatch = &definition["States"]["Dispatch"];
+    let retrier = dispatch["Retry"]
+        .as_array()
+        .expect("Retry")
+        .iter()
+        .find(|retrier| retrier["ErrorEquals"] == json!(["Lakeship.AtCapacity"]))
+        .expect("Dispatch retries Lakeship.AtCapacity: a run waits for its place");
+    // The waiting lasts as long as a run may: with full jitter a retry waits
+    // half its interval on average.
+    let (mut interval, mut expected_wait) = (retrier["IntervalSeconds"].as_f64().unwrap_or(1.0), 0.0);
+    for _ in 0..retrier["MaxAttempts"].as_u64().expect("MaxAttempts") {
+        expected_wait += interval.min(retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::MAX)) / 2.0;
+        interval *= retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+    }
+    let timeout = definition["TimeoutSeconds"].as_f64().expect("TimeoutSeconds");
+    assert!(expected_wait >= timeout, "a run waiting for its place gives up after ~{expected_wait:.0} s, before its {timeout} s timeout");
+    assert_eq!(definition["States"]["Shards"]["MaxConcurrencyPath"], "$.map.max_concurrency");
+    assert_eq!(dispatch["ResultSelector"]["map"]["max_concurrency.$"], "States.StringToJson('${MapMaxConcurrency}')");
+    for topology in topologies() {
+        let deployment = deployment(&topology);
+        let resources = deployment.resources();
+        let variables = &resources["Dispatcher"].properties["Environment"]["Variables"];
+        assert_eq!(scalar_text(&variables["LAKESHIP_MAX_CONCURRENT_RUNS"]), text(&deployment, "MaxConcurrentRuns"), "{}", topology.name);
+        assert_eq!(scalar_text(&variables["LAKESHIP_STATE_MACHINE_ARN"]), deployment.physical_id("StateMachine"));
+        let substitutions = &resources["StateMachine"].properties["DefinitionSubstitutions"];
+        assert_eq!(scalar_text(&substitutions["MapMaxConcurrency"]), text(&deployment, "MapMaxConcurrency"), "{}", topology.name);
+    }
+    let parameters = &template()["Parameters"];
+    let bound = ["MaxConcurrentRuns", "MapMaxConcurrency"]
+        .iter()
+        .map(|name| scalar_text(&parameters[*name]["Default"]).parse::<u64>().expect("a number"))
+        .product::<u64>();
+    println!("default bound: {bound} workers at once over all runs, no reservation");
+    assert!(bound <= 100, "the defaults should suit a small domain");
+    let guide = std::fs::read_to_string(repo_root().join("docs/deploy.md")).expect("docs/deploy.md");
+    assert!(guide.contains("MaxConcurrentRuns × MapMaxConcurrency"), "docs/deploy.md states the sizing rule");
 }

@@ -250,6 +250,10 @@ impl Stack {
             // by the dispatcher as an execution of the test's state machine.
             ("LAKESHIP_MAX_OBJECTS_PER_RUN", "2".to_string()),
             ("LAKESHIP_STATE_MACHINE_ARN", state_machine_arn(&format!("{unique}-ingest"))),
+            // Every Dispatch asks ListExecutions (moto's) for the open runs
+            // before it plans (the stack's MaxConcurrentRuns); a bound above
+            // the runs these tests overlap admits them all.
+            ("LAKESHIP_MAX_CONCURRENT_RUNS", "50".to_string()),
             ("RUST_LOG", "info".to_string()),
         ];
         command.envs(environment.iter().map(|(name, value)| (*name, value.as_str())));

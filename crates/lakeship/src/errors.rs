@@ -23,6 +23,10 @@ pub enum ErrorName {
     /// kept and the retry resumes from there. Retried by the state machine.
     #[serde(rename = "Lakeship.OutOfTime")]
     OutOfTime,
+    /// `MaxConcurrentRuns` older runs are still open: the Dispatch state waits
+    /// and asks again (retried for up to the run's 24 hours).
+    #[serde(rename = "Lakeship.AtCapacity")]
+    AtCapacity,
     /// The handler's input is not what it expects (not retried).
     #[serde(rename = "Lakeship.InvalidInput")]
     InvalidInput,
@@ -60,6 +64,7 @@ impl ErrorName {
         ErrorName::Transient,
         ErrorName::Throttled,
         ErrorName::OutOfTime,
+        ErrorName::AtCapacity,
         ErrorName::InvalidInput,
         ErrorName::Configuration,
         ErrorName::ObjectsIncomplete,
@@ -76,6 +81,7 @@ impl ErrorName {
         ErrorName::Transient,
         ErrorName::Throttled,
         ErrorName::OutOfTime,
+        ErrorName::AtCapacity,
         ErrorName::InvalidInput,
         ErrorName::Configuration,
         ErrorName::ObjectsIncomplete,
@@ -88,6 +94,7 @@ impl ErrorName {
             ErrorName::Transient => "Lakeship.Transient",
             ErrorName::Throttled => "Lakeship.Throttled",
             ErrorName::OutOfTime => "Lakeship.OutOfTime",
+            ErrorName::AtCapacity => "Lakeship.AtCapacity",
             ErrorName::InvalidInput => "Lakeship.InvalidInput",
             ErrorName::Configuration => "Lakeship.Configuration",
             ErrorName::ObjectsIncomplete => "Lakeship.ObjectsIncomplete",
@@ -101,7 +108,7 @@ impl ErrorName {
 
     /// True for names that trying again may cure.
     pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorName::Transient | ErrorName::Throttled | ErrorName::OutOfTime)
+        matches!(self, ErrorName::Transient | ErrorName::Throttled | ErrorName::OutOfTime | ErrorName::AtCapacity)
     }
 }
 

@@ -3,7 +3,9 @@
 //! planned, its shard list written to the work bucket, and a small
 //! `RunSummary` (never the shard list) out. A prefix backfill is planned one
 //! page at a time; the next page is started here as an execution of the
-//! dispatcher's own state machine (`LAKESHIP_STATE_MACHINE_ARN`).
+//! dispatcher's own state machine (`LAKESHIP_STATE_MACHINE_ARN`). A run
+//! waits here (`Lakeship.AtCapacity`, retried by the state) while
+//! `LAKESHIP_MAX_CONCURRENT_RUNS` older runs are open.
 
 use lakeship::pipeline::PipelineContext;
 use lakeship::pipeline::payload::DispatchRequest;
@@ -14,6 +16,9 @@ const EXPECTED: &str = "SQS records, {\"objects\":[…]}, {\"prefix\":…} or {\
 
 async fn dispatch(context: &'static PipelineContext, payload: Value, _invocation: Invocation) -> Result<Value, HandlerError> {
     let request: DispatchRequest = parse_payload(payload, EXPECTED)?;
+    if let DispatchRequest::WithRunId { run_id, .. } = &request {
+        lakeship_lambda::admit_run(run_id).await?;
+    }
     let summary = lakeship::pipeline::dispatch(context, request).await?;
     answer(&summary)
 }

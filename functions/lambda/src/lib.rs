@@ -18,13 +18,13 @@ use lakeship::ledger::Status;
 use lakeship::pipeline::backfill::NextPages;
 use lakeship::pipeline::checkpoint::Deadline;
 use lakeship::pipeline::{PipelineContext, RunReport};
-use lakeship::stepfunctions::{STATE_MACHINE_VARIABLE, StepFunctions};
+use lakeship::stepfunctions::{MAX_CONCURRENT_RUNS_VARIABLE, RunGate, STATE_MACHINE_VARIABLE, StepFunctions};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-pub use secret::{BasicCredentials, PASSWORD_SECRET_VARIABLE, read_basic_credentials};
+pub use secret::{BasicCredentials, EXTERNAL_ID_SECRET_VARIABLE, PASSWORD_SECRET_VARIABLE, read_basic_credentials, read_external_id};
 
 /// A handler's failure as Step Functions sees it: `Diagnostic.error_type` is
 /// the Lakeship error name (`Lakeship.Transient`, …) that the state
@@ -63,9 +63,18 @@ fn configuration(error: impl std::fmt::Display) -> NamedError {
 /// The validated configuration from the environment (`lookup` reads a
 /// variable): every `LAKESHIP_*` variable the CLI knows, plus
 /// [`PASSWORD_SECRET_VARIABLE`], whose secret supplies the basic-auth user and
-/// password.
+/// password, and [`EXTERNAL_ID_SECRET_VARIABLE`], whose secret supplies the
+/// subscriber role's external id.
 pub async fn config_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, NamedError> {
     let mut raw = RawConfig::from_env(&lookup).map_err(configuration)?;
+    if let Some(secret_id) = lookup(EXTERNAL_ID_SECRET_VARIABLE).filter(|value| !value.is_empty()) {
+        if raw.aws.source_external_id.is_some() {
+            return Err(configuration(format!(
+                "{EXTERNAL_ID_SECRET_VARIABLE} and LAKESHIP_SOURCE_EXTERNAL_ID are both set; keep the secret only"
+            )));
+        }
+        raw.aws.source_external_id = Some(read_external_id(&secret_id, &raw.aws).await?);
+    }
     if let Some(secret_id) = lookup(PASSWORD_SECRET_VARIABLE).filter(|value| !value.is_empty()) {
         match raw.opensearch.auth.as_deref() {
             None | Some("basic") => {}
@@ -95,6 +104,39 @@ pub async fn context_from_env() -> Result<PipelineContext, NamedError> {
         context.backfill.next_pages = NextPages::StateMachine { client, state_machine_arn };
     }
     Ok(context)
+}
+
+/// The run gate of the dispatcher, from the environment: with
+/// [`MAX_CONCURRENT_RUNS_VARIABLE`] above 0 and [`STATE_MACHINE_VARIABLE`]
+/// set (the stack sets both), at most that many runs of the state machine get
+/// past Dispatch at once. None otherwise (`lakeship run` has no gate: its
+/// `--workers` bound the one run it works).
+pub async fn run_gate_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<RunGate>, NamedError> {
+    let Some(text) = lookup(MAX_CONCURRENT_RUNS_VARIABLE).filter(|value| !value.is_empty()) else { return Ok(None) };
+    let max_runs: usize =
+        text.parse().map_err(|_| configuration(format!("{MAX_CONCURRENT_RUNS_VARIABLE} must be a whole number, not {text:?}")))?;
+    if max_runs == 0 {
+        return Ok(None);
+    }
+    let Some(state_machine_arn) = lookup(STATE_MACHINE_VARIABLE).filter(|arn| !arn.is_empty()) else {
+        return Err(configuration(format!("{MAX_CONCURRENT_RUNS_VARIABLE} needs {STATE_MACHINE_VARIABLE}: the runs it counts")));
+    };
+    let raw = RawConfig::from_env(&lookup).map_err(configuration)?;
+    let options = lakeship::aws::AwsOptions { region: raw.aws.region, endpoint_url: raw.aws.endpoint, ..Default::default() };
+    Ok(Some(RunGate::new(StepFunctions::new(&options).await, state_machine_arn, max_runs)))
+}
+
+static RUN_GATE: OnceCell<Option<RunGate>> = OnceCell::const_new();
+
+/// Waits for a place among the runs at once (see [`run_gate_from_env`]):
+/// `Lakeship.AtCapacity`, which the Dispatch state retries, while the older
+/// open runs fill them. `run_id` is the execution's name.
+pub async fn admit_run(run_id: &str) -> Result<(), HandlerError> {
+    let gate = RUN_GATE.get_or_try_init(|| run_gate_from_env(|name| std::env::var(name).ok())).await.map_err(HandlerError)?;
+    match gate {
+        Some(gate) => gate.admit(run_id).await.map_err(HandlerError),
+        None => Ok(()),
+    }
 }
 
 /// What the runtime says about one invocation.
@@ -254,6 +296,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_run_gate_is_on_only_with_a_bound_and_a_state_machine() {
+        let arn = "arn:aws:states:us-east-1:111122223333:stateMachine:lakeship-ingest";
+        let gate = |max: &'static str, machine: Option<&'static str>| {
+            move |name: &str| match name {
+                MAX_CONCURRENT_RUNS_VARIABLE => Some(max.to_string()),
+                STATE_MACHINE_VARIABLE => machine.map(str::to_string),
+                "AWS_REGION" => Some("us-east-1".to_string()),
+                _ => None,
+            }
+        };
+        assert_eq!(run_gate_from_env(gate("3", Some(arn))).await.unwrap().map(|gate| gate.max_runs()), Some(3));
+        assert!(run_gate_from_env(gate("0", Some(arn))).await.unwrap().is_none(), "0: no gate");
+        assert!(run_gate_from_env(gate("", Some(arn))).await.unwrap().is_none());
+        let error = run_gate_from_env(gate("3", None)).await.unwrap_err();
+        assert_eq!(error.name, ErrorName::Configuration);
+        let error = run_gate_from_env(gate("many", Some(arn))).await.unwrap_err();
+        assert!(error.message.contains("whole number"), "{}", error.message);
+    }
+
+    #[tokio::test]
     async fn configuration_errors_are_named() {
         let lookup = |name: &str| match name {
             "LAKESHIP_AUTH" => Some("basic".to_string()),
@@ -272,5 +334,14 @@ mod tests {
         let error = config_from_env(conflicting).await.unwrap_err();
         assert_eq!(error.name, ErrorName::Configuration);
         assert!(error.message.contains("must be basic"), "{}", error.message);
+
+        let both_external_ids = |name: &str| match name {
+            "LAKESHIP_SOURCE_EXTERNAL_ID" => Some("ext-123".to_string()),
+            EXTERNAL_ID_SECRET_VARIABLE => Some("arn:aws:secretsmanager:us-east-1:1:secret:x".to_string()),
+            _ => None,
+        };
+        let error = config_from_env(both_external_ids).await.unwrap_err();
+        assert_eq!(error.name, ErrorName::Configuration);
+        assert!(error.message.contains("both set") && !error.message.contains("ext-123"), "{}", error.message);
     }
 }

@@ -12,7 +12,8 @@
 //! `{partition}`, `{region}`, `{account}`, `{stack}` (the stack name),
 //! `{work_bucket}` (the work bucket's name), `{lake_bucket}`, `{lake_key}`,
 //! `{subscriber_role}`, `{queue}`, `{queue_key}`, `{opensearch}` (the domain or
-//! collection ARN), `{secret}` and `{secret_key}`. The [`Caller::Operator`]
+//! collection ARN), `{secret}`, `{secret_key}` and `{external_id_secret}` (the
+//! stack's secret holding the subscriber role's external id). The [`Caller::Operator`]
 //! rows are not a role's: they are what a person running `lakeship runs`,
 //! `lakeship redrive` or `lakeship replay-dlq` needs (docs/deploy.md lists them).
 //!
@@ -185,6 +186,13 @@ macro_rules! source_rows {
             ),
             call(
                 $caller,
+                "secretsmanager:GetSecretValue",
+                "{external_id_secret}",
+                SubscriberRole,
+                "GetSecretValue: the subscriber role's external id, once per cold start, never in the environment (functions/lambda/src/secret.rs)",
+            ),
+            call(
+                $caller,
                 "s3:GetObject",
                 LAKE_OBJECTS,
                 DirectBucket,
@@ -220,9 +228,9 @@ macro_rules! source_rows {
 
 const DISPATCHER: [AwsCall; 10] =
     function_rows!(Dispatcher, "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{stack}-dispatcher:*");
-const DISPATCHER_SOURCE: [AwsCall; 5] = source_rows!(Dispatcher);
+const DISPATCHER_SOURCE: [AwsCall; 6] = source_rows!(Dispatcher);
 const WORKER: [AwsCall; 10] = function_rows!(Worker, "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{stack}-worker:*");
-const WORKER_SOURCE: [AwsCall; 5] = source_rows!(Worker);
+const WORKER_SOURCE: [AwsCall; 6] = source_rows!(Worker);
 const FINALIZER: [AwsCall; 10] =
     function_rows!(Finalizer, "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{stack}-finalizer:*");
 
@@ -262,6 +270,13 @@ const OWN: &[AwsCall] = &[
         STATE_MACHINE,
         Always,
         "StartExecution of the next execution of a bounded backfill, named from the run id (pipeline/dispatch.rs)",
+    ),
+    call(
+        Dispatcher,
+        "states:ListExecutions",
+        STATE_MACHINE,
+        Always,
+        "ListExecutions of the open runs: a run waits while MaxConcurrentRuns older ones are open (stepfunctions.rs RunGate)",
     ),
     call(Dispatcher, "es:ESHttpPost", "{opensearch}/*", IamDomain, "POST lakeship-ledger/_mget: objects already complete (ledger.rs)"),
     call(Dispatcher, "aoss:APIAccessAll", "{opensearch}", Serverless, "POST lakeship-ledger/_mget on a Serverless collection (ledger.rs)"),
