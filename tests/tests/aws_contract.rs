@@ -719,6 +719,9 @@ fn the_definition_and_the_stack_fit_together() {
     assert_eq!(reserved.resources()["Worker"].properties["ReservedConcurrentExecutions"], json!("40"));
     // Both ways in take the same batch size.
     assert_eq!(resources["StarterEventSource"].properties["BatchSize"], json!("10"));
+    // A backlog is paced: the mapping sets ScalingConfig.MaximumConcurrency (AWS allows 2 to 1000).
+    assert_eq!(resources["StarterEventSource"].properties["ScalingConfig"], json!({"MaximumConcurrency": "2"}));
+    assert_eq!(parameters["StarterMaximumConcurrency"]["MinValue"], json!(2), "AWS minimum of MaximumConcurrency");
     assert_eq!(stopped.resources()["NotificationsPipe"].properties["SourceParameters"]["SqsQueueParameters"]["BatchSize"], json!("10"));
 }
 

@@ -160,6 +160,63 @@ async fn real_throttling_loses_and_doubles_nothing() {
     assert_eq!(in_index, num_rows as u64, "nothing lost, nothing doubled");
 }
 
+/// A backlog (many objects at once) against a node that throttles hard:
+/// workers adapt their requests in flight, and a shard whose retry budget
+/// runs out while throttled keeps what it delivered and is resumed (the
+/// local executor retries `Lakeship.Throttled` as the state machine does),
+/// so the run ends complete, with every row exactly once.
+#[tokio::test]
+async fn a_backlog_against_a_throttling_node_drains_without_a_failed_run() {
+    let node = OwnNode::start("backlog-throttle", &["thread_pool.write.queue_size=2"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Objects of different sizes: same-content objects would be one object to the dispatcher.
+    let num_objects = 16;
+    let rows_of = |index: usize| 2_000 + 40 * index;
+    let objects: Vec<_> = (0..num_objects)
+        .map(|index| write_network_object(&dir.path().join(format!("backlog-{index:02}.parquet")), rows_of(index), rows_of(index)))
+        .collect();
+    let num_rows = (0..num_objects).map(rows_of).sum::<usize>() as u64;
+    let prefix = unique_name("backlog");
+    let mut context = isolated_context(&node.url(), &dir.path().join("work"), &prefix);
+    context.skip_complete = false;
+    context.plan.target_shard_bytes = 1; // one shard per object
+    context.delivery.max_chunk_docs = 250;
+    context.delivery.max_in_flight = 8;
+    context.delivery.adaptive = true;
+    // A short budget, so some shards run out of it while throttled and resume.
+    context.delivery.retry.max_attempts = 6;
+    context.delivery.retry.initial_backoff = Duration::from_millis(50);
+    context.delivery.retry.max_backoff = Duration::from_millis(400);
+    context.delivery.retry.time_budget = Duration::from_secs(4);
+    let collected = Arc::new(CollectResults::default());
+    let options = LocalRunOptions { workers: 8, progress: collected.clone(), ..LocalRunOptions::default() };
+
+    let started = std::time::Instant::now();
+    let outcome = run_local(&context, DispatchRequest::Objects { objects, run_id: None }, &options).await.expect("run");
+    let elapsed = started.elapsed();
+    assert!(outcome.failed_shards.is_empty(), "no shard fails for throttling: {:?}", outcome.failed_shards);
+    outcome.check().expect("the run completes despite throttling");
+    let results = collected.0.lock().expect("results").clone();
+    let throttled_items: u64 = results.iter().map(|r| r.delivery.num_throttled_items).sum();
+    let throttled_requests: u64 = results.iter().map(|r| r.delivery.num_throttled_requests).sum();
+    let requests: u64 = results.iter().map(|r| r.delivery.num_requests).sum();
+    let indexed: u64 = results.iter().map(|r| r.counts().num_indexed).sum();
+    let present: u64 = results.iter().map(|r| r.counts().num_already_present).sum();
+    let resumed = context.live.num_throttled_retries.load(std::sync::atomic::Ordering::Relaxed);
+    let in_index = count_at(&node.url(), &format!("{prefix}-*")).await;
+    println!(
+        "backlog: {num_objects} objects, {} planned, {} shards, {elapsed:.1?}; 429s: {throttled_items} items and {throttled_requests} requests; \
+         {requests} bulk requests; shards resumed after Lakeship.Throttled: {resumed}; rows {num_rows}, indexed {indexed}, \
+         already present {present}, in the index {in_index}",
+        outcome.summary.num_objects,
+        results.len()
+    );
+    assert_eq!(results.len(), num_objects, "every shard has a result");
+    assert!(throttled_items + throttled_requests > 0, "the tiny write queue must answer 429");
+    assert_eq!(indexed + present, num_rows);
+    assert_eq!(in_index, num_rows, "every row exactly once");
+}
+
 #[tokio::test]
 async fn a_node_restart_in_the_middle_of_a_run_loses_and_doubles_nothing() {
     let node = OwnNode::start("restart", &[]);

@@ -113,6 +113,36 @@ fn every_task_retries_lambda_service_errors_and_transient_failures_with_full_jit
     }
 }
 
+/// The delays of a retrier without jitter: `IntervalSeconds` times
+/// `BackoffRate` to the power of the retry, capped by `MaxDelaySeconds`.
+fn retry_delays(retrier: &Value) -> Vec<f64> {
+    let interval = retrier["IntervalSeconds"].as_f64().unwrap_or(1.0);
+    let rate = retrier["BackoffRate"].as_f64().unwrap_or(2.0);
+    let cap = retrier["MaxDelaySeconds"].as_f64().unwrap_or(f64::MAX);
+    let attempts = retrier["MaxAttempts"].as_u64().unwrap_or(3) as i32;
+    (0..attempts).map(|retry| (interval * rate.powi(retry)).min(cap)).collect()
+}
+
+#[test]
+fn a_throttled_shard_is_retried_long_enough_to_outlast_a_domain_slow_for_an_hour() {
+    let definition = definition();
+    let work = &definition["States"]["Shards"]["ItemProcessor"]["States"]["Work"];
+    let retrier = work["Retry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|retrier| retrier["ErrorEquals"] == json!(["Lakeship.Throttled"]))
+        .expect("Work retries Lakeship.Throttled on its own");
+    assert_eq!(retrier["JitterStrategy"], "FULL");
+    let delays = retry_delays(retrier);
+    let total: f64 = delays.iter().sum();
+    // FULL jitter draws each delay uniformly in [0, d]: half the sum is expected.
+    assert!(total / 2.0 >= 3600.0, "expected wait {} s over {} retries, below an hour: {delays:?}", total / 2.0, delays.len());
+    let comment = retrier["Comment"].as_str().unwrap_or_default();
+    assert!(comment.contains(&format!("{total:.0} s")), "the Comment states the arithmetic ({total:.0} s): {comment}");
+    assert!(comment.contains("3600"), "{comment}");
+}
+
 #[test]
 fn no_failure_is_caught_into_success_so_a_redrive_reruns_the_shards_that_did_not_succeed() {
     let definition = definition();

@@ -177,9 +177,14 @@ pub struct DeliveryArgs {
     /// Upper bound of documents per bulk request [env: LAKESHIP_MAX_REQUEST_DOCS] [default: 5000]
     #[arg(long, value_name = "N")]
     pub max_request_docs: Option<usize>,
-    /// Bulk requests in flight per worker [env: LAKESHIP_REQUESTS_IN_FLIGHT] [default: 2]
+    /// Bulk requests in flight per worker: the most it grows to while the domain keeps up, or always with
+    /// --fixed-concurrency [env: LAKESHIP_REQUESTS_IN_FLIGHT] [default: 8]
     #[arg(long, value_name = "N")]
     pub requests_in_flight: Option<usize>,
+    /// Keep --requests-in-flight bulk requests in flight always instead of adapting to the domain
+    /// [env: LAKESHIP_FIXED_CONCURRENCY]
+    #[arg(long)]
+    pub fixed_concurrency: bool,
     /// Retry time budget of a shard in seconds [env: LAKESHIP_RETRY_BUDGET_SECS] [default: 180]
     #[arg(long, value_name = "SECONDS")]
     pub retry_budget_secs: Option<u64>,
@@ -193,6 +198,7 @@ impl Flags for DeliveryArgs {
         pipeline.max_request_mb = self.max_request_mb;
         pipeline.max_request_docs = self.max_request_docs;
         pipeline.requests_in_flight = self.requests_in_flight;
+        pipeline.fixed_concurrency = self.fixed_concurrency.then_some(true);
         pipeline.retry_budget_secs = self.retry_budget_secs;
     }
 }

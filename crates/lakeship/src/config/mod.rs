@@ -111,8 +111,10 @@ pub struct RawPipeline {
     pub max_request_mb: Option<usize>,
     /// Upper bound of documents per request.
     pub max_request_docs: Option<usize>,
-    /// Bulk requests in flight per worker.
+    /// Bulk requests in flight per worker (the most, when adaptive).
     pub requests_in_flight: Option<usize>,
+    /// Keep `requests_in_flight` always rather than adapt to the domain.
+    pub fixed_concurrency: Option<bool>,
     /// Retry time budget of a shard.
     pub retry_budget_secs: Option<u64>,
     /// The ledger index.
@@ -270,6 +272,7 @@ impl TryFrom<RawConfig> for Config {
             max_chunk_bytes: max_request_mb * 1024 * 1024,
             max_chunk_docs: positive("pipeline.max_request_docs", pipeline.max_request_docs)?,
             max_in_flight: positive("pipeline.requests_in_flight", pipeline.requests_in_flight)?,
+            adaptive: !pipeline.fixed_concurrency.unwrap_or_else(|| keys::default_bool("pipeline.fixed_concurrency")),
             retry: RetryPolicy {
                 time_budget: Duration::from_secs(
                     pipeline.retry_budget_secs.unwrap_or_else(|| keys::default_count("pipeline.retry_budget_secs") as u64),
@@ -337,6 +340,7 @@ impl Config {
                 max_request_mb: Some(self.delivery.max_chunk_bytes / (1024 * 1024)),
                 max_request_docs: Some(self.delivery.max_chunk_docs),
                 requests_in_flight: Some(self.delivery.max_in_flight),
+                fixed_concurrency: Some(!self.delivery.adaptive),
                 retry_budget_secs: Some(self.delivery.retry.time_budget.as_secs()),
                 ledger_index: Some(self.ledger_index.clone()),
                 max_objects_per_run: Some(self.max_objects_per_run),

@@ -1,10 +1,11 @@
 //! Delivery to OpenSearch: an authenticated client, bulk requests cut by
-//! bytes and documents, a bounded number in flight, per-item outcomes, retries
+//! bytes and documents, a number in flight that adapts to the domain, per-item outcomes, retries
 //! of only the items that can succeed on retry, and dead letters for the rest.
 
 pub mod auth;
 pub mod bulk;
 pub mod client;
+pub mod concurrency;
 pub mod retry;
 pub mod sink;
 pub mod transport;
@@ -12,6 +13,7 @@ pub mod transport;
 use crate::errors::{ErrorName, NamedError};
 pub use auth::{Auth, AuthConfig, SigV4Service};
 pub use client::{ClientOptions, OpenSearchClient, Response};
+pub use concurrency::{Concurrency, ConcurrencyController, RequestOutcome};
 pub use retry::{ControlRetry, RetryPolicy};
 pub use sink::{BulkSink, DeliveryOptions, DeliveryStats, ItemCounts, SinkReport};
 pub use transport::{BulkTransport, DeliveryObserver, RejectSink};

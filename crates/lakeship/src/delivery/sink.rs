@@ -1,16 +1,17 @@
 //! The bulk sink: takes encoded documents, sends them in chunks with a
-//! bounded number of requests in flight, retries only what can succeed on
+//! number of requests in flight that adapts to the domain (`concurrency`), retries only what can succeed on
 //! retry, and tallies every document as indexed, already present or rejected
 //! (rejected ones go to the dead-letter store with their reason).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::task::JoinSet;
 
 use super::DeliveryError;
 use super::bulk::{Chunk, ItemOutcome, split_into_chunks};
+use super::concurrency::{Concurrency, ConcurrencyController, RequestOutcome};
 use super::retry::{BulkRound, RetryPolicy, RetryState, Sleeper, decide_round, tokio_sleeper};
 use super::transport::{BulkTransport, DeliveryObserver, RejectSink};
 use crate::convert::{EncodedDocs, write_reject};
@@ -27,15 +28,33 @@ pub struct DeliveryOptions {
     pub max_chunk_bytes: usize,
     /// Upper bound of documents per bulk request.
     pub max_chunk_docs: usize,
-    /// Bulk requests in flight at once.
+    /// Bulk requests in flight at once: the fixed number, or the most when
+    /// `adaptive`.
     pub max_in_flight: usize,
+    /// Adapt the requests in flight to the domain (from one up to
+    /// `max_in_flight`: more while it keeps up, fewer when it pushes back)
+    /// rather than keep `max_in_flight` always.
+    pub adaptive: bool,
     /// Retry policy of throttled and failed requests and items.
     pub retry: RetryPolicy,
 }
 
 impl Default for DeliveryOptions {
     fn default() -> Self {
-        DeliveryOptions { max_chunk_bytes: 5 * 1024 * 1024, max_chunk_docs: 5_000, max_in_flight: 2, retry: RetryPolicy::default() }
+        DeliveryOptions {
+            max_chunk_bytes: 5 * 1024 * 1024,
+            max_chunk_docs: 5_000,
+            max_in_flight: 2,
+            adaptive: false,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl DeliveryOptions {
+    /// How many requests are kept in flight.
+    pub fn concurrency(&self) -> Concurrency {
+        if self.adaptive { Concurrency::Adaptive(self.max_in_flight) } else { Concurrency::Fixed(self.max_in_flight) }
     }
 }
 
@@ -119,6 +138,7 @@ pub struct BulkSink {
     options: DeliveryOptions,
     sleeper: Sleeper,
     tasks: JoinSet<Result<ChunkReport, DeliveryError>>,
+    controller: Arc<Mutex<ConcurrencyController>>,
     rejects: Box<dyn RejectSink>,
     report: SinkReport,
     observer: Option<Arc<dyn DeliveryObserver>>,
@@ -134,9 +154,11 @@ impl BulkSink {
     /// A sink that sends through `transport` (an `OpenSearchClient`) and
     /// hands documents refused for good to `rejects` (the dead-letter store).
     pub fn new(transport: impl BulkTransport, options: DeliveryOptions, rejects: impl RejectSink + 'static) -> Self {
+        let controller = ConcurrencyController::new(options.concurrency(), Instant::now());
         BulkSink {
             transport: Arc::new(transport),
             options,
+            controller: Arc::new(Mutex::new(controller)),
             sleeper: tokio_sleeper(),
             tasks: JoinSet::new(),
             rejects: Box::new(rejects),
@@ -158,7 +180,7 @@ impl BulkSink {
     }
 
     /// Sends the documents of `docs`, tagged with `piece`. Returns once they
-    /// are handed to requests in flight (at most `max_in_flight`). Rows that
+    /// are handed to requests in flight (at most the controller's limit). Rows that
     /// could not be routed are counted as rejected and go to the dead-letter
     /// store with their reason, unsent.
     pub async fn send(&mut self, piece: usize, docs: EncodedDocs) -> Result<(), DeliveryError> {
@@ -178,7 +200,8 @@ impl BulkSink {
             self.reject_unroutable(piece, &mut docs).await?;
         }
         for chunk in split_into_chunks(piece, docs, self.options.max_chunk_bytes, self.options.max_chunk_docs) {
-            while self.tasks.len() >= self.options.max_in_flight.max(1) {
+            while self.tasks.len() >= self.limit() {
+                lock(&self.controller).at_limit();
                 let joined = match give_up_at {
                     Some(at) => match tokio::time::timeout_at(at.into(), self.tasks.join_next()).await {
                         Ok(joined) => joined,
@@ -190,9 +213,15 @@ impl BulkSink {
                 self.absorb(joined).await?;
             }
             let (transport, policy, sleeper) = (self.transport.clone(), self.options.retry, self.sleeper.clone());
-            self.tasks.spawn(async move { deliver_chunk(transport.as_ref(), chunk, policy, &sleeper).await });
+            let controller = self.controller.clone();
+            self.tasks.spawn(async move { deliver_chunk(transport.as_ref(), chunk, policy, &sleeper, &controller).await });
         }
         Ok(true)
+    }
+
+    /// Requests allowed in flight now.
+    pub fn limit(&self) -> usize {
+        lock(&self.controller).limit()
     }
 
     /// Outcomes of the requests collected so far, by tag.
@@ -275,10 +304,18 @@ impl BulkSink {
 
     /// Waits for every request and stores the dead letters.
     pub async fn finish(mut self) -> Result<SinkReport, DeliveryError> {
+        self.drain().await?;
+        self.finish_rejects().await
+    }
+
+    /// Waits for every request; on a failure, the requests still in flight
+    /// are abandoned and the sink keeps the outcomes collected so far (for
+    /// [`stop`](Self::stop)).
+    pub(crate) async fn drain(&mut self) -> Result<(), DeliveryError> {
         while !self.tasks.is_empty() {
             self.collect_one().await?;
         }
-        self.finish_rejects().await
+        Ok(())
     }
 }
 
@@ -288,6 +325,7 @@ async fn deliver_chunk(
     chunk: Chunk,
     policy: RetryPolicy,
     sleeper: &Sleeper,
+    controller: &Mutex<ConcurrencyController>,
 ) -> Result<ChunkReport, DeliveryError> {
     let mut report =
         ChunkReport { piece: chunk.piece, counts: ItemCounts::default(), stats: DeliveryStats::default(), dead_letters: Vec::new() };
@@ -298,14 +336,17 @@ async fn deliver_chunk(
         let body = chunk.body_of(&pending);
         report.stats.num_requests += 1;
         report.stats.num_bytes_sent += body.len() as u64;
-        let (throttled, retry_after, last_error) = match decide_round(transport.bulk(body).await, pending.len()) {
+        let sent_at = Instant::now();
+        let round = decide_round(transport.bulk(body).await, pending.len());
+        lock(controller).record(Instant::now(), sent_at.elapsed(), concurrency_outcome(&round));
+        let (throttled, retry_after, last_error) = match round {
             BulkRound::Fail(error) => return Err(error),
             BulkRound::Split => {
                 // Too large for the endpoint: halve and send the halves.
                 let (first, second) = pending.split_at(pending.len() / 2);
                 for half in [first.to_vec(), second.to_vec()] {
                     let sub = sub_chunk(&chunk, &half);
-                    let sub_report = Box::pin(deliver_chunk(transport, sub, policy, sleeper)).await?;
+                    let sub_report = Box::pin(deliver_chunk(transport, sub, policy, sleeper, controller)).await?;
                     report.counts.add(&sub_report.counts);
                     report.stats.add(&sub_report.stats);
                     report.dead_letters.extend_from_slice(&sub_report.dead_letters);
@@ -357,6 +398,23 @@ async fn deliver_chunk(
         tracing::debug!(num_pending = pending.len(), backoff_ms = backoff.as_millis() as u64, throttled, "retrying bulk items");
         sleeper(backoff).await;
     }
+}
+
+/// What an answer says about the domain's load.
+fn concurrency_outcome(round: &BulkRound) -> RequestOutcome {
+    match round {
+        BulkRound::RetryAll { .. } => RequestOutcome::BackPressure,
+        BulkRound::Items(outcomes) if outcomes.iter().any(|outcome| matches!(outcome, ItemOutcome::Retry { .. })) => {
+            RequestOutcome::BackPressure
+        }
+        BulkRound::Items(_) => RequestOutcome::Answered,
+        BulkRound::Split | BulkRound::TooLarge | BulkRound::Fail(_) => RequestOutcome::Ignored,
+    }
+}
+
+/// The controller, also after a panic elsewhere (its state stays usable).
+fn lock(controller: &Mutex<ConcurrencyController>) -> std::sync::MutexGuard<'_, ConcurrencyController> {
+    controller.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn sub_chunk(chunk: &Chunk, indices: &[usize]) -> Chunk {

@@ -247,7 +247,7 @@ pub async fn load(context: &PipelineContext, task: &ShardTask) -> Result<ShardCh
     }
 }
 
-/// An attempt that stopped at its deadline.
+/// An attempt that stopped at its deadline, or throttled.
 pub(super) struct Stopped<'a> {
     /// The whole task.
     pub task: &'a ShardTask,
@@ -259,12 +259,17 @@ pub(super) struct Stopped<'a> {
     pub units: &'a AttemptUnits,
     /// The deadline it stopped at.
     pub deadline: Deadline,
+    /// Why it stopped: `None` for the deadline, or the error that ended it
+    /// (`Lakeship.Throttled`: the domain kept pushing back through the
+    /// sink's retry budget).
+    pub cause: Option<NamedError>,
 }
 
 impl Stopped<'_> {
     /// Lets the requests in flight finish (until the deadline's time to
     /// abandon), stores the checkpoint of what is finished, and answers
-    /// `Lakeship.OutOfTime` (or the error that kept it from storing).
+    /// `Lakeship.OutOfTime` or the cause (or the error that kept it from
+    /// storing).
     pub async fn keep(self, context: &PipelineContext, earlier: ShardCheckpoint, sink: BulkSink, num_bytes_read: u64) -> NamedError {
         let report = match sink.stop(self.deadline.abandon_at()).await {
             Ok(report) => report,
@@ -281,6 +286,18 @@ impl Stopped<'_> {
             return error;
         }
         let total: usize = self.task.pieces.iter().map(|piece| piece.num_row_groups).sum();
+        if let Some(cause) = self.cause {
+            return NamedError::new(
+                cause.name,
+                format!(
+                    "shard {} stopped with {} of {total} row groups done (stop {}): {}; the retry resumes from {location}",
+                    self.task.shard_id,
+                    checkpoint.num_row_groups_done(),
+                    checkpoint.num_stops,
+                    cause.message
+                ),
+            );
+        }
         let left = self.deadline.abandon_at().saturating_duration_since(Instant::now()) + Deadline::ABANDON_MARGIN;
         NamedError::new(
             ErrorName::OutOfTime,

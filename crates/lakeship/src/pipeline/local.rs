@@ -195,6 +195,34 @@ async fn resume_page(context: &PipelineContext, summary: RunSummary, options: &L
     Ok(LocalOutcome { summary, report, failed_shards, stopped, finalize_error, num_pages: 1 })
 }
 
+/// Retries of a shard that ended `Lakeship.Throttled`, as the state
+/// machine's retrier on the Work task does (there: 16 retries, up to 600 s
+/// apart; here shorter, for a machine that waits in front of a terminal).
+const LOCAL_THROTTLED_RETRIES: u32 = 16;
+/// The longest wait between them (full jitter below it).
+const LOCAL_THROTTLED_MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs a shard; a throttled shard kept what it delivered in a checkpoint,
+/// so it is run again (resuming) after a backoff with full jitter, until it
+/// ends otherwise, the retries run out, or the run is stopped.
+async fn run_shard_retrying_throttled(context: &PipelineContext, shard: &ShardTask, stop: &AtomicBool) -> Result<ShardResult, NamedError> {
+    let mut retry = 0;
+    loop {
+        let result = run_shard(context, shard).await;
+        match &result {
+            Err(error) if error.name == ErrorName::Throttled && retry < LOCAL_THROTTLED_RETRIES && !stop.load(Ordering::Relaxed) => {
+                let ceiling = std::time::Duration::from_secs(1 << retry.min(5)).min(LOCAL_THROTTLED_MAX_DELAY);
+                let delay = ceiling.mul_f64(fastrand::f64());
+                retry += 1;
+                tracing::warn!(shard_id = %shard.shard_id, retry, delay_ms = delay.as_millis() as u64, error = %error, "shard throttled; resuming after a backoff");
+                context.live.num_throttled_retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(delay).await;
+            }
+            _ => return result,
+        }
+    }
+}
+
 /// Runs shards with at most `workers` at once; returns the failures.
 async fn run_shards(context: &PipelineContext, shards: Vec<ShardTask>, options: &LocalRunOptions) -> Vec<(String, NamedError)> {
     let mut tasks = JoinSet::new();
@@ -204,8 +232,9 @@ async fn run_shards(context: &PipelineContext, shards: Vec<ShardTask>, options: 
         while tasks.len() < options.workers.max(1) && !options.stop.load(Ordering::Relaxed) {
             let Some(shard) = queue.next() else { break };
             let context = context.clone();
+            let stop = options.stop.clone();
             tasks.spawn(async move {
-                let result = run_shard(&context, &shard).await;
+                let result = run_shard_retrying_throttled(&context, &shard, &stop).await;
                 (shard, result)
             });
         }

@@ -100,6 +100,8 @@ pub struct LiveCounters {
     pub num_rejected: std::sync::atomic::AtomicU64,
     /// Compressed bytes read.
     pub num_bytes_read: std::sync::atomic::AtomicU64,
+    /// Shards run again after `Lakeship.Throttled` (locally).
+    pub num_throttled_retries: std::sync::atomic::AtomicU64,
 }
 
 impl LiveCounters {

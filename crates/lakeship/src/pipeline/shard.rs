@@ -9,9 +9,12 @@
 //! that cannot be read fails only itself: the piece's other row groups are
 //! read, and the piece result names the bad ones and the rows they lost. A
 //! panic while working a piece is contained to that piece. Transient
-//! failures (network, throttling beyond the retry budget) fail the whole
-//! shard with a named error and record nothing, so the state machine retries
-//! or redrives it; documents already sent are then answered "already present".
+//! failures (network) fail the whole shard with a named error and record
+//! nothing, so the state machine retries or redrives it; documents already
+//! sent are then answered "already present". Throttling beyond the sink's
+//! retry budget is a reason to slow down, not to lose work: the shard keeps
+//! what was delivered in a checkpoint (as at its deadline) and fails with
+//! `Lakeship.Throttled`, which the state machine retries for an hour and more.
 
 use std::collections::BTreeMap;
 
@@ -58,6 +61,7 @@ pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadli
     let mut sink = BulkSink::new(context.client.clone(), context.delivery.clone(), dead_letters).with_observer(context.live.clone());
     let mut units = AttemptUnits::new(remaining.pieces.len(), deadline);
     let mut stopped = false;
+    let mut cause = None;
     for (index, piece) in remaining.pieces.iter().enumerate() {
         if units.should_stop(sink.counts()) {
             stopped = true;
@@ -69,6 +73,10 @@ pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadli
                 tracing::warn!(object = %piece.object, error = %error, "piece failed");
                 units.piece_ended(index, Some(error));
             }
+            Err(PieceFailure::Shard(error)) if error.name == ErrorName::Throttled => {
+                cause = Some(error);
+                break;
+            }
             Err(PieceFailure::Shard(error)) => return Err(error),
             Err(PieceFailure::OutOfTime) => {
                 stopped = true;
@@ -76,9 +84,22 @@ pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadli
             }
         }
     }
+    if cause.is_none() && !stopped {
+        match sink.drain().await {
+            Err(error) if error.name() == ErrorName::Throttled => cause = Some(error.into()),
+            Err(error) => return Err(error.into()),
+            Ok(()) => {}
+        }
+    }
     context.live.num_bytes_read.fetch_add(source.counters().num_bytes_read(), std::sync::atomic::Ordering::Relaxed);
-    if let (true, Some(deadline)) = (stopped, deadline) {
-        let attempt = super::checkpoint::Stopped { task, remaining: &remaining, origins: &origins, units: &units, deadline };
+    let deadline = match (&cause, stopped, deadline) {
+        // Throttled: keep what came back; nothing left in flight is waited for.
+        (Some(_), _, _) => Some(Deadline::at(std::time::Instant::now(), std::time::Instant::now())),
+        (None, true, deadline) => deadline,
+        (None, false, _) => None,
+    };
+    if let Some(deadline) = deadline {
+        let attempt = super::checkpoint::Stopped { task, remaining: &remaining, origins: &origins, units: &units, deadline, cause };
         return Err(Box::pin(attempt.keep(context, checkpoint, sink, source.counters().num_bytes_read())).await);
     }
     let report = sink.finish().await.map_err(NamedError::from)?;

@@ -378,3 +378,34 @@ async fn stop_abandons_requests_still_in_flight_at_the_deadline() {
     let report = sink.stop(Instant::now() + Duration::from_millis(20)).await.unwrap();
     assert!(report.counts.is_empty(), "no outcome for documents abandoned in flight: {:?}", report.counts);
 }
+
+#[test]
+fn answers_tell_the_concurrency_controller_whether_the_domain_pushed_back() {
+    let retry_all = |throttled| BulkRound::RetryAll { throttled, retry_after: None, reason: String::new() };
+    assert_eq!(concurrency_outcome(&retry_all(true)), RequestOutcome::BackPressure, "429 for the request");
+    assert_eq!(concurrency_outcome(&retry_all(false)), RequestOutcome::BackPressure, "5xx or a broken connection");
+    let items = |outcomes: Vec<ItemOutcome>| BulkRound::Items(outcomes);
+    assert_eq!(
+        concurrency_outcome(&items(vec![ItemOutcome::Indexed, ItemOutcome::Retry { status: 429 }])),
+        RequestOutcome::BackPressure,
+        "one item answered 429"
+    );
+    let answered = items(vec![
+        ItemOutcome::Indexed,
+        ItemOutcome::AlreadyPresent,
+        ItemOutcome::Rejected { status: 400, reason: "mapper_parsing_exception".to_string() },
+    ]);
+    assert_eq!(concurrency_outcome(&answered), RequestOutcome::Answered, "rejections are the documents' doing");
+    assert_eq!(concurrency_outcome(&BulkRound::Split), RequestOutcome::Ignored);
+    assert_eq!(concurrency_outcome(&BulkRound::Fail(DeliveryError::Configuration(String::new()))), RequestOutcome::Ignored);
+}
+
+#[tokio::test]
+async fn an_adaptive_sink_starts_with_one_request_in_flight_and_a_fixed_one_with_all() {
+    let transport = Scripted::new([]);
+    let adaptive = DeliveryOptions { max_in_flight: 8, adaptive: true, ..options() };
+    assert_eq!(adaptive.concurrency(), Concurrency::Adaptive(8));
+    assert_eq!(sink(&transport, &Kept::default(), adaptive).0.limit(), 1);
+    let fixed = DeliveryOptions { max_in_flight: 8, adaptive: false, ..options() };
+    assert_eq!(sink(&transport, &Kept::default(), fixed).0.limit(), 8);
+}
