@@ -60,7 +60,7 @@ pub enum ErrorName {
 
 impl ErrorName {
     /// Every name.
-    pub const ALL: [ErrorName; 11] = [
+    pub const ALL: [ErrorName; 12] = [
         ErrorName::Transient,
         ErrorName::Throttled,
         ErrorName::OutOfTime,
@@ -77,7 +77,7 @@ impl ErrorName {
 
     /// The names a handler may fail with (the others are recorded per object
     /// or per message and never end an invocation).
-    pub const RAISED: [ErrorName; 7] = [
+    pub const RAISED: [ErrorName; 8] = [
         ErrorName::Transient,
         ErrorName::Throttled,
         ErrorName::OutOfTime,
