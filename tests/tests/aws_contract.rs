@@ -337,7 +337,7 @@ async fn the_keys_and_arns_the_code_uses_fall_under_the_grants() {
     assert_not_covered(Caller::Finalizer, "s3:PutObject", &result);
     assert_covered(Caller::StateMachine, "s3:GetObject", &arn(work.run_file(run, "shards.json")));
     assert_not_covered(Caller::StateMachine, "s3:GetObject", &result);
-    let dead_letters = arn(work.dead_letter_prefix(run, shard).join("part-00000.ndjson"));
+    let dead_letters = arn(work.dead_letter_prefix(shard).join("part-0123456789abcdef.ndjson"));
     assert_covered(Caller::Worker, "s3:PutObject", &dead_letters);
     assert_covered(Caller::Operator, "s3:GetObject", &dead_letters);
 

@@ -24,7 +24,7 @@ use lakeship::ledger::{LedgerEntry, Status};
 use lakeship::object::ObjectRef;
 use lakeship::pipeline::local::{LocalRunOptions, run_local};
 use lakeship::pipeline::payload::DispatchRequest;
-use lakeship_ops::dashboards::import::{ImportOptions, import_request};
+use lakeship_ops::dashboards::import::{ImportOptions, Retry, object_keys, resolve_request};
 use lakeship_ops::dashboards::query::TimeRange;
 use lakeship_ops::dashboards::verify::{VisReport, verify};
 use lakeship_ops::dashboards::{self, SavedObjectFile};
@@ -330,8 +330,11 @@ fn the_saved_objects_import_as_multipart_uploads() {
     let mut num_objects = 0;
     for file in &files {
         let ndjson = file.to_ndjson();
-        let request = import_request(&file.name, ndjson.as_bytes(), &ImportOptions::default()).expect("request");
-        assert_eq!(request.path, "api/saved_objects/_import?overwrite=true");
+        let retries: Vec<Retry> =
+            object_keys(ndjson.as_bytes()).expect("keys").into_iter().map(|(kind, id)| Retry { kind, id, overwrite: true }).collect();
+        assert_eq!(retries.len(), file.objects.len());
+        let request = resolve_request(&file.name, ndjson.as_bytes(), &retries, &ImportOptions::default()).expect("request");
+        assert_eq!(request.path, "api/saved_objects/_resolve_import_errors");
         assert!(request.headers.contains(&("osd-xsrf".to_string(), "true".to_string())));
         let body = String::from_utf8(request.body).expect("utf-8");
         assert!(body.contains(&format!("filename=\"{}\"", file.name)));

@@ -87,8 +87,26 @@ pub fn check_rejected(report: &lakeship::pipeline::RunReport, work: &lakeship::p
     if num_rejected == 0 {
         return Ok(());
     }
-    let dead_letters = work.root().join(&format!("dead-letters/{}/", report.run_id)).to_string();
-    Err(RowsRejected { num_rejected, run_id: report.run_id.clone(), dead_letters }.into())
+    Err(RowsRejected { num_rejected, run_id: report.run_id.clone(), dead_letters: dead_letter_source(report, work) }.into())
+}
+
+/// What `lakeship replay-dlq` should read for the rejected rows of a run: the
+/// one shard prefix (`dead-letters/<shard_id>/`) holding their part files,
+/// or the whole `dead-letters/` when they are under several (replaying
+/// letters of other runs again is harmless: the same ids).
+fn dead_letter_source(report: &lakeship::pipeline::RunReport, work: &lakeship::pipeline::WorkArea) -> String {
+    let mut prefixes: Vec<&str> = report
+        .objects
+        .iter()
+        .flat_map(|entry| &entry.dead_letters)
+        .filter_map(|part| part.rsplit_once('/').map(|(prefix, _)| prefix))
+        .collect();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    match prefixes.as_slice() {
+        [prefix] => format!("{prefix}/"),
+        _ => work.root().join("dead-letters/").to_string(),
+    }
 }
 
 /// True for keys that name Parquet objects (Security Lake writes

@@ -1,10 +1,22 @@
 //! The dead-letter store: documents OpenSearch refused for good, with their
 //! target index, id and the reason, as NDJSON objects under a prefix of the
-//! work bucket (or a local directory) — one set of part files per shard
-//! attempt. `lakeship replay-dlq` sends them again with the same ids.
+//! work bucket (or a local directory). `lakeship replay-dlq` sends them
+//! again with the same ids.
+//!
+//! Where a part file goes is deterministic: under the shard's prefix
+//! (`dead-letters/<shard_id>/`, the shard id being a hash of its pieces:
+//! objects and row groups), named by a hash of the index and id of every
+//! letter it holds. The same rows rejected again — a retried attempt, a
+//! redrive, or another run working the same pieces at the same time —
+//! write the same file again instead of adding a copy. A file is only ever
+//! replaced by one with the same letters (ids are deterministic), so
+//! nothing is lost; letters cut into parts differently (a part is cut every
+//! [`PART_BYTES`], in the order OpenSearch answered) make other names, and
+//! are then kept twice rather than risk one.
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::delivery::RejectSink;
 use crate::delivery::transport::BoxFuture;
@@ -31,7 +43,7 @@ pub struct DeadLetter {
 }
 
 /// Writes the dead letters of one shard attempt as part files
-/// `<prefix>/part-00000.ndjson`, … spilling every [`PART_BYTES`].
+/// `<prefix>/part-<hash of their ids>.ndjson`, spilling every [`PART_BYTES`].
 #[derive(Debug)]
 pub(crate) struct DeadLetterWriter {
     store: ObjectStore,
@@ -61,7 +73,7 @@ impl DeadLetterWriter {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        let location = self.prefix.join(&format!("part-{:05}.ndjson", self.parts.len()));
+        let location = self.prefix.join(&part_name(&self.buffer));
         let body = Bytes::from(std::mem::take(&mut self.buffer));
         self.store.put(&location, body).await?;
         tracing::warn!(location = %location, "wrote dead letters");
@@ -81,6 +93,37 @@ impl RejectSink for DeadLetterWriter {
             Ok((self.num_letters, std::mem::take(&mut self.parts)))
         })
     }
+}
+
+/// The index and id of a dead letter (its line, the document skipped).
+#[derive(Deserialize)]
+struct LetterKey<'a> {
+    #[serde(borrow)]
+    index: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    id: std::borrow::Cow<'a, str>,
+}
+
+/// `part-<16 hex>.ndjson`: a hash of the (index, id) of every letter in
+/// `lines`, whatever their order (a line that does not parse counts as
+/// itself).
+fn part_name(lines: &[u8]) -> String {
+    let mut keys: Vec<Vec<u8>> = lines
+        .split(|&byte| byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| match serde_json::from_slice::<LetterKey>(line) {
+            Ok(key) => [key.index.as_bytes(), b"\t", key.id.as_bytes()].concat(),
+            Err(_) => line.to_vec(),
+        })
+        .collect();
+    keys.sort_unstable();
+    let mut hasher = Sha256::new();
+    for key in &keys {
+        hasher.update(key);
+        hasher.update(b"\n");
+    }
+    let hex: String = hasher.finalize()[..8].iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("part-{hex}.ndjson")
 }
 
 /// Reads the dead letters of one part file.
@@ -123,5 +166,37 @@ mod tests {
         assert_eq!(letters[0].id, "id-1");
         assert_eq!(letters[0].reason, "mapper_parsing_exception: \"bad\"");
         assert_eq!(letters[0].document, serde_json::json!({"a": "text"}));
+    }
+
+    fn letters(ids: &[&str]) -> Vec<u8> {
+        let mut lines = Vec::new();
+        for id in ids {
+            crate::convert::write_reject(&mut lines, "ocsf-x", id, 400, "mapper_parsing_exception: \"bad\"", br#"{"a":"text"}"#);
+        }
+        lines
+    }
+
+    #[test]
+    fn parts_are_named_by_the_letters_they_hold_in_any_order() {
+        let name = part_name(&letters(&["id-1", "id-2"]));
+        assert!(name.starts_with("part-") && name.ends_with(".ndjson") && name.len() == 5 + 16 + 7, "{name}");
+        assert_eq!(part_name(&letters(&["id-2", "id-1"])), name, "the order OpenSearch answered in does not matter");
+        assert_ne!(part_name(&letters(&["id-1"])), name);
+        assert_ne!(part_name(&letters(&["id-1", "id-3"])), name);
+    }
+
+    #[tokio::test]
+    async fn the_same_letters_written_twice_make_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::local_only();
+        let prefix = Location::Local { path: dir.path().join("dead-letters/0123456789abcdef") };
+        let mut parts = Vec::new();
+        for ids in [["id-1", "id-2"], ["id-2", "id-1"]] {
+            let mut writer = DeadLetterWriter::new(store.clone(), prefix.clone());
+            writer.append(&letters(&ids), 2).await.unwrap();
+            parts.extend(writer.finish().await.unwrap().1);
+        }
+        assert_eq!(parts[0], parts[1], "a second run of the same rows overwrites");
+        assert_eq!(find_parts(&store, &prefix).await.unwrap().len(), 1);
     }
 }

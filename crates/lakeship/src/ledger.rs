@@ -9,6 +9,23 @@
 //! names the bad row groups and counts their rows as unreadable. The document id is
 //! the object id, so a re-delivered notification finds the entry and skips a
 //! complete object.
+//!
+//! An entry only moves forward. The same object can be worked by two runs at
+//! once (announced twice, or a redrive of an old run while a new run works
+//! it); both index it (document ids keep the documents single) and both
+//! finalize. Entries are ordered by the **start of their run** — the
+//! dispatcher's `created_at`, kept as `run_started_at` and sent as the
+//! document's external version (`version_type=external_gte`) — not by the
+//! time they are written: a redrive of an old run keeps its run id and its
+//! start time, so it finishes last yet cannot overwrite what a newer run
+//! recorded, and a run that finalizes again (redrive) does replace its own
+//! entry (equal versions are accepted). OpenSearch answers an entry older
+//! than the stored one with 409 `version_conflict_engine_exception`: a newer
+//! record exists, which is not an error (the write reports it as
+//! superseded). Two runs racing end with the newer run's entry whatever
+//! order they finish in; its `num_already_present` then counts the rows the
+//! other run created first, and `indexed + already present + rejected` is
+//! still every row of the object.
 
 use std::collections::HashSet;
 
@@ -117,6 +134,11 @@ pub struct LedgerEntry {
     pub shard_ids: Vec<String>,
     /// The run.
     pub run_id: String,
+    /// Start of the run (epoch ms; the dispatcher's manifest `created_at`):
+    /// the entry's order, sent as its external version (0 in entries written
+    /// before it existed).
+    #[serde(default)]
+    pub run_started_at: i64,
     /// Start (epoch ms).
     pub started_at: i64,
     /// End (epoch ms).
@@ -163,6 +185,7 @@ impl LedgerEntry {
             num_shards: 0,
             shard_ids: Vec::new(),
             run_id: run_id.to_string(),
+            run_started_at: at,
             started_at: at,
             ended_at: at,
             duration_ms: 0,
@@ -202,13 +225,27 @@ pub(crate) fn source_of_key(key: &str) -> Option<String> {
     parts.windows(3).find(|window| matches!(window[0], "aws" | "ext") && !window[1].contains('=')).map(|window| window[1].to_string())
 }
 
+/// The `_bulk` action that writes `entry` unless the index holds an entry
+/// of a newer run: external versioning with the run's start time as the
+/// version (`external_gte`: the same run may write its entry again).
+/// <https://docs.opensearch.org/latest/api-reference/document-apis/index-document/>
+/// (`version`, `version_type`); an external version must be a long >= 0.
+fn index_action(index: &str, entry: &LedgerEntry) -> serde_json::Value {
+    json!({"index": {
+        "_index": index,
+        "_id": entry.object_id,
+        "version": entry.run_started_at.max(0),
+        "version_type": "external_gte",
+    }})
+}
+
 /// The `_bulk` bodies that write `entries` to `index`, each at most
 /// `max_bytes` long (an entry longer than that is a body of its own).
 fn bulk_bodies(index: &str, entries: &[LedgerEntry], max_bytes: usize) -> Result<Vec<Vec<u8>>, DeliveryError> {
     let mut bodies = Vec::new();
     let mut body = Vec::new();
     for entry in entries {
-        let mut lines = json!({"index": {"_index": index, "_id": entry.object_id}}).to_string().into_bytes();
+        let mut lines = index_action(index, entry).to_string().into_bytes();
         lines.push(b'\n');
         lines.extend_from_slice(&serde_json::to_vec(entry).map_err(|error| DeliveryError::Protocol(error.to_string()))?);
         lines.push(b'\n');
@@ -290,25 +327,33 @@ impl Ledger {
         Ok(())
     }
 
-    /// Writes (replaces) ledger documents, visible to searches on return,
-    /// in `_bulk` requests of at most [`LEDGER_BULK_MAX_BYTES`] (a run of
-    /// thousands of objects writes ~2 KB per object). Installs the ledger's
+    /// Writes ledger documents, visible to searches on return, in `_bulk`
+    /// requests of at most [`LEDGER_BULK_MAX_BYTES`] (a run of thousands of
+    /// objects writes ~2 KB per object). An entry replaces the stored one
+    /// unless that one is of a newer run (see the module): such entries are
+    /// returned as superseded, not as an error. Installs the ledger's
     /// template first (once per process).
-    pub async fn write(&self, entries: &[LedgerEntry]) -> Result<(), DeliveryError> {
+    pub async fn write(&self, entries: &[LedgerEntry]) -> Result<LedgerWrite, DeliveryError> {
+        let mut written = LedgerWrite::default();
         if entries.is_empty() {
-            return Ok(());
+            return Ok(written);
         }
         self.template_installed.get_or_try_init(|| self.install_template()).await?;
         for body in bulk_bodies(&self.index, entries, self.max_bulk_bytes)? {
-            self.write_chunk(body).await?;
+            written.superseded.extend(self.write_chunk(body).await?);
         }
-        Ok(())
+        written.num_written = entries.len() - written.superseded.len();
+        for object_id in &written.superseded {
+            tracing::info!(object_id = %object_id, index = %self.index, "ledger entry kept: a newer run recorded this object");
+        }
+        Ok(written)
     }
 
     /// Writes one `_bulk` body, again while OpenSearch answers transiently
-    /// (the writes are idempotent: the same ids, the same documents).
-    async fn write_chunk(&self, body: Vec<u8>) -> Result<(), DeliveryError> {
-        let path = "_bulk?refresh=wait_for&filter_path=errors,items.*.status,items.*.error";
+    /// (the writes are idempotent: the same ids, the same documents, the
+    /// same versions). Returns the ids of entries superseded by a newer run's.
+    async fn write_chunk(&self, body: Vec<u8>) -> Result<Vec<String>, DeliveryError> {
+        let path = "_bulk?refresh=wait_for&filter_path=errors,items.*._id,items.*.status,items.*.error";
         let body = bytes::Bytes::from(body);
         let response = with_retries(
             self.retry.policy,
@@ -321,14 +366,11 @@ impl Ledger {
         )
         .await?;
         let answer = if response.is_success() { response.json()? } else { serde_json::Value::Null };
-        if response.is_success() && answer["errors"].as_bool() == Some(false) {
-            return Ok(());
+        let items = BulkItems::of(&answer);
+        if response.is_success() && items.failed.is_empty() && answer["errors"].is_boolean() {
+            return Ok(items.superseded);
         }
-        let refused = answer["items"].as_array().into_iter().flatten().filter_map(|item| item.as_object()?.values().next()).any(|item| {
-            let reason = item["error"]["reason"].as_str().unwrap_or_default();
-            crate::delivery::bulk::is_ids_refused(item["status"].as_u64().unwrap_or_default() as u16, reason)
-        });
-        if refused {
+        if items.failed.iter().any(|(status, reason)| crate::delivery::bulk::is_ids_refused(*status, reason)) {
             return Err(crate::delivery::bulk::ids_refused("the ledger's POST /_bulk"));
         }
         Err(DeliveryError::Http { request: "POST /_bulk (ledger)".to_string(), status: response.status, body: response.excerpt() })
@@ -430,21 +472,54 @@ impl Ledger {
     }
 }
 
+/// What a ledger write did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerWrite {
+    /// Entries written (new, or replacing an entry of the same or an older run).
+    pub num_written: usize,
+    /// Object ids whose stored entry is of a newer run and was kept.
+    pub superseded: Vec<String>,
+}
+
+/// The item outcomes of a ledger `_bulk` answer that are not a plain success.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct BulkItems {
+    /// Ids answered 409 `version_conflict_engine_exception`: a newer record exists.
+    superseded: Vec<String>,
+    /// Other failed items: status and `type: reason`.
+    failed: Vec<(u16, String)>,
+}
+
+impl BulkItems {
+    fn of(answer: &serde_json::Value) -> BulkItems {
+        let mut items = BulkItems::default();
+        for item in answer["items"].as_array().into_iter().flatten().filter_map(|item| item.as_object()?.values().next()) {
+            let status = item["status"].as_u64().unwrap_or_default() as u16;
+            if status < 300 {
+                continue;
+            }
+            let kind = item["error"]["type"].as_str().unwrap_or_default();
+            if status == 409 && kind == "version_conflict_engine_exception" {
+                items.superseded.push(item["_id"].as_str().unwrap_or_default().to_string());
+            } else {
+                let reason = item["error"]["reason"].as_str().unwrap_or_default();
+                items.failed.push((status, format!("{kind}: {reason}")));
+            }
+        }
+        items
+    }
+}
+
 /// True for a bulk answer whose failed items all failed transiently (429
-/// or 5xx): the whole (idempotent) ledger write is worth another attempt.
+/// or 5xx) but for entries superseded by a newer run's: the whole
+/// (idempotent) ledger write is worth another attempt.
 fn only_transient_item_errors(response: &crate::delivery::Response) -> bool {
     let Ok(answer) = response.json() else { return false };
     if !response.is_success() || answer["errors"].as_bool() != Some(true) {
         return false;
     }
-    let statuses: Vec<u64> = answer["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|item| item.as_object()?.values().next()?.get("status")?.as_u64())
-        .filter(|status| *status >= 300)
-        .collect();
-    !statuses.is_empty() && statuses.iter().all(|status| *status == 429 || *status >= 500)
+    let failed = BulkItems::of(&answer).failed;
+    !failed.is_empty() && failed.iter().all(|(status, _)| *status == 429 || *status >= 500)
 }
 
 #[cfg(test)]
@@ -479,6 +554,7 @@ mod tests {
             num_shards: 1,
             shard_ids: vec!["0123456789abcdef".into()],
             run_id: "r".into(),
+            run_started_at: 0,
             started_at: 0,
             ended_at: 0,
             duration_ms: 0,
@@ -501,6 +577,41 @@ mod tests {
         assert_eq!(lines, 2 * entries.len(), "every entry once: an action and a source line");
         assert_eq!(bulk_bodies(LEDGER_INDEX, &entries, LEDGER_BULK_MAX_BYTES).unwrap().len(), 1);
         assert_eq!(bulk_bodies(LEDGER_INDEX, &entries[..2], 1).unwrap().len(), 2, "an entry over the bound is a body of its own");
+    }
+
+    #[test]
+    fn entries_are_written_with_their_run_start_as_external_version() {
+        let mut newer = entry(1);
+        newer.run_started_at = 1_765_000_000_000;
+        let bodies = bulk_bodies(LEDGER_INDEX, &[newer], LEDGER_BULK_MAX_BYTES).unwrap();
+        let action: serde_json::Value = serde_json::from_slice(bodies[0].split(|&byte| byte == b'\n').next().unwrap()).unwrap();
+        assert_eq!(
+            action,
+            json!({"index": {"_index": LEDGER_INDEX, "_id": "id-1", "version": 1_765_000_000_000i64, "version_type": "external_gte"}})
+        );
+    }
+
+    /// An answer of OpenSearch 2.19 to a `_bulk` of three `index` actions with
+    /// `version_type=external_gte` (filtered as `write_chunk` asks), the
+    /// second older than the stored document: the shape of the 409 item is
+    /// what the test node answers (tests/tests/ledger.rs writes the same).
+    #[test]
+    fn a_version_conflict_means_a_newer_entry_and_is_not_a_failure() {
+        let answer = json!({"errors": true, "items": [
+            {"index": {"_id": "a", "status": 200}},
+            {"index": {"_id": "b", "status": 409, "error": {"type": "version_conflict_engine_exception",
+                "reason": "[b]: version conflict, current version [1765000000500] is higher than the one provided [1765000000000]",
+                "index": "lakeship-ledger", "shard": "0", "index_uuid": "x"}}},
+            {"index": {"_id": "c", "status": 201}}]});
+        assert_eq!(BulkItems::of(&answer), BulkItems { superseded: vec!["b".into()], failed: vec![] });
+        let mixed = json!({"errors": true, "items": [
+            {"index": {"_id": "b", "status": 409, "error": {"type": "version_conflict_engine_exception", "reason": "…"}}},
+            {"index": {"_id": "c", "status": 429, "error": {"type": "es_rejected_execution_exception", "reason": "queue full"}}}]});
+        let items = BulkItems::of(&mixed);
+        assert_eq!(
+            (items.superseded, items.failed),
+            (vec!["b".to_string()], vec![(429, "es_rejected_execution_exception: queue full".into())])
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakeship::config::Config;
 use lakeship::time::now_millis;
-use lakeship_ops::dashboards::import::{DashboardsClient, ImportOptions, import_request};
+use lakeship_ops::dashboards::import::{DashboardsClient, ImportOptions};
 use lakeship_ops::dashboards::query::TimeRange;
 use lakeship_ops::dashboards::render::{RenderContext, render_dashboard, render_index};
 use lakeship_ops::dashboards::verify::{IndexedClass, Verdict, VisReport, indexed_classes};
@@ -35,7 +35,9 @@ enum DashboardsCommand {
 }
 
 /// Import the dashboards into OpenSearch Dashboards through its saved-objects
-/// API (one request per file, replacing objects with the same ids).
+/// API (per file, replacing objects with the same ids), after checking that
+/// the security plugin puts them in the tenant asked for; prints what was
+/// really written.
 ///
 /// Authentication is that of OpenSearch (--auth basic with LAKESHIP_PASSWORD,
 /// or --auth sigv4, signed for service es). On Amazon OpenSearch Service the
@@ -51,10 +53,11 @@ struct ImportArgs {
     /// Saved-objects files (.ndjson) or folders of them [default: the dashboards built into lakeship]
     #[arg(value_name = "FILE_OR_DIR")]
     inputs: Vec<PathBuf>,
-    /// Keep objects that already exist (reported as conflicts) instead of replacing them.
+    /// Keep objects that already exist instead of replacing them (the others are written).
     #[arg(long)]
     no_overwrite: bool,
-    /// Security plugin tenant to import into, e.g. global (default: the user's current tenant).
+    /// Security plugin tenant to import into, e.g. global or private (default: the user's default tenant);
+    /// nothing is written when the security plugin would use another one.
     #[arg(long, value_name = "TENANT")]
     tenant: Option<String>,
     #[command(flatten)]
@@ -186,17 +189,28 @@ async fn import(args: &ImportArgs, file: Option<&Path>) -> anyhow::Result<()> {
     let options = ImportOptions { overwrite: !args.no_overwrite, tenant: args.tenant.clone() };
     let mut num_failed = 0;
     for saved in &files {
-        let request = import_request(&saved.name, saved.to_ndjson().as_bytes(), &options)?;
-        let outcome = client.import(&request).await.with_context(|| format!("importing {} into {} failed", saved.name, client.url()))?;
-        println!("{}: {} of {} objects imported", saved.name, outcome.num_imported, saved.objects.len());
-        for failure in &outcome.failures {
-            println!("  not imported: {} {:?}: {} {}", failure.object, failure.title, failure.error, failure.detail);
+        let outcome = client
+            .import_file(&saved.name, saved.to_ndjson().as_bytes(), &options)
+            .await
+            .with_context(|| format!("importing {} into {} failed", saved.name, client.url()))?;
+        let tenant = outcome.tenant.as_deref().map(|tenant| format!(" into tenant {tenant}")).unwrap_or_default();
+        println!("{}: wrote {} of {} objects{tenant}", saved.name, outcome.written.len(), saved.objects.len());
+        for kept in &outcome.kept {
+            println!("  kept as it is (exists): {} {:?}", kept.object, kept.title);
         }
-        num_failed += usize::from(!outcome.success);
+        for failure in &outcome.failures {
+            println!("  not written: {} {:?}: {} {}", failure.object, failure.title, failure.error, failure.detail);
+        }
+        if !outcome.withheld.is_empty() {
+            println!(
+                "  not written either ({} object(s)): Dashboards writes nothing of a file while an object conflicts or misses a reference",
+                outcome.withheld.len()
+            );
+        }
+        num_failed += usize::from(!outcome.success());
     }
     if num_failed > 0 {
-        let hint = if args.no_overwrite { " (objects that exist are kept with --no-overwrite)" } else { "" };
-        anyhow::bail!("{num_failed} of {} files were not fully imported{hint}", files.len());
+        anyhow::bail!("{num_failed} of {} files were not fully written", files.len());
     }
     Ok(())
 }

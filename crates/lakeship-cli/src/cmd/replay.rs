@@ -12,11 +12,12 @@ use crate::config_args::{AwsArgs, DeliveryArgs, OpenSearchArgs, RegionArgs, Work
 /// original index and id, and report what still fails.
 ///
 /// SOURCE is a dead-letter part file, or a directory or s3:// prefix holding
-/// part files (e.g. a run's `dead-letters/<run_id>/`). Letters that still
-/// fail are written under `<work>/dead-letters/replay-<time>/`.
+/// part files (a shard's `dead-letters/<shard_id>/`, as a run's error names
+/// it, or all of `dead-letters/`). Letters that still fail are written
+/// under `<work>/dead-letters/replay-<time>/`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  lakeship replay-dlq --endpoint http://127.0.0.1:9200 \\\n      ~/.local/state/lakeship/work/dead-letters/20241127T101500Z-3fa2c1/"
+    after_help = "Example:\n  lakeship replay-dlq --endpoint http://127.0.0.1:9200 \\\n      ~/.local/state/lakeship/work/dead-letters/3fa2c19e0b7d4a51/"
 )]
 pub struct ReplayArgs {
     /// A part file, or a directory / s3:// prefix of part files.

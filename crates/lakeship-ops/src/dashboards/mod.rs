@@ -18,6 +18,7 @@ pub mod import;
 pub mod objects;
 pub mod query;
 pub mod render;
+pub mod tenant;
 pub mod verify;
 
 #[cfg(test)]
@@ -76,6 +77,14 @@ pub enum DashboardError {
         hint: &'static str,
         /// An excerpt of the answer.
         body: String,
+    },
+    /// The import would not land in the tenant asked for.
+    #[error("not importing into tenant {requested:?}: {message}")]
+    Tenant {
+        /// The tenant asked for.
+        requested: String,
+        /// What the security plugin said.
+        message: String,
     },
     /// A request to OpenSearch failed, or the configuration is not usable.
     #[error(transparent)]

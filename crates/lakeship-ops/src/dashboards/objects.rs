@@ -22,6 +22,16 @@ pub const INDEX_PATTERN_VERSION: &str = "7.6.0";
 pub const INDEX_REF: &str = "kibanaSavedObjectMeta.searchSourceJSON.index";
 /// Width of the dashboard grid.
 pub const GRID_COLUMNS: u32 = 48;
+/// Start of the time range a dashboard opens on (`timeFrom`, stored with
+/// `timeRestore: true`). Dashboards' own default, the last 15 minutes, is
+/// usually empty for Security Lake, which delivers its objects in batches.
+/// `timeRestore`, `timeFrom`, `timeTo` and `refreshInterval` are attributes
+/// of the `dashboard` saved-object type's mappings in
+/// opensearch-project/OpenSearch-Dashboards
+/// `src/plugins/dashboard/server/saved_objects/dashboard.ts` (commit 1f3582a).
+pub const DASHBOARD_TIME_FROM: &str = "now-7d";
+/// End of that range (`timeTo`).
+pub const DASHBOARD_TIME_TO: &str = "now";
 
 /// An index pattern: a title (comma-separated index expressions allowed),
 /// the time field, and fields shown as links.
@@ -528,7 +538,10 @@ impl Dashboard {
                 "panelsJSON": Value::Array(panels).to_string(),
                 "optionsJSON": json!({"hideBorders": false, "useMargins": true}).to_string(),
                 "version": 1,
-                "timeRestore": false,
+                "timeRestore": true,
+                "timeFrom": DASHBOARD_TIME_FROM,
+                "timeTo": DASHBOARD_TIME_TO,
+                "refreshInterval": {"pause": true, "value": 0},
                 "kibanaSavedObjectMeta": {"searchSourceJSON": json!({"query": {"query": "", "language": "kuery"}, "filter": []}).to_string()},
             }),
             references,

@@ -1,6 +1,8 @@
 use serde_json::json;
 
-use super::import::{ImportOptions, import_request, parse_import_response};
+use super::import::{
+    ImportOptions, ImportOutcome, Retry, import_request, object_keys, parse_import_response, resolve_request, retries_after_conflicts,
+};
 use super::query::{FieldUse, TimeRange, query_fields, vis_query};
 use super::*;
 
@@ -175,10 +177,10 @@ fn lucene_query_fields() {
 }
 
 #[test]
-fn the_import_request_is_a_multipart_upload_with_the_xsrf_header() {
+fn the_import_request_is_a_multipart_upload_with_the_xsrf_header_and_no_url_parameters() {
     let ndjson = b"{\"type\":\"index-pattern\",\"id\":\"a\",\"attributes\":{\"title\":\"x\"},\"references\":[]}\n";
     let request = import_request("a.ndjson", ndjson, &ImportOptions::default()).expect("request");
-    assert_eq!(request.path, "api/saved_objects/_import?overwrite=true");
+    assert_eq!(request.path, "api/saved_objects/_import", "signed POSTs lose their URL parameters on Amazon OpenSearch Service");
     let boundary = request.headers[0].1.strip_prefix("multipart/form-data; boundary=").expect("multipart").to_string();
     assert!(boundary.starts_with("lakeship-") && boundary.len() == 33, "{boundary}");
     assert_eq!(request.headers[1], ("osd-xsrf".to_string(), "true".to_string()));
@@ -193,9 +195,111 @@ fn the_import_request_is_a_multipart_upload_with_the_xsrf_header() {
 
     let options = ImportOptions { overwrite: false, tenant: Some("global".to_string()) };
     let request = import_request("a.ndjson", ndjson, &options).expect("request");
-    assert_eq!(request.path, "api/saved_objects/_import?overwrite=false");
     assert!(request.headers.contains(&("securitytenant".to_string(), "global".to_string())));
     assert!(import_request("a.json", ndjson, &options).is_err(), "Dashboards only takes .ndjson");
+}
+
+/// The body of `_resolve_import_errors`: the file and `retries` as a JSON
+/// form field (the route's body schema in opensearch-project/OpenSearch-Dashboards
+/// `src/core/server/saved_objects/routes/resolve_import_errors.ts`, commit 096681b).
+#[test]
+fn the_resolve_request_carries_the_retries_in_the_body() {
+    let ndjson = b"{\"type\":\"index-pattern\",\"id\":\"a\",\"attributes\":{\"title\":\"x\"},\"references\":[]}\n";
+    let retries = [Retry { kind: "index-pattern".into(), id: "a".into(), overwrite: true }];
+    let request = resolve_request("a.ndjson", ndjson, &retries, &ImportOptions::default()).expect("request");
+    assert_eq!(request.path, "api/saved_objects/_resolve_import_errors");
+    let boundary = request.headers[0].1.strip_prefix("multipart/form-data; boundary=").expect("multipart").to_string();
+    let expected = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.ndjson\"\r\n\
+         Content-Type: application/ndjson\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"retries\"\r\n\r\n\
+         [{{\"id\":\"a\",\"overwrite\":true,\"replaceReferences\":[],\"type\":\"index-pattern\"}}]\r\n--{boundary}--\r\n",
+        String::from_utf8_lossy(ndjson)
+    );
+    assert_eq!(String::from_utf8_lossy(&request.body), expected);
+    assert_eq!(object_keys(ndjson).expect("keys"), [("index-pattern".to_string(), "a".to_string())]);
+}
+
+/// `_import` without overwrite of the DNS file while its index pattern
+/// exists: `checkConflicts` makes a `conflict` error of it, and
+/// `createSavedObjects` then skips the bulk create but returns the other
+/// objects as created, which `importSavedObjectsFromStream` counts and
+/// lists (opensearch-project/OpenSearch-Dashboards
+/// `src/core/server/saved_objects/import/import_saved_objects.ts` at commit
+/// 03483e4, `create_saved_objects.ts` at 21e4273, `check_conflicts.ts` at
+/// 0d47d87; `meta.icon` from the types' management icons).
+const NO_OVERWRITE_CONFLICT: &[u8] = br#"{"successCount":2,"success":false,
+ "successResults":[
+  {"type":"visualization","id":"lakeship-dns-rcodes","meta":{"title":"DNS: response codes","icon":"visualizeApp"}},
+  {"type":"dashboard","id":"lakeship-dashboard-dns","meta":{"title":"[Lakeship] DNS activity","icon":"dashboardApp"}}],
+ "errors":[{"type":"index-pattern","id":"lakeship-dns","title":"ocsf-*-4003-*","meta":{"title":"ocsf-*-4003-*","icon":"indexPatternApp"},
+  "error":{"type":"conflict"}}]}"#;
+
+/// `_resolve_import_errors` of the two objects that do not conflict, not
+/// replaced (`resolve_import_errors.ts` at commit 1eb37e6: `successCount`
+/// and `successResults` of both batches, `overwrite` only on replaced ones).
+const RESOLVED_OTHERS: &[u8] = br#"{"successCount":2,"success":true,
+ "successResults":[
+  {"type":"visualization","id":"lakeship-dns-rcodes","meta":{"title":"DNS: response codes","icon":"visualizeApp"}},
+  {"type":"dashboard","id":"lakeship-dashboard-dns","meta":{"title":"[Lakeship] DNS activity","icon":"dashboardApp"}}]}"#;
+
+fn dns_objects() -> Vec<(String, String)> {
+    [("index-pattern", "lakeship-dns"), ("visualization", "lakeship-dns-rcodes"), ("dashboard", "lakeship-dashboard-dns")]
+        .map(|(kind, id)| (kind.to_string(), id.to_string()))
+        .to_vec()
+}
+
+#[test]
+fn a_conflict_without_overwrite_means_nothing_was_written_and_the_others_are_retried() {
+    let first = parse_import_response(200, NO_OVERWRITE_CONFLICT).expect("answer");
+    assert_eq!((first.success_count, first.blocked()), (2, true), "successCount counts objects Dashboards did not write");
+    let as_is = ImportOutcome::of_answer(first.clone(), Vec::new());
+    assert!(as_is.written.is_empty() && as_is.withheld.len() == 2 && !as_is.success());
+
+    let retries = retries_after_conflicts(&dns_objects(), &first).expect("only conflicts: retry the others");
+    let retried: Vec<(&str, &str, bool)> = retries.iter().map(|retry| (retry.kind.as_str(), retry.id.as_str(), retry.overwrite)).collect();
+    assert_eq!(retried, [("visualization", "lakeship-dns-rcodes", false), ("dashboard", "lakeship-dashboard-dns", false)]);
+
+    let second = parse_import_response(200, RESOLVED_OTHERS).expect("answer");
+    let outcome = ImportOutcome::of_answer(second, first.errors);
+    assert_eq!(outcome.written, ["visualization lakeship-dns-rcodes", "dashboard lakeship-dashboard-dns"]);
+    assert_eq!(outcome.kept.iter().map(|kept| kept.object.as_str()).collect::<Vec<_>>(), ["index-pattern lakeship-dns"]);
+    assert_eq!(outcome.kept[0].title, "ocsf-*-4003-*");
+    assert!(outcome.success(), "the kept object is what --no-overwrite asked for");
+}
+
+/// A missing reference also stops the bulk create (`resolvableErrors`); it
+/// is not retried: the objects stay unwritten and are reported so
+/// (`validate_references.ts` makes the `missing_references` error).
+#[test]
+fn a_missing_reference_is_a_failure_and_withholds_the_rest() {
+    let answer = br#"{"successCount":1,"success":false,
+     "successResults":[{"type":"dashboard","id":"lakeship-dashboard-dns","meta":{"title":"[Lakeship] DNS activity","icon":"dashboardApp"}}],
+     "errors":[{"type":"visualization","id":"lakeship-dns-rcodes","title":"DNS: response codes","meta":{"title":"DNS: response codes","icon":"visualizeApp"},
+      "error":{"type":"missing_references","references":[{"type":"index-pattern","id":"lakeship-dns"}]}}]}"#;
+    let first = parse_import_response(200, answer).expect("answer");
+    assert!(retries_after_conflicts(&dns_objects(), &first).is_none());
+    let outcome = ImportOutcome::of_answer(first, Vec::new());
+    assert_eq!((outcome.written.len(), outcome.withheld.len(), outcome.failures[0].error.as_str()), (0, 1, "missing_references"));
+    assert!(!outcome.success());
+}
+
+/// Replacing: every object retried with `overwrite: true`; `successResults`
+/// marks each `overwrite` (`resolve_import_errors.ts` at commit 1eb37e6). An
+/// `unknown` error (a failed bulk item, `extract_errors.ts`) does not stop
+/// the others from being written.
+#[test]
+fn an_overwriting_import_writes_what_it_lists() {
+    let answer = br#"{"successCount":2,"success":false,
+     "successResults":[
+      {"type":"index-pattern","id":"lakeship-dns","meta":{"title":"ocsf-*-4003-*","icon":"indexPatternApp"},"overwrite":true},
+      {"type":"dashboard","id":"lakeship-dashboard-dns","meta":{"title":"[Lakeship] DNS activity","icon":"dashboardApp"},"overwrite":true}],
+     "errors":[{"type":"visualization","id":"lakeship-dns-rcodes","title":"DNS: response codes","meta":{"title":"DNS: response codes","icon":"visualizeApp"},
+      "overwrite":true,"error":{"type":"unknown","message":"mapping failed","statusCode":400}}]}"#;
+    let outcome = ImportOutcome::of_answer(parse_import_response(200, answer).expect("answer"), Vec::new());
+    assert_eq!(outcome.written, ["index-pattern lakeship-dns", "dashboard lakeship-dashboard-dns"]);
+    assert_eq!((outcome.failures[0].error.as_str(), outcome.withheld.len()), ("unknown", 0));
+    let everything = br#"{"successCount":1,"success":true,"successResults":[{"type":"index-pattern","id":"lakeship-dns","meta":{"title":"t"},"overwrite":true}]}"#;
+    assert!(ImportOutcome::of_answer(parse_import_response(200, everything).expect("answer"), Vec::new()).success());
 }
 
 #[test]
@@ -209,19 +313,7 @@ fn the_boundary_never_occurs_in_the_content() {
 }
 
 #[test]
-fn import_answers_are_read() {
-    let ok = br#"{"success":true,"successCount":9,"successResults":[]}"#;
-    let outcome = parse_import_response(200, ok).expect("ok");
-    assert!(outcome.success);
-    assert_eq!(outcome.num_imported, 9);
-    assert!(outcome.failures.is_empty());
-
-    let conflicts = br#"{"success":false,"successCount":1,"errors":[{"id":"lakeship-dns-rcodes","type":"visualization","title":"DNS: response codes","error":{"type":"conflict"}}]}"#;
-    let outcome = parse_import_response(200, conflicts).expect("conflicts");
-    assert!(!outcome.success);
-    assert_eq!(outcome.failures[0].object, "visualization lakeship-dns-rcodes");
-    assert_eq!(outcome.failures[0].error, "conflict");
-
+fn refused_imports_are_errors_with_a_hint() {
     let error = parse_import_response(404, b"{\"statusCode\":404}").expect_err("404").to_string();
     assert!(error.contains("/_dashboards"), "{error}");
     let error = parse_import_response(400, br#"{"message":"Request must contain a osd-xsrf header."}"#).expect_err("400").to_string();

@@ -293,7 +293,7 @@ const OWN: &[AwsCall] = &[
         "s3:PutObject",
         "arn:{partition}:s3:::{work_bucket}/lakeship/dead-letters/*",
         Always,
-        "PutObject dead-letters/<run>/<shard>/<attempt>/part-N.ndjson (dlq.rs)",
+        "PutObject dead-letters/<shard>/part-<hash>.ndjson (dlq.rs)",
     ),
     call(
         Worker,

@@ -173,6 +173,11 @@ pub async fn reconcile_run(context: &PipelineContext, run_id: &str) -> Result<Ru
     for failed in &manifest.failed {
         objects.push(failed_entry(run_id, manifest.created_at, failed));
     }
+    // The entries' order in the ledger: the run's start, the same on every
+    // redrive of the run (ledger.rs).
+    for entry in &mut objects {
+        entry.run_started_at = manifest.created_at;
+    }
     Ok(RunReport {
         run_id: run_id.to_string(),
         objects,

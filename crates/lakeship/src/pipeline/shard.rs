@@ -57,7 +57,7 @@ pub async fn run_shard_until(context: &PipelineContext, task: &ShardTask, deadli
     let checkpoint = Box::pin(super::checkpoint::load(context, task)).await?;
     let (remaining, origins) = checkpoint.remaining(task);
     let source = context.source.with_fresh_counters();
-    let dead_letters = DeadLetterWriter::new(context.work.store().clone(), context.work.dead_letter_prefix(&task.run_id, &task.shard_id));
+    let dead_letters = DeadLetterWriter::new(context.work.store().clone(), context.work.dead_letter_prefix(&task.shard_id));
     let mut sink = BulkSink::new(context.client.clone(), context.delivery.clone(), dead_letters).with_observer(context.live.clone());
     let mut units = AttemptUnits::new(remaining.pieces.len(), deadline);
     let mut stopped = false;

@@ -8,7 +8,7 @@
 //! runs/<run_id>/results/<shard_id>.partial.json  a shard stopped at its deadline
 //! runs/<run_id>/page.json               the bounds of a backfill page
 //! runs/<run_id>/report.json             the finalizer's report
-//! dead-letters/<run_id>/<shard_id>/<attempt>/part-NNNNN.ndjson
+//! dead-letters/<shard_id>/part-<hash of the letters' ids>.ndjson
 //! ```
 
 use bytes::Bytes;
@@ -57,10 +57,11 @@ impl WorkArea {
         self.run_file(run_id, &format!("results/{shard_id}.partial.json"))
     }
 
-    /// A fresh prefix for the dead letters of one shard attempt.
-    pub fn dead_letter_prefix(&self, run_id: &str, shard_id: &str) -> Location {
-        let attempt = format!("{}-{:04x}", crate::time::now_millis(), fastrand::u16(..));
-        self.root.join(&format!("dead-letters/{run_id}/{shard_id}/{attempt}"))
+    /// `dead-letters/<shard_id>`: the prefix of the dead letters of a shard,
+    /// the same in every attempt and every run that works the same pieces
+    /// (part files are named by the letters they hold, see `dlq`).
+    pub fn dead_letter_prefix(&self, shard_id: &str) -> Location {
+        self.root.join(&format!("dead-letters/{shard_id}"))
     }
 
     /// Writes a JSON file.
