@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Puts a generated sample lake into local S3 the way Security Lake lays it
-out, and announces every object on a local SQS queue with the EventBridge
-"Object Created" envelope Security Lake sends to subscribers.
+out, and announces every object on a local SQS queue with the message
+Security Lake puts on a subscriber's queue: source "aws.s3", time, account,
+region, resources and detail.bucket.name, detail.object.{key,size,etag},
+detail.request-id, detail.requester "securitylake.amazonaws.com" (no
+detail-type, version or id). Shape: tests/fixtures/notifications/README.md
+(elastic/beats issue 36630, Data Prepper's S3EventBridgeNotificationParserTest).
 
 Usage: demo_lake.py ENDPOINT LAKE_DIR BUCKET QUEUE  (prints the queue URL)
 Uses boto3 from the project's .venv (installed with moto).
 """
 import datetime
-import hashlib
 import json
 import pathlib
 import sys
@@ -29,27 +32,20 @@ def main():
         key = path.relative_to(root).as_posix()
         body = path.read_bytes()
         put = s3.put_object(Bucket=bucket, Key=key, Body=body)
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Object Created",
+        message = {
             "source": "aws.s3",
-            "account": "111122223333",
             "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "account": "111122223333",
             "region": "us-east-1",
             "resources": [f"arn:aws:s3:::{bucket}"],
             "detail": {
-                "version": "0",
                 "bucket": {"name": bucket},
-                "object": {"key": key, "size": len(body), "etag": put["ETag"].strip('"'),
-                           "sequencer": hashlib.md5(key.encode()).hexdigest()[:18].upper()},
+                "object": {"key": key, "size": len(body), "etag": put["ETag"].strip('"')},
                 "request-id": uuid.uuid4().hex[:16].upper(),
-                "requester": "arn:aws:sts::111122223333:assumed-role/AmazonSecurityLakeMetaStoreManager/SecurityLake",
-                "source-ip-address": "10.0.0.1",
-                "reason": "PutObject",
+                "requester": "securitylake.amazonaws.com",
             },
         }
-        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
     print(f"demo_lake.py: {len(files)} objects in s3://{bucket}/, {len(files)} notifications on {queue_url}", file=sys.stderr)
     print(queue_url)
 

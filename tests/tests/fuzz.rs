@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use lakeship::fuzzing::{ObjectOutcome, run_object};
+use lakeship::fuzzing::{NotificationOutcome, ObjectOutcome, run_notification, run_object};
 
 /// Iterations in `make test`: 30 to 90 s on the 2-core CI machine, depending on its load.
 const DEFAULT_ITERATIONS: u64 = 25_000;
@@ -182,6 +182,93 @@ fn mutated_samples_never_panic() {
         findings.len()
     );
     assert!(findings.is_empty(), "{} finding(s):\n{}", findings.len(), findings.join("\n"));
+}
+
+/// Iterations of the queue-message fuzzing in `make test` (parsing a message
+/// takes microseconds: well under a few seconds in all).
+const NOTIFICATION_ITERATIONS: u64 = 20_000;
+
+/// Queue messages, mutated from the notification fixtures (every shape the
+/// parser knows) and spliced into one another, through
+/// `lakeship::fuzzing::run_notification`: any bytes give objects, an ignored
+/// kind or a named refusal, never a panic.
+#[test]
+fn mutated_notifications_never_panic() {
+    let dir = lakeship_tests::repo_root().join("tests/fixtures/notifications");
+    let mut seeds: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("notification fixtures")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .map(|path| {
+            let bytes = std::fs::read(&path).expect("read");
+            (path, bytes)
+        })
+        .collect();
+    seeds.sort();
+    assert!(seeds.len() >= 7, "one fixture per shape: found {}", seeds.len());
+    let seed = env_number("LAKESHIP_FUZZ_SEED", 1);
+    let iterations = env_number("LAKESHIP_FUZZ_NOTIFICATION_ITERATIONS", NOTIFICATION_ITERATIONS);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let started = Instant::now();
+    let (mut named, mut ignored, mut refused) = (0u64, 0u64, 0u64);
+    let mut findings = Vec::new();
+    for iteration in 0..iterations {
+        let (path, original) = &seeds[rng.usize(..seeds.len())];
+        let mut input = original.clone();
+        let mut done = Vec::new();
+        for _ in 0..rng.usize(1..=4) {
+            if rng.bool() { done.push(mutate(&mut rng, &mut input, &seeds)) } else { done.push(replace_json_string(&mut rng, &mut input)) }
+        }
+        match std::panic::catch_unwind(|| run_notification(&input)) {
+            Ok(NotificationOutcome::Objects(_)) => named += 1,
+            Ok(NotificationOutcome::Ignored(_)) => ignored += 1,
+            Ok(NotificationOutcome::Refused(reason)) => {
+                refused += 1;
+                assert!(!reason.is_empty(), "a refusal names its reason");
+            }
+            Err(_) => {
+                let what = format!("{}: {}", path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default(), done.join(", "));
+                findings.push(record_finding(seed, iteration, &input, &what));
+            }
+        }
+    }
+    println!(
+        "fuzz notifications: seed {seed}, {iterations} executions in {:.1} s: {named} named objects, {ignored} ignored, {refused} refused",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(findings.is_empty(), "{} finding(s):\n{}", findings.len(), findings.join("\n"));
+}
+
+/// Replaces one quoted string of `input` by a JSON token of another type or a
+/// name the parser looks for, so most inputs stay JSON but take wrong shapes.
+fn replace_json_string(rng: &mut fastrand::Rng, input: &mut Vec<u8>) -> String {
+    const TOKENS: [&str; 16] = [
+        "null",
+        "[]",
+        "{}",
+        "7",
+        "-1",
+        "1e999",
+        "true",
+        "\"\"",
+        "\"%FF\"",
+        "\"+%2B+\"",
+        "\"Notification\"",
+        "\"aws.s3\"",
+        "\"aws:s3\"",
+        "\"Object Created\"",
+        "\"s3:TestEvent\"",
+        "[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\"}]",
+    ];
+    let quotes: Vec<usize> = input.iter().enumerate().filter(|(_, byte)| **byte == b'"').map(|(index, _)| index).collect();
+    if quotes.len() < 2 {
+        return "no string to replace".to_string();
+    }
+    let pair = rng.usize(..quotes.len() / 2) * 2;
+    let (start, end) = (quotes[pair], quotes[pair + 1]);
+    let token = TOKENS[rng.usize(..TOKENS.len())];
+    input.splice(start..=end, token.bytes());
+    format!("string at {start} replaced by {token}")
 }
 
 /// What long fuzzing runs found, kept as regression fixtures (apart from the

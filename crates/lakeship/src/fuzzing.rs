@@ -178,3 +178,31 @@ impl ObjectOutcome {
         !self.panics.is_empty() || !self.invalid_docs.is_empty()
     }
 }
+
+/// What one queue message's bytes came to: the number of objects it named,
+/// the kind it was ignored as, or the reason it was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotificationOutcome {
+    /// The message named this many objects.
+    Objects(usize),
+    /// The message named no work.
+    Ignored(crate::notification::IgnoreKind),
+    /// The message was refused with this reason.
+    Refused(String),
+}
+
+/// The fuzzing target for queue messages: any bytes, read as the SQS body
+/// they would be (lossy UTF-8), through the parser of one message and of a
+/// batch. It must return, never panic.
+pub fn run_notification(bytes: &[u8]) -> NotificationOutcome {
+    let body = String::from_utf8_lossy(bytes).into_owned();
+    let record = crate::notification::SqsRecord { message_id: "fuzz".to_string(), receipt_handle: None, body: body.clone() };
+    let batch = crate::notification::parse_batch(&[record.clone(), record]);
+    let outcome = match crate::notification::parse_message("fuzz", &body) {
+        Ok(crate::notification::Parsed::Objects(objects)) => NotificationOutcome::Objects(objects.len()),
+        Ok(crate::notification::Parsed::Ignored(kind, _)) => NotificationOutcome::Ignored(kind),
+        Err(error) => NotificationOutcome::Refused(error.reason),
+    };
+    debug_assert_eq!(batch.errors.len(), if matches!(outcome, NotificationOutcome::Refused(_)) { 2 } else { 0 });
+    outcome
+}

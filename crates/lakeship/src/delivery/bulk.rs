@@ -258,7 +258,8 @@ mod tests {
         assert_eq!(error.name(), crate::errors::ErrorName::Configuration);
         let message = error.to_string();
         assert!(message.contains("SEARCH collection") && message.contains("LAKESHIP_ENDPOINT"), "{message}");
-        // Other 400s stay rejected documents.
+        // Other 400s stay rejected documents (an item error of the shape above;
+        // reason as Lucene words it for a term over 32,766 bytes).
         let mapping = br#"{"errors":true,"items":[{"create":{"status":400,"error":{"type":"illegal_argument_exception","reason":"Document contains at least one immense term"}}}]}"#;
         assert!(matches!(parse_bulk_answer(mapping, 1).unwrap()[0], ItemOutcome::Rejected { status: 400, .. }));
     }

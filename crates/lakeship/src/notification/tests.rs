@@ -216,6 +216,9 @@ fn a_bad_message_does_not_stop_the_batch() {
     assert_eq!(batch.ignored[0].kind, IgnoreKind::TestEvent);
 }
 
+/// The record of a Lambda SQS event, which a pipe passes on as it is
+/// (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, "Example
+/// standard queue message event"); values made up.
 #[test]
 fn sqs_records_deserialize_from_the_pipe_shape() {
     let record: SqsRecord = serde_json::from_str(

@@ -103,7 +103,10 @@ fn answer(status: u16, body: &str) -> Result<Response, DeliveryError> {
     Ok(Response { status, retry_after: None, body: Bytes::from(body.to_string()) })
 }
 
-/// A bulk answer with one item per status (errors for 4xx items).
+/// A bulk answer with one item per status (errors for 4xx items). Shape
+/// (`errors`, `items[].create.{status,error{type,reason,caused_by}}`): the
+/// response of https://docs.opensearch.org/latest/api-reference/document-apis/bulk/
+/// and the real answer in `delivery::bulk`'s tests; reasons made up.
 fn items(statuses: &[u16]) -> Result<Response, DeliveryError> {
     let items: Vec<serde_json::Value> = statuses
         .iter()
