@@ -128,6 +128,16 @@ async fn index_content() -> Content {
     let bad_run = outcome.report.expect("report").objects;
     timings.push(("run over bad objects", started.elapsed()));
 
+    // A batch that names no object: an S3 test event and an unreadable
+    // message, which the run records (record:run) for the messages panel.
+    let test_event = std::fs::read_to_string(repo_root().join("tests/fixtures/notifications/s3-test-event.json")).expect("fixture");
+    let records = vec![
+        lakeship::notification::SqsRecord { message_id: "test-event".into(), receipt_handle: None, body: test_event },
+        lakeship::notification::SqsRecord { message_id: "unreadable".into(), receipt_handle: None, body: "{not json".into() },
+    ];
+    let outcome = run_local(&context, DispatchRequest::Records(records), &LocalRunOptions::default()).await.expect("run over messages");
+    assert_eq!(outcome.check().expect_err("a message is unreadable").name, ErrorName::UnreadableMessages);
+
     count("ocsf-*").await;
     let range = TimeRange { from: end - options.window_millis - 3_600_000, to: now_millis() + 600_000 };
     Content {

@@ -298,6 +298,7 @@ pub fn pipeline_health() -> Dashboard {
         .metric(Metric::of("sum", "num_already_present").label("Already present"))
         .metric(Metric::of("sum", "num_rejected").label("Rejected"));
     let statuses = Vis::new("lakeship-health-status", "Pipeline: objects by status", Chart::Pie)
+        .query("NOT record:run")
         .metric(Metric::count().label("Objects"))
         .x(Bucket::terms("status", 3).label("Status"));
     let attention = Vis::new("lakeship-health-incomplete", "Pipeline: incomplete and failed objects", Chart::Table)
