@@ -82,7 +82,7 @@ pub struct Rates {
     /// measured ~20,000 on one 2-vCPU node; scale with the domain's data
     /// nodes and their vCPUs.
     pub domain_docs_per_sec: f64,
-    /// Workers at once (the stack's `MapMaxConcurrency`, default 40).
+    /// Workers at once over all runs (the stack's `MaxConcurrentRuns` × `MapMaxConcurrency`, default 2 × 20 = 40).
     pub worker_concurrency: u64,
     /// Worker memory in MB (the stack's `WorkerMemoryMB`, default 2048).
     pub worker_memory_mb: u64,

@@ -47,7 +47,7 @@ pub struct EstimateArgs {
     /// Objects per execution of a backfill (executions are chained).
     #[arg(long, env = "LAKESHIP_MAX_OBJECTS_PER_RUN", default_value_t = lakeship::pipeline::backfill::DEFAULT_MAX_OBJECTS_PER_RUN as u64, value_name = "N")]
     objects_per_execution: u64,
-    /// Workers at once (the stack's MapMaxConcurrency).
+    /// Workers at once over all runs (the stack's MaxConcurrentRuns × MapMaxConcurrency).
     #[arg(long, default_value_t = Rates::default().worker_concurrency, value_name = "N", help_heading = "Throughput")]
     concurrency: u64,
     /// Worker memory in MB (the stack's WorkerMemoryMB).

@@ -45,11 +45,7 @@ enum MessagesCommand {
         #[arg(long)]
         body: bool,
         #[command(flatten)]
-        work: WorkArgs,
-        #[command(flatten)]
-        region: RegionArgs,
-        #[command(flatten)]
-        aws: AwsArgs,
+        place: WorkPlace,
     },
     /// Send a run's kept messages that can be read now to a queue (the
     /// subscriber queue, for the deployed pipeline; or any queue for `lakeship
@@ -65,25 +61,39 @@ enum MessagesCommand {
         #[arg(long, value_name = "QUEUE_URL")]
         to_queue: String,
         #[command(flatten)]
-        work: WorkArgs,
-        #[command(flatten)]
-        region: RegionArgs,
-        #[command(flatten)]
-        aws: AwsArgs,
+        place: WorkPlace,
     },
+}
+
+/// Where the work area is, and how to reach it.
+#[derive(Debug, Args)]
+struct WorkPlace {
+    #[command(flatten)]
+    work: WorkArgs,
+    #[command(flatten)]
+    region: RegionArgs,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+impl WorkPlace {
+    /// The work area and the AWS options of the configuration.
+    fn open(&self, file: Option<&std::path::Path>) -> anyhow::Result<(WorkArea, lakeship::aws::AwsOptions)> {
+        let config = load(file, &[&self.work, &self.region, &self.aws])?;
+        let aws = config.aws.own_identity();
+        Ok((WorkArea::new(ObjectStore::from_options(aws.clone()), config.work.clone()), aws))
+    }
 }
 
 pub async fn run(args: MessagesArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     match args.command {
-        MessagesCommand::List { run, body, work, region, aws } => {
-            let config = load(file, &[&work, &region, &aws])?;
-            let work = WorkArea::new(ObjectStore::from_options(config.aws.own_identity()), config.work.clone());
+        MessagesCommand::List { run, body, place } => {
+            let (work, _) = place.open(file)?;
             list(&work, run.as_deref(), body).await
         }
-        MessagesCommand::Replay { run, to_queue, work, region, aws } => {
-            let config = load(file, &[&work, &region, &aws])?;
-            let work = WorkArea::new(ObjectStore::from_options(config.aws.own_identity()), config.work.clone());
-            let queue = SqsQueue::new(lakeship::aws::sqs_client(&config.aws.own_identity()).await, to_queue);
+        MessagesCommand::Replay { run, to_queue, place } => {
+            let (work, aws) = place.open(file)?;
+            let queue = SqsQueue::new(lakeship::aws::sqs_client(&aws).await, to_queue);
             replay(&work, &run, &queue).await
         }
     }

@@ -98,7 +98,12 @@ pub async fn find_kept(work: &WorkArea, run_id: Option<&str>) -> Result<Vec<Loca
         Some(run_id) => work.root().join(&format!("dead-letters/{run_id}/")),
         None => work.root().join("dead-letters/"),
     };
-    let listed = work.store().list(&prefix).await.map_err(NamedError::from)?;
+    let listed = match work.store().list(&prefix).await {
+        Ok(listed) => listed,
+        // A work area that never kept anything has no dead-letters/ yet.
+        Err(crate::object::ObjectError::NotFound { .. }) => Vec::new(),
+        Err(error) => return Err(error.into()),
+    };
     Ok(listed.into_iter().filter(|object| object.key.ends_with(&format!("/{MESSAGES_FILE}"))).map(|object| object.location()).collect())
 }
 
