@@ -19,6 +19,24 @@ import uuid
 import boto3
 
 
+def notification(bucket, key, size, etag):
+    """The message Security Lake puts on a subscriber's queue for one new
+    object (etag with or without its quotes)."""
+    return {
+        "source": "aws.s3",
+        "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "account": "111122223333",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": size, "etag": etag.strip('"')},
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": "securitylake.amazonaws.com",
+        },
+    }
+
+
 def main():
     endpoint, lake_dir, bucket, queue = sys.argv[1:5]
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
@@ -32,19 +50,7 @@ def main():
         key = path.relative_to(root).as_posix()
         body = path.read_bytes()
         put = s3.put_object(Bucket=bucket, Key=key, Body=body)
-        message = {
-            "source": "aws.s3",
-            "time": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "account": "111122223333",
-            "region": "us-east-1",
-            "resources": [f"arn:aws:s3:::{bucket}"],
-            "detail": {
-                "bucket": {"name": bucket},
-                "object": {"key": key, "size": len(body), "etag": put["ETag"].strip('"')},
-                "request-id": uuid.uuid4().hex[:16].upper(),
-                "requester": "securitylake.amazonaws.com",
-            },
-        }
+        message = notification(bucket, key, len(body), put["ETag"])
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
     print(f"demo_lake.py: {len(files)} objects in s3://{bucket}/, {len(files)} notifications on {queue_url}", file=sys.stderr)
     print(queue_url)
