@@ -837,6 +837,24 @@ fn a_pipe_batch_of_the_largest_notifications_fits_start_execution() {
 }
 
 #[test]
+fn notifications_wait_at_most_the_freshness_window_for_a_run() {
+    // docs/deploy.md, "Freshness": the batching window is the first part of
+    // the deployed path's notification-to-searchable time, and the pipe and
+    // the starter's event source mapping both use it.
+    let parameter = &template()["Parameters"]["PipeBatchWindowSeconds"];
+    assert_eq!(scalar_text(&parameter["Default"]), "5");
+    // A batch above 10 needs a window of at least 1 s (CreateEventSourceMapping).
+    assert_eq!(scalar_text(&parameter["MinValue"]), "1");
+    let pipe = Deployment::new(template(), &topologies()[0].values);
+    let pipe_window = &pipe.resources()["NotificationsPipe"].properties["SourceParameters"]["SqsQueueParameters"];
+    assert_eq!(scalar_text(&pipe_window["MaximumBatchingWindowInSeconds"]), "5");
+    let starter = deployment(&topologies()[1]);
+    assert_eq!(scalar_text(&starter.resources()["StarterEventSource"].properties["MaximumBatchingWindowInSeconds"]), "5");
+    let guide = std::fs::read_to_string(repo_root().join("docs/deploy.md")).expect("docs/deploy.md");
+    assert!(guide.contains("`PipeBatchWindowSeconds` [5]"), "docs/deploy.md's parameter table gives the default");
+}
+
+#[test]
 fn a_table_row_is_one_action_on_one_resource() {
     // The comparison above is row by row; wildcards in actions would make a
     // grant broader than any row.
