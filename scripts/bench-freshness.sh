@@ -16,10 +16,17 @@
 # posted by a plain `_bulk` client (the floor the node allows). Each
 # configuration of BENCH_FRESHNESS_REFRESH is measured in turn: `template`
 # (the templates' own refresh_interval, what a user gets) or an interval set
-# on the indices (e.g. 10s, the templates' value before issue 23). Prints the
-# machine's load average.
+# on the indices (e.g. 10s, the templates' value before issue 23). Then the
+# indexing cost of each refresh interval of BENCH_FRESHNESS_COST_REFRESH: the
+# large objects' documents posted by two `_bulk` clients into a fresh index
+# with that interval (docs/s, the node's CPU seconds, refreshes, segments and
+# store bytes), alternating over
+# BENCH_FRESHNESS_COST_ROUNDS rounds. Prints the machine's load average.
 #
-# Environment: BENCH_FRESHNESS_REFRESH (default "template 10s"),
+# Environment: BENCH_FRESHNESS_REFRESH (default "template 10s"; "none" skips
+# the freshness runs), BENCH_FRESHNESS_COST_REFRESH (default "1s 10s 30s";
+# "none" skips the cost runs), BENCH_FRESHNESS_COST_OBJECTS (large objects
+# per cost run, default 2), BENCH_FRESHNESS_COST_ROUNDS (default 2),
 # BENCH_FRESHNESS_SMALL_OBJECTS (default 12), BENCH_FRESHNESS_INTERVAL
 # (default 5), BENCH_FRESHNESS_LARGE_OBJECTS (default 5),
 # BENCH_FRESHNESS_LARGE_INTERVAL (default 20), BENCH_FRESHNESS_PORT (default
@@ -61,4 +68,6 @@ rm -rf "$DIR/work"
 "$LAKESHIP_ROOT/.venv/bin/python" scripts/bench_freshness.py --endpoint "$ENDPOINT" --aws-endpoint "$AWS_ENDPOINT" \
     --lakeship "$LAKESHIP" --lake "$DIR/lake" --work "$DIR/work" --refresh "$REFRESH" \
     --small-objects "${BENCH_FRESHNESS_SMALL_OBJECTS:-12}" --interval "${BENCH_FRESHNESS_INTERVAL:-5}" \
-    --large-objects "${BENCH_FRESHNESS_LARGE_OBJECTS:-5}" --large-interval "${BENCH_FRESHNESS_LARGE_INTERVAL:-20}"
+    --large-objects "${BENCH_FRESHNESS_LARGE_OBJECTS:-5}" --large-interval "${BENCH_FRESHNESS_LARGE_INTERVAL:-20}" \
+    --cost-refresh "${BENCH_FRESHNESS_COST_REFRESH:-1s 10s 30s}" --cost-objects "${BENCH_FRESHNESS_COST_OBJECTS:-2}" \
+    --cost-rounds "${BENCH_FRESHNESS_COST_ROUNDS:-2}"

@@ -49,8 +49,10 @@ import demo_lake
 CLASS_PATTERN = "ocsf-1.1.0-4001-*"
 FLOOR_INDEX = "ocsf-1.1.0-4001-network_activity-floor"
 PIPELINE_INDICES = "ocsf-*,-*-floor"
-# Objects' windows: object n covers [BASE + n hours - 59 min, BASE + n hours).
-BASE = datetime.datetime(2024, 3, 1, tzinfo=datetime.timezone.utc)
+# Objects' windows: object n covers [BASE + n hours - 59 min, BASE + n hours),
+# all in March 2024, so every object (the warm-up's too) goes to the same
+# monthly index.
+BASE = datetime.datetime(2024, 3, 2, tzinfo=datetime.timezone.utc)
 POLL_SECONDS = 0.05
 RECEIVED = re.compile(r"^(\d+) message\(s\) from ")
 TIMEOUT_SECONDS = 300
@@ -66,7 +68,7 @@ class Lake:
 
     def object(self, rows, slot):
         end = BASE + datetime.timedelta(hours=slot)
-        out = os.path.join(self.directory, f"{rows}-{slot}")
+        out = os.path.join(self.directory, f"{rows}-{end.strftime('%Y%m%dT%H')}")
         path = os.path.join(out, "1.1.0", "network_activity-0.parquet")
         if not os.path.exists(path):
             subprocess.run([self.lakeship, "sample", "--out", out, "--classes", "network", "--versions", "1.1.0",
@@ -246,6 +248,12 @@ def steady(items, interval, act):
         act(item)
 
 
+def refresh_intervals(node):
+    """The refresh intervals of the OCSF indices now (the floor's included)."""
+    settings = node.request("GET", f"{CLASS_PATTERN}/_settings/index.refresh_interval?include_defaults=true&flat_settings=true")[1]
+    return sorted({(index.get("settings") or index.get("defaults"))["index.refresh_interval"] for index in settings.values()})
+
+
 def measure_pipeline(args, node, lake, name, refresh):
     pipeline = Pipeline(args, name)
     watcher = Watcher(node, PIPELINE_INDICES, ledger=True)
@@ -265,8 +273,6 @@ def measure_pipeline(args, node, lake, name, refresh):
         floor_watcher.wait()
         if refresh != "template":
             node.request("PUT", "ocsf-*/_settings", {"index": {"refresh_interval": refresh}})
-        settings = node.request("GET", f"{CLASS_PATTERN}/_settings/index.refresh_interval?include_defaults=true&flat_settings=true")[1]
-        intervals = sorted({(s.get("settings") or s.get("defaults"))["index.refresh_interval"] for s in settings.values()})
         results = []
         for rows, count, interval, first in ((args.small_rows, args.small_objects, args.interval, 1),
                                              (args.large_rows, args.large_objects, args.large_interval, 101)):
@@ -280,7 +286,10 @@ def measure_pipeline(args, node, lake, name, refresh):
                 watcher.add(item)
             steady(items, interval, announce)
             watcher.wait()
-            results.append({"config": name, "refresh": ",".join(intervals), "rows": rows, "interval": interval,
+            intervals = refresh_intervals(node)
+            if len(intervals) != 1 or (refresh != "template" and intervals != [refresh]):
+                raise SystemExit(f"the indices' refresh intervals are {intervals}, expected one ({refresh})")
+            results.append({"config": name, "refresh": intervals[0], "rows": rows, "interval": interval,
                             "items": items, "load": (load_before, os.getloadavg())})
             print(f"  {name:<9} {rows:>7,} rows: {count} objects through the pipeline, searchable p50 "
                   f"{statistics.median(i['searchable'] - i['sent'] for i in items):.2f} s", flush=True)
@@ -302,6 +311,66 @@ def measure_pipeline(args, node, lake, name, refresh):
         print(f"  {name:<9} {result['rows']:>7,} rows: {len(floors)} objects by _bulk, searchable p50 "
               f"{statistics.median(i['searchable'] - i['sent'] for i in floors):.2f} s", flush=True)
     return results
+
+
+COST_INDEX = "ocsf-1.1.0-4001-network_activity-cost"
+
+
+def node_cpu_seconds(node):
+    stats = node.request("GET", "_nodes/_local/stats/process")[1]["nodes"]
+    return next(iter(stats.values()))["process"]["cpu"]["total_in_millis"] / 1000
+
+
+def measure_refresh_cost(args, node, lake):
+    """Indexing cost at each refresh interval: the large objects' bulk
+    bodies posted by two client threads into a fresh index of the same
+    template with the interval set at creation; docs/s, the node's CPU
+    seconds, and the refreshes, segments and store bytes when the last
+    request was answered, the intervals alternating over --cost-rounds
+    rounds."""
+    bodies = []
+    for slot in range(101, 101 + args.cost_objects):
+        item = lake.object(args.large_rows, slot)
+        bodies.extend(request.replace(FLOOR_INDEX.encode(), COST_INDEX.encode()) for request in lake.bulk(item))
+    num_docs = args.cost_objects * args.large_rows
+    runs = {}
+    for _ in range(args.cost_rounds):
+        for interval in args.cost_refresh.split():
+            node.delete(COST_INDEX)
+            node.request("PUT", COST_INDEX, {"settings": {"index": {"refresh_interval": interval}}})
+            node.request("GET", f"_cluster/health/{COST_INDEX}?wait_for_status=yellow&timeout=60s")
+            cpu, started = node_cpu_seconds(node), time.time()
+            threads = [threading.Thread(target=post_bulk, args=(node, bodies[half::2])) for half in (0, 1)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            seconds, cpu = time.time() - started, node_cpu_seconds(node) - cpu
+            stats = node.request("GET", f"{COST_INDEX}/_stats/refresh,segments,store,merge")[1]["_all"]["primaries"]
+            node.refresh(COST_INDEX)
+            count = node.count(COST_INDEX)
+            if count != num_docs:
+                raise SystemExit(f"refresh {interval}: {count} documents in {COST_INDEX}, expected {num_docs}")
+            run = {"docs_per_sec": num_docs / seconds, "cpu": cpu, "refreshes": stats["refresh"]["total"],
+                   "segments": stats["segments"]["count"], "store": stats["store"]["size_in_bytes"],
+                   "merges": stats["merges"]["total"], "load": os.getloadavg()[0]}
+            print(f"  refresh {interval:>4}: {run['docs_per_sec']:>7,.0f} docs/s, node CPU {cpu:.1f} s, "
+                  f"{run['refreshes']} refreshes, {run['segments']} segments", flush=True)
+            runs.setdefault(interval, []).append(run)
+    node.delete(COST_INDEX)
+    print()
+    print(f"indexing cost per refresh interval: {num_docs:,} documents ({args.cost_objects} x {args.large_rows:,}-row objects) "
+          f"by two _bulk clients, best docs/s of {args.cost_rounds} rounds, the other columns the median")
+    print(f"{'refresh':>7} {'docs/s':>8} {'CPU s':>6} {'CPU ms/1k docs':>14} {'refreshes':>9} {'merges':>6} {'segments':>8} "
+          f"{'store MB':>8} {'load':>5}")
+    for interval, measured in runs.items():
+        def med(key):
+            return statistics.median(run[key] for run in measured)
+        print(f"{interval:>7} {max(r['docs_per_sec'] for r in measured):>8,.0f} {med('cpu'):>6.1f} "
+              f"{med('cpu') * 1e6 / num_docs:>14.1f} {med('refreshes'):>9.0f} {med('merges'):>6.0f} {med('segments'):>8.0f} "
+              f"{med('store') / 1e6:>8.1f} {med('load'):>5.1f}")
+    print("(refreshes, merges, segments and store MB as the index stood when the last request was answered, before any")
+    print(" refresh of the harness's own; CPU is the node's process CPU over the posting)")
 
 
 def quantiles(values):
@@ -374,13 +443,17 @@ def main():
     for flag in ("--endpoint", "--aws-endpoint", "--lakeship", "--lake", "--work"):
         parser.add_argument(flag, required=True)
     parser.add_argument("--refresh", default="template 10s",
-                        help="configurations: 'template' (the templates' own interval) or an interval set on the indices")
+                        help="configurations: 'template' (the templates' own interval) or an interval set on the indices; 'none' for none")
     parser.add_argument("--small-rows", type=int, default=10000)
     parser.add_argument("--small-objects", type=int, default=12)
     parser.add_argument("--interval", type=float, default=5)
     parser.add_argument("--large-rows", type=int, default=100000)
     parser.add_argument("--large-objects", type=int, default=5)
     parser.add_argument("--large-interval", type=float, default=20)
+    parser.add_argument("--cost-refresh", default="1s 10s 30s",
+                        help="refresh intervals whose indexing cost is measured after the freshness runs ('none': none)")
+    parser.add_argument("--cost-objects", type=int, default=2)
+    parser.add_argument("--cost-rounds", type=int, default=2)
     parser.add_argument("--json", help="also write the measurements here")
     args = parser.parse_args()
     node = common.Node(args.endpoint)
@@ -388,11 +461,15 @@ def main():
     print(f"load average before: {' '.join(f'{l:.2f}' for l in os.getloadavg())} on {os.cpu_count()} cores", flush=True)
     node.delete("ocsf-*,lakeship-ledger")
     results = []
-    for refresh in args.refresh.split():
+    for refresh in [config for config in args.refresh.split() if config != "none"]:
         name = "template" if refresh == "template" else f"set-{refresh}"
         node.delete("ocsf-*")
         results.extend(measure_pipeline(args, node, lake, name, refresh))
-    report(results)
+    if results:
+        report(results)
+    if args.cost_refresh.strip() not in ("", "none"):
+        print(flush=True)
+        measure_refresh_cost(args, node, lake)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(results, out, indent=1, default=str)
