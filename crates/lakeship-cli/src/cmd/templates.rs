@@ -60,6 +60,9 @@ struct InstallArgs {
     /// Templates folder (as `lakeship templates generate` writes it) [default: the templates built into lakeship]
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// How soon an indexed row is searchable (index.refresh_interval of the OCSF index templates), e.g. 1s, 30s, or -1 for never on a timer [default: as generated, 1s]. Longer intervals index somewhat faster (BENCHMARKS.md); a change applies to indices created afterwards.
+    #[arg(long, value_name = "INTERVAL")]
+    refresh_interval: Option<String>,
     #[command(flatten)]
     opensearch: OpenSearchArgs,
     #[command(flatten)]
@@ -174,7 +177,10 @@ fn plan(args: &PlanArgs) -> anyhow::Result<()> {
 
 async fn install(args: &InstallArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = load(file, &[&args.opensearch, &args.region])?;
-    let plan = install_plan(args.dir.as_deref())?;
+    let mut plan = install_plan(args.dir.as_deref())?;
+    if let Some(interval) = &args.refresh_interval {
+        templates::set_refresh_interval(&mut plan, interval)?;
+    }
     let client = config.client().await?;
     check_opensearch(&client).await?;
     let count = |kind: InstallKind| plan.iter().filter(|request| request.kind == kind).count();

@@ -37,6 +37,7 @@ pub use aliases::{AliasFile, AliasSpec};
 pub use build::{ClassReport, ComponentReport, DEFAULT_DEPTH, GenerateOptions, Generated};
 pub use install::{
     InstallCondition, InstallKind, InstallReport, InstallRequest, apply_plan, embedded_install_plan, install_plan, install_plan_from,
+    set_refresh_interval,
 };
 pub use output::{GeneratedFile, WriteSummary};
 pub use source::{SchemaSource, load_schemas};
