@@ -383,6 +383,9 @@ const SDK_OPERATIONS: [(&str, &str); 16] = [
     ("get_secret_value", "secretsmanager:GetSecretValue"),
     ("receive_message", "sqs:ReceiveMessage"),
     ("delete_message", "sqs:DeleteMessage"),
+    // The batch call needs the single call's action ("Amazon SQS API permissions: Actions and resource reference",
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html).
+    ("change_message_visibility_batch", "sqs:ChangeMessageVisibility"),
     ("send_message", "sqs:SendMessage"),
     ("AssumeRoleProvider", "sts:AssumeRole"),
 ];

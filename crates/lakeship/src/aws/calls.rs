@@ -470,6 +470,13 @@ const OWN: &[AwsCall] = &[
         Always,
         "lakeship run --source <queue URL>: deletes what it ingested (notification/sqs.rs)",
     ),
+    call(
+        Operator,
+        "sqs:ChangeMessageVisibility",
+        "{queue}",
+        Always,
+        "lakeship run --source <queue URL>: ChangeMessageVisibilityBatch, the heartbeat of messages being worked (notification/sqs.rs)",
+    ),
 ];
 
 /// Every AWS call, with the IAM action and resource it needs.

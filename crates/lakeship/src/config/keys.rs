@@ -196,7 +196,7 @@ pub const KEYS: &[Key] = &[
         Some("workers"),
         T::Count,
         Computed("the number of cores"),
-        "shards worked at once locally",
+        "shards worked at once locally (deployed: the Map's concurrency); a small run is cut into about this many shards",
     ),
     key(
         "pipeline.target_shard_mb",

@@ -4,6 +4,7 @@
 
 pub mod backfill;
 pub mod checkpoint;
+pub mod consumer;
 pub(crate) mod dispatch;
 pub mod doc_stream;
 mod finalize;
@@ -77,7 +78,7 @@ impl PipelineContext {
             client,
             scan,
             delivery: config.delivery.clone(),
-            plan: PlanOptions::default().with_target_shard_bytes(config.target_shard_bytes),
+            plan: PlanOptions::default().with_target_shard_bytes(config.target_shard_bytes).with_spread(config.workers),
             footer_concurrency: 16,
             skip_complete: true,
             live: Default::default(),
