@@ -15,6 +15,7 @@ pub mod quotas;
 pub mod replay;
 mod settle;
 mod shard;
+mod supersede;
 mod work_area;
 
 pub use dispatch::{dispatch, list_prefix, resolve_request};

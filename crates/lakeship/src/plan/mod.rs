@@ -78,11 +78,13 @@ impl PlanOptions {
         self
     }
 
-    /// The target size of a run of `total_bytes`: the configured target, or
-    /// less so that the run makes about `spread` shards.
-    fn target_for(&self, total_bytes: u64) -> u64 {
+    /// The target size of a run of `total_bytes` in row groups of at most
+    /// `largest_row_group` bytes: the configured target, or less so that the
+    /// run makes about `spread` shards (half a row group of slack, so row
+    /// groups of slightly different sizes do not spill into one more shard).
+    fn target_for(&self, total_bytes: u64, largest_row_group: u64) -> u64 {
         let spread = self.spread.max(1) as u64;
-        self.target_shard_bytes.min(total_bytes.div_ceil(spread)).max(1)
+        self.target_shard_bytes.min(total_bytes.div_ceil(spread) + largest_row_group / 2).max(1)
     }
 }
 
@@ -225,10 +227,10 @@ pub fn plan_shards(run_id: &str, footers: &[ParquetFooter], options: PlanOptions
 /// Packs the row groups of `objects` (from [`PlannedObject::from_footer`]),
 /// in order, into shards; answers the objects with their shards.
 pub(crate) fn plan_objects(run_id: &str, objects: Vec<PlannedObject>, options: PlanOptions) -> (Vec<ShardTask>, Vec<PlannedObject>) {
-    let total_bytes: u64 = objects.iter().flat_map(|object| &object.row_groups).map(|row_group| row_group.num_bytes).sum();
+    let row_group_bytes = || objects.iter().flat_map(|object| &object.row_groups).map(|row_group| row_group.num_bytes);
     let mut builder = ShardBuilder {
         run_id,
-        target: options.target_for(total_bytes),
+        target: options.target_for(row_group_bytes().sum(), row_group_bytes().max().unwrap_or(0)),
         caps: JsonCaps::new(run_id, options),
         shards: Vec::new(),
         open: Vec::new(),
