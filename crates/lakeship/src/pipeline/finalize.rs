@@ -241,10 +241,12 @@ async fn read_results(
 }
 
 fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) -> LedgerEntry {
+    // A key that moved on before planning: nothing of this version was read.
+    let status = if failed.error.name == ErrorName::ObjectChanged { Status::Superseded } else { Status::Failed };
     LedgerEntry {
         error_name: Some(failed.error.name),
         reason: Some(failed.error.message.clone()),
-        ..LedgerEntry::new(run_id, &failed.object, Status::Failed, at)
+        ..LedgerEntry::new(run_id, &failed.object, status, at)
     }
 }
 
