@@ -158,7 +158,9 @@ choose_java() {
             best=$candidate best_major=$major
         fi
     done
-    die "OpenSearch $VERSION needs Java $MIN_JAVA or newer, and the newest java found is ${best:+Java $best_major ($best)}${best:-none}: install a Java $MIN_JAVA+ JDK (e.g. Debian's openjdk-21-jdk-headless, or Temurin 21/25 under /usr/lib/jvm) or set OPENSEARCH_JAVA"
+    local found="none"
+    [[ -z "$best" ]] || found="Java $best_major ($best)"
+    die "OpenSearch $VERSION needs Java $MIN_JAVA or newer, and the newest java found is $found: install a Java $MIN_JAVA+ JDK (e.g. Debian's openjdk-21-jdk-headless, or Temurin 21/25 under /usr/lib/jvm) or set OPENSEARCH_JAVA"
 }
 
 # needs_build: the launcher jar or its lib/ is missing, or older than the pom/sources.
