@@ -64,6 +64,7 @@ trap 'exit 130' INT TERM
 # ---- tools (each a no-op when already installed) ----
 step "install: moto + cfn-lint (.venv)" scripts/moto.sh install
 step "install: OpenSearch node launcher (Maven)" scripts/opensearch.sh install
+step "install: OpenSearch 3.x node launcher (Maven, Java 21+)" env OPENSEARCH_VERSION=3.9.0 scripts/opensearch.sh install
 step "install: asl-validator (npm)" scripts/lambda/validate.sh --install
 step "install: headless Chromium (Debian)" scripts/chromium.sh install
 
@@ -72,8 +73,12 @@ services_started=$(date +%s.%N)
 (
     scripts/moto.sh start &
     moto_pid=$!
+    # OpenSearch 3.x for crates/lakeship-cli/tests/opensearch3.rs (stop_services stops it with the other named nodes).
+    OPENSEARCH_VERSION=3.9.0 scripts/opensearch.sh start --name os3 --port 9201 &
+    os3_pid=$!
     scripts/opensearch.sh start
     wait "$moto_pid"
+    wait "$os3_pid"
 ) >"$LAKESHIP_ROOT/target/services-start.log" 2>&1 &
 services_pid=$!
 
@@ -106,5 +111,6 @@ curl -sf http://127.0.0.1:9200/ | python3 -c 'import json,sys; v=json.load(sys.s
 
 export LAKESHIP_TEST_OPENSEARCH=${LAKESHIP_TEST_OPENSEARCH:-http://127.0.0.1:9200}
 export LAKESHIP_TEST_AWS_ENDPOINT=${LAKESHIP_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}
+export LAKESHIP_TEST_OPENSEARCH3=${LAKESHIP_TEST_OPENSEARCH3:-http://127.0.0.1:9201}
 # --no-fail-fast: every test binary runs, so one failure does not hide another.
 cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | scripts/timing.py tests "$TIMINGS"
