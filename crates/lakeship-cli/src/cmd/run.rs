@@ -207,7 +207,13 @@ async fn run_queue(
     bars.finish();
     let num_batches = consumed?;
     if num_batches == 0 {
-        eprintln!("the queue {queue_url} is empty");
+        match queue.num_in_flight().await {
+            Ok(0) | Err(_) => eprintln!("the queue {queue_url} is empty"),
+            Ok(num_in_flight) => eprintln!(
+                "the queue {queue_url} has no message to receive now; about {num_in_flight} are in flight \
+                 (being worked by another consumer, or returning after their visibility timeout: run again, or use --follow)"
+            ),
+        }
     }
     let mut state = std::mem::take(&mut *observer.state.lock().map_err(|_| anyhow::anyhow!("a batch panicked"))?);
     // Without --follow, the batches are one run to the user: one summary, one verdict.

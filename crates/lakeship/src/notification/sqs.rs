@@ -98,6 +98,23 @@ impl SqsQueue {
         Ok(num_refused)
     }
 
+    /// Messages received by a consumer and not yet deleted or returned
+    /// (`ApproximateNumberOfMessagesNotVisible`, approximate as its name says:
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html>).
+    pub async fn num_in_flight(&self) -> Result<u64, NamedError> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let answer = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|error| queue_error(&error, &format!("reading the attributes of {} failed", self.queue_url)))?;
+        let value = answer.attributes().and_then(|attributes| attributes.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible));
+        Ok(value.and_then(|value| value.parse().ok()).unwrap_or(0))
+    }
+
     /// Sends one message (a replay of a kept message) and returns its new id.
     pub async fn send(&self, body: &str) -> Result<String, NamedError> {
         let answer = self
