@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -32,11 +33,23 @@ struct Emulator {
 impl Emulator {
     /// Starts `binary` as the function `f` with `environment` (and none of
     /// this process's `LAKESHIP_*` and `AWS_*` variables); `deadline_in_s`
-    /// is the emulator's `--deadline` (negative: passed already).
+    /// is the emulator's `--deadline` (negative: passed already). The
+    /// function's output and the emulator's log go to a folder under
+    /// `target/tmp/`, named in the test's output.
     fn start(binary: &str, environment: &[(&str, &str)], deadline_in_s: Option<f64>) -> Emulator {
+        static NUM_STARTED: AtomicUsize = AtomicUsize::new(0);
+        let logs = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "runtime-{}-{}",
+            std::process::id(),
+            NUM_STARTED.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&logs).expect("log folder");
+        println!("{binary}: logs in {}", logs.display());
+        let emulator_log = std::fs::File::create(logs.join("emulator.log")).expect("emulator log");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lambda/emulator.py");
         let mut command = Command::new("python3");
         command.arg(script).args(["--listen", "0", "--upstream", "http://127.0.0.1:9", "--timeout", "60"]);
+        command.arg("--log-dir").arg(&logs);
         command.args(["--function", &format!("f={binary}:1")]);
         if let Some(deadline_in_s) = deadline_in_s {
             command.arg(format!("--deadline={deadline_in_s}"));
@@ -53,7 +66,7 @@ impl Emulator {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .envs(environment.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(emulator_log);
         let mut process = command.spawn().expect("start scripts/lambda/emulator.py (python3)");
         let mut ready = String::new();
         BufReader::new(process.stdout.take().expect("emulator stdout")).read_line(&mut ready).expect("emulator ready line");
