@@ -231,7 +231,7 @@ pub struct Estimate {
     pub state_transitions_cost: f64,
     /// Lambda invocations (dispatcher, workers, finalizer).
     pub num_lambda_requests: u64,
-    /// Lambda GB-seconds (all three functions).
+    /// Lambda GB-seconds (dispatcher, workers, finalizer).
     pub lambda_gb_seconds: f64,
     /// Of which workers.
     pub worker_gb_seconds: f64,
