@@ -192,6 +192,13 @@ impl Workload {
         Workload { num_bytes: footers.iter().filter_map(|footer| footer.object.size).sum(), executions }
     }
 
+    /// The workload `factor` times over (a sample of some accounts standing
+    /// for an estate of `factor` times as many): every execution repeated.
+    pub fn scaled(&self, factor: u64) -> Workload {
+        let executions = (0..factor.max(1)).flat_map(|_| self.executions.iter().copied()).collect();
+        Workload { num_bytes: self.num_bytes * factor.max(1), executions }
+    }
+
     /// The sums over all executions.
     pub fn total(&self) -> ExecutionLoad {
         self.executions.iter().fold(ExecutionLoad::default(), |sum, e| ExecutionLoad {
