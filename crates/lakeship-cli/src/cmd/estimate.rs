@@ -138,7 +138,7 @@ pub async fn run(args: EstimateArgs, file: Option<&std::path::Path>) -> anyhow::
     }
     let (footers, num_failed) = read_footers(&store, objects).await;
     let model = args.model(config.target_shard_bytes);
-    let workload = Workload::plan(&footers, &model).scaled(args.scale);
+    let workload = Workload::plan_scaled(&footers, &model, args.scale);
     let estimate = estimate(&workload, &model);
     let volumes = SampleVolumes::from_footers(&footers);
     let targets = SizingTargets {
@@ -163,6 +163,11 @@ pub async fn run(args: EstimateArgs, file: Option<&std::path::Path>) -> anyhow::
     Ok(())
 }
 
+/// Decimal gigabytes, as the shard targets are given.
+fn gigabytes(bytes: f64) -> String {
+    format!("{:.1} GB", bytes / 1e9)
+}
+
 fn print_layout(sizings: &[ClassSizing], layout: &str, targets: &SizingTargets, window_days: f64, scale: u64) {
     println!();
     println!(
@@ -181,11 +186,11 @@ fn print_layout(sizings: &[ClassSizing], layout: &str, targets: &SizingTargets, 
             "{:>9} {:>14} {:>12}  {:<6} {:>6} {:>12} {:>12}{}",
             sizing.class_uid,
             human_count(sizing.rows_per_day.round() as u64),
-            human_bytes(sizing.store_bytes_per_day.round() as u64),
+            gigabytes(sizing.store_bytes_per_day),
             sizing.time_suffix.to_string(),
             sizing.num_shards,
             human_count(sizing.docs_per_shard.round() as u64),
-            human_bytes(sizing.bytes_per_shard.round() as u64),
+            gigabytes(sizing.bytes_per_shard),
             if sizing.over_cap { "  (over --max-shards even hourly)" } else { "" }
         );
     }
