@@ -163,9 +163,9 @@ pub async fn run(args: EstimateArgs, file: Option<&std::path::Path>) -> anyhow::
     Ok(())
 }
 
-/// Decimal gigabytes, as the shard targets are given.
+/// Decimal gigabytes (megabytes below one), as the shard targets are given.
 fn gigabytes(bytes: f64) -> String {
-    format!("{:.1} GB", bytes / 1e9)
+    if bytes < 1e9 { format!("{:.1} MB", bytes / 1e6) } else { format!("{:.1} GB", bytes / 1e9) }
 }
 
 fn print_layout(sizings: &[ClassSizing], layout: &str, targets: &SizingTargets, window_days: f64, scale: u64) {
