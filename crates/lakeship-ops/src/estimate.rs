@@ -174,22 +174,38 @@ impl Workload {
     /// Plans `footers` in groups of `model.objects_per_execution`, as the
     /// dispatcher would.
     pub fn plan(footers: &[ParquetFooter], model: &CostModel) -> Workload {
+        Self::plan_scaled(footers, model, 1)
+    }
+
+    /// Plans `factor` copies of `footers` one after another (a sample of
+    /// some accounts standing for an estate of `factor` times as many), in
+    /// groups of `model.objects_per_execution` as the dispatcher would.
+    pub fn plan_scaled(footers: &[ParquetFooter], model: &CostModel, factor: u64) -> Workload {
         let group = usize::try_from(model.objects_per_execution.max(1)).unwrap_or(usize::MAX);
         let options = PlanOptions { target_shard_bytes: model.target_shard_bytes, ..PlanOptions::default() };
-        let executions = footers
-            .chunks(group)
-            .map(|footers| {
-                let (shards, _) = plan_shards("estimate", footers, options);
-                ExecutionLoad {
-                    num_objects: footers.len() as u64,
-                    num_row_groups: footers.iter().map(|footer| footer.num_row_groups() as u64).sum(),
-                    num_rows: footers.iter().map(ParquetFooter::num_rows).sum(),
-                    num_shards: shards.len() as u64,
-                    num_pieces: shards.iter().map(|shard| shard.pieces.len() as u64).sum(),
-                }
-            })
-            .collect();
-        Workload { num_bytes: footers.iter().filter_map(|footer| footer.object.size).sum(), executions }
+        let num_objects = footers.len().saturating_mul(usize::try_from(factor).unwrap_or(usize::MAX));
+        let mut executions = Vec::with_capacity(num_objects.div_ceil(group));
+        let mut chunk = Vec::with_capacity(group.min(num_objects));
+        for index in 0..num_objects {
+            chunk.push(footers[index % footers.len()].clone());
+            if chunk.len() == group || index + 1 == num_objects {
+                executions.push(Self::execution(&chunk, options));
+                chunk.clear();
+            }
+        }
+        let num_bytes = footers.iter().filter_map(|footer| footer.object.size).sum::<u64>() * factor;
+        Workload { num_bytes, executions }
+    }
+
+    fn execution(footers: &[ParquetFooter], options: PlanOptions) -> ExecutionLoad {
+        let (shards, _) = plan_shards("estimate", footers, options);
+        ExecutionLoad {
+            num_objects: footers.len() as u64,
+            num_row_groups: footers.iter().map(|footer| footer.num_row_groups() as u64).sum(),
+            num_rows: footers.iter().map(ParquetFooter::num_rows).sum(),
+            num_shards: shards.len() as u64,
+            num_pieces: shards.iter().map(|shard| shard.pieces.len() as u64).sum(),
+        }
     }
 
     /// The sums over all executions.
@@ -411,6 +427,13 @@ mod tests {
         );
         let one_shard_each = CostModel { target_shard_bytes: 1, ..model };
         assert_eq!(Workload::plan(&footers, &one_shard_each).total().num_shards, 20, "a shard per row group");
+        // Ten objects three times over, in executions of four: 30 objects in 8 executions, the last of two.
+        let model = CostModel { objects_per_execution: 4, ..model };
+        let scaled = Workload::plan_scaled(&footers, &model, 3);
+        assert_eq!(scaled.executions.len(), 8);
+        assert_eq!(scaled.executions.last().map(|e| e.num_objects), Some(2));
+        assert_eq!(scaled.total().num_rows, 6_000);
+        assert_eq!(scaled.num_bytes, 3 * workload.num_bytes);
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl PipelineContext {
         let client = config.client().await?;
         let work_store = ObjectStore::from_options(config.aws.own_identity());
         let mut scan = ScanOptions::default();
-        scan.convert = scan.convert.with_time_suffix(config.time_suffix);
+        scan.convert = scan.convert.with_time_suffix(config.time_suffix).with_layout(config.index_layout.clone());
         scan.convert.index_prefix = config.index_prefix.clone();
         Ok(PipelineContext {
             source: config.source_store(),
