@@ -474,3 +474,27 @@ async fn two_consumers_share_a_queue_and_no_message_is_worked_twice() {
     assert_eq!(messages_on(&queue_url).await, 0);
     env.cleanup().await;
 }
+
+/// Ctrl-C ends a consumer waiting in a 20 s long poll at once.
+#[tokio::test]
+async fn ctrl_c_ends_a_follow_consumer_waiting_on_an_empty_queue_at_once() {
+    let env = Env::new("run-stop");
+    let empty = env.work.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let queue_url = announced_lake(&empty).await;
+    let child = env
+        .command()
+        .args(["run", "--source", &queue_url, "--follow", "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_secs(3));
+    let interrupted = Instant::now();
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill -INT");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("wait");
+    let stopped_in = interrupted.elapsed();
+    println!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stopped_in < Duration::from_secs(3), "stopped {:.1} s after Ctrl-C (the long poll is 20 s)", stopped_in.as_secs_f64());
+    assert!(output.status.success(), "a clean stop of an idle consumer");
+}
