@@ -331,6 +331,27 @@ pub fn estimate(workload: &Workload, model: &CostModel) -> Estimate {
 }
 
 #[cfg(test)]
+pub(crate) mod test_lake {
+    use lakeship::object::{ObjectRef, ObjectStore};
+    use lakeship::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, read_footer};
+    use lakeship_sample::{SampleOptions, generate};
+
+    /// The objects `options` generates into `dir`, and their footers.
+    pub(crate) async fn sample_footers(
+        options: &SampleOptions,
+        dir: &std::path::Path,
+    ) -> (Vec<lakeship_sample::GeneratedObject>, Vec<ParquetFooter>) {
+        let objects = generate(options, dir).expect("sample objects");
+        let mut footers = Vec::new();
+        for object in &objects {
+            let object = ObjectRef::local(dir.join(&object.path));
+            footers.push(read_footer(&ObjectStore::local_only(), &object, DEFAULT_FOOTER_HINT).await.expect("footer"));
+        }
+        (objects, footers)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -398,9 +419,7 @@ mod tests {
     /// executions, the objects of each packed into one shard.
     #[tokio::test]
     async fn plans_footers_in_executions_as_the_dispatcher_would() {
-        use lakeship::object::{ObjectRef, ObjectStore};
-        use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
-        use lakeship_sample::{SampleClass, SampleOptions, generate};
+        use lakeship_sample::{SampleClass, SampleOptions};
 
         let dir = tempfile::tempdir().expect("tempdir");
         let options = SampleOptions::default()
@@ -409,12 +428,7 @@ mod tests {
             .with_row_group_rows(100)
             .with_objects_per_class(5)
             .with_end_time_millis(1_710_460_800_000);
-        let objects = generate(&options, dir.path()).expect("sample objects");
-        let mut footers = Vec::new();
-        for object in &objects {
-            let object = ObjectRef::local(dir.path().join(&object.path));
-            footers.push(read_footer(&ObjectStore::local_only(), &object, DEFAULT_FOOTER_HINT).await.expect("footer"));
-        }
+        let (objects, footers) = test_lake::sample_footers(&options, dir.path()).await;
         let model = CostModel { objects_per_execution: 2, ..CostModel::default() };
         let workload = Workload::plan(&footers, &model);
         let counts: Vec<(u64, u64, u64)> = workload.executions.iter().map(|e| (e.num_objects, e.num_row_groups, e.num_shards)).collect();

@@ -234,9 +234,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_classes_rows_and_window_from_footers() {
-        use lakeship::object::{ObjectRef, ObjectStore};
-        use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
-        use lakeship_sample::{SampleClass, SampleOptions, generate};
+        use lakeship_sample::{SampleClass, SampleOptions};
 
         let dir = tempfile::tempdir().expect("tempdir");
         let options = SampleOptions::default()
@@ -244,12 +242,7 @@ mod tests {
             .with_rows_per_object(300)
             .with_objects_per_class(2)
             .with_end_time_millis(1_710_460_800_000);
-        let objects = generate(&options, dir.path()).expect("sample objects");
-        let mut footers = Vec::new();
-        for object in &objects {
-            let object = ObjectRef::local(dir.path().join(&object.path));
-            footers.push(read_footer(&ObjectStore::local_only(), &object, DEFAULT_FOOTER_HINT).await.expect("footer"));
-        }
+        let (objects, footers) = crate::estimate::test_lake::sample_footers(&options, dir.path()).await;
         let volumes = SampleVolumes::from_footers(&footers);
         let by_class: Vec<(i64, u64)> = volumes.classes.iter().map(|class| (class.class_uid, class.num_rows)).collect();
         assert_eq!(volumes.num_unclassified, 0);
