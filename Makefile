@@ -3,6 +3,7 @@
 
 help:
 	@echo "make test       install what is missing, start OpenSearch + moto, run every test, stop them"
+	@echo "                (cargo test --workspace alone runs the tests that need no services, offline)"
 	@echo "make demo       start the local services and run the end-to-end demo"
 	@echo "make demo-down  stop everything the demo started"
 	@echo "make bench      conversion benchmark against DuckDB (prints rows/s, RSS and ratios)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start/stop a real, throw-away, single-node OpenSearch 2.19 on loopback for Lakeship's tests.
-# The node is assembled from Maven Central jars by tests/opensearch-node (no Docker, no tarball).
+# Start/stop a real, throw-away, single-node OpenSearch (2.19 by default, 3.x with
+# OPENSEARCH_VERSION) on loopback for Lakeship's tests. The node is assembled from Maven
+# Central jars by tests/opensearch-node (no Docker, no tarball).
 set -euo pipefail
 
 LAKESHIP_SCRIPT=opensearch.sh
@@ -27,10 +28,15 @@ options:
 
 files:  target/services/opensearch-NAME/{opensearch.pid,opensearch.log,home/,data/}
         (deleted by start and stop; stop keeps the log as target/services/opensearch-NAME.last.log)
+        tests/opensearch-node/target/opensearch-VERSION/ (the launcher, built once per version)
 
 environment:
+  OPENSEARCH_VERSION         OpenSearch version to build and start (default 2.19.6); a 3.x
+                             version (tested: 3.3.2, 3.8.0, 3.9.0) needs Java 21+
   OPENSEARCH_HEAP            heap size for -Xms/-Xmx (default 512m)
-  OPENSEARCH_JAVA            java executable (default: java on PATH; must be Java 17+)
+  OPENSEARCH_JAVA            java executable (default: java on PATH for 2.x, which must be
+                             Java 17+; for 3.x the first Java 21+ of: java on PATH,
+                             \$JAVA_HOME, /usr/lib/jvm/*)
   OPENSEARCH_JAVA_OPTS       extra JVM flags
   OPENSEARCH_START_TIMEOUT   seconds to wait for health (default 120)
   OPENSEARCH_STOP_TIMEOUT    seconds between SIGTERM and SIGKILL (default 30)
@@ -38,8 +44,18 @@ EOF
 }
 
 NODE_DIR="$LAKESHIP_ROOT/tests/opensearch-node"
-NODE_JAR="$NODE_DIR/target/lakeship-opensearch-node.jar"
 MAIN_CLASS=org.lakeship.testnode.Main
+VERSION=${OPENSEARCH_VERSION:-2.19.6}
+[[ "$VERSION" =~ ^[23]\.[0-9]+\.[0-9]+$ ]] || die "OPENSEARCH_VERSION must be a 2.x or 3.x version like 2.19.6 or 3.9.0, not '$VERSION'"
+# One launcher build per version (see tests/opensearch-node/pom.xml); 3.x is the Maven profile opensearch3.
+NODE_BUILD="$NODE_DIR/target/opensearch-$VERSION"
+NODE_JAR="$NODE_BUILD/lakeship-opensearch-node.jar"
+MAVEN_ARGS=("-Dopensearch.version=$VERSION")
+MIN_JAVA=17
+if [[ "$VERSION" == 3.* ]]; then
+    MAVEN_ARGS+=(-Popensearch3)
+    MIN_JAVA=21
+fi
 
 # ---- arguments -----------------------------------------------------------------------
 [[ $# -ge 1 ]] || { usage >&2; exit 2; }
@@ -84,7 +100,7 @@ LOG_FILE="$SERVICE_DIR/opensearch.log"
 LAST_LOG="$LAKESHIP_SERVICES/opensearch-$NAME.last.log"
 # Every JVM started here has this on its command line; used to recognise our own pid.
 PID_MARKER="$MAIN_CLASS"
-JAVA_BIN=${OPENSEARCH_JAVA:-java}
+JAVA_BIN=${OPENSEARCH_JAVA:-}
 HEAP=${OPENSEARCH_HEAP:-512m}
 START_TIMEOUT=${OPENSEARCH_START_TIMEOUT:-120}
 STOP_TIMEOUT=${OPENSEARCH_STOP_TIMEOUT:-30}
@@ -114,29 +130,67 @@ banner() {
     printf '%s %s on http://127.0.0.1:%s\n' "${dist:-?}" "${number:-?}" "$1"
 }
 
+# java_major JAVA: the feature version of a java executable (17, 21, 25), or nothing.
+java_major() {
+    "$1" -version 2>&1 | sed -n 's/.* version "\([0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+# choose_java: set JAVA_BIN to a java of at least MIN_JAVA, or fail naming what to install.
+# OPENSEARCH_JAVA wins when set; otherwise java on PATH, $JAVA_HOME, then the newest JDK under
+# /usr/lib/jvm (where Debian and Temurin packages put them).
+choose_java() {
+    local candidate major best="" best_major=0
+    if [[ -n "$JAVA_BIN" ]]; then
+        require_cmd "$JAVA_BIN"
+        major=$(java_major "$JAVA_BIN")
+        (( ${major:-0} >= MIN_JAVA )) \
+            || die "OPENSEARCH_JAVA=$JAVA_BIN is Java ${major:-?}; OpenSearch $VERSION needs Java $MIN_JAVA or newer"
+        return 0
+    fi
+    for candidate in "$(command -v java || true)" "${JAVA_HOME:+$JAVA_HOME/bin/java}" /usr/lib/jvm/*/bin/java; do
+        [[ -n "$candidate" && -x "$candidate" ]] || continue
+        major=$(java_major "$candidate")
+        if (( ${major:-0} >= MIN_JAVA )); then
+            JAVA_BIN=$candidate
+            return 0
+        fi
+        if (( ${major:-0} > best_major )); then
+            best=$candidate best_major=$major
+        fi
+    done
+    local found="none"
+    [[ -z "$best" ]] || found="Java $best_major ($best)"
+    die "OpenSearch $VERSION needs Java $MIN_JAVA or newer, and the newest java found is $found: install a Java $MIN_JAVA+ JDK (e.g. Debian's openjdk-21-jdk-headless, or Temurin 21/25 under /usr/lib/jvm) or set OPENSEARCH_JAVA"
+}
+
 # needs_build: the launcher jar or its lib/ is missing, or older than the pom/sources.
 needs_build() {
-    [[ -f "$NODE_JAR" && -d "$NODE_DIR/target/lib" ]] || return 0
+    [[ -f "$NODE_JAR" && -d "$NODE_BUILD/lib" ]] || return 0
     [[ -n "$(find "$NODE_DIR/pom.xml" "$NODE_DIR/src" -newer "$NODE_JAR" -print -quit)" ]]
 }
 
 ensure_built() {
+    choose_java
     needs_build || return 0
     require_cmd mvn
     mkdir -p "$LAKESHIP_SERVICES"
     # Serialise concurrent builds (two instances started at once).
-    exec 9>"$LAKESHIP_SERVICES/.opensearch-node-build.lock"
+    exec 9>"$LAKESHIP_SERVICES/.opensearch-node-build-$VERSION.lock"
     flock 9
     if needs_build; then
-        log "building tests/opensearch-node with Maven (a cold ~/.m2 downloads ~90 MB)"
-        local started
+        log "building tests/opensearch-node for OpenSearch $VERSION with Maven (a cold ~/.m2 downloads ~90 MB)"
+        local started java_home
         started=$(now_s)
-        # (Debian's Maven 3.8 prints stray ANSI resets even in batch mode; strip them.)
-        mvn -q -B -Dstyle.color=never -f "$NODE_DIR/pom.xml" package 2>&1 \
-            | sed $'s/\e\\[0m//g' >&2 \
-            || die "Maven build of tests/opensearch-node failed"
+        # Maven compiles with the JDK that will run the node (3.x: Java 21+).
+        java_home=$(dirname "$(dirname "$(readlink -f "$(command -v "$JAVA_BIN")")")")
+        # (Debian's Maven 3.8 prints stray ANSI resets even in batch mode; strip them. Maven's
+        # own guava warns about sun.misc.Unsafe on Java 24+: drop the JVM's "WARNING: " lines too.)
+        JAVA_HOME=$java_home mvn -q -B -Dstyle.color=never "${MAVEN_ARGS[@]}" -f "$NODE_DIR/pom.xml" package 2>&1 \
+            | sed -e $'s/\e\\[0m//g' -e '/^WARNING: /d' >&2 \
+            || die "Maven build of tests/opensearch-node for OpenSearch $VERSION failed"
+        [[ -f "$NODE_JAR" ]] || die "Maven build of tests/opensearch-node for OpenSearch $VERSION made no $NODE_JAR"
         touch "$NODE_JAR"
-        log "built launcher in $(( $(now_s) - started ))s"
+        log "built launcher for OpenSearch $VERSION in $(( $(now_s) - started ))s"
     fi
     flock -u 9
     exec 9>&-
@@ -195,15 +249,21 @@ cmd_start() {
         fi
     done
 
-    require_cmd "$JAVA_BIN" curl setsid
+    require_cmd curl setsid
     ensure_built
 
     (( KEEP_DATA )) || rm -rf "$SERVICE_DIR"
     mkdir -p "$SERVICE_DIR/home" "$SERVICE_DIR/data" "$SERVICE_DIR/logs" "$SERVICE_DIR/tmp"
     : >"$LOG_FILE"
 
-    # The JVM flags bin/opensearch would add on Java 17 (minus security manager and agent).
-    # shellcheck disable=SC2054  # SPI,COMPAT is one flag value, not two array elements
+    # The JVM flags bin/opensearch would add (minus security manager and agent). Java 23+ has
+    # no COMPAT locale data; 3.x's jvm.options asks for SPI,CLDR.
+    local locale_providers=SPI,COMPAT
+    local -a line_jvm=()
+    if (( MIN_JAVA >= 21 )); then
+        locale_providers=SPI,CLDR
+        line_jvm=(--enable-native-access=ALL-UNNAMED)  # Lucene's native access, as 3.x's jvm.options
+    fi
     local -a jvm=(
         "-Xms$HEAP" "-Xmx$HEAP"
         -XX:+UseG1GC
@@ -220,9 +280,10 @@ cmd_start() {
         -Dio.netty.allocator.numDirectArenas=0
         -Dlog4j.shutdownHookEnabled=false
         -Dlog4j2.disable.jmx=true
-        -Djava.locale.providers=SPI,COMPAT
+        "-Djava.locale.providers=$locale_providers"
         "-Djava.io.tmpdir=$SERVICE_DIR/tmp"
     )
+    jvm+=("${line_jvm[@]+"${line_jvm[@]}"}")
     if [[ -n "${OPENSEARCH_JAVA_OPTS:-}" ]]; then
         # shellcheck disable=SC2206  # word-splitting of user-supplied flags is intended
         jvm+=($OPENSEARCH_JAVA_OPTS)
@@ -241,10 +302,10 @@ cmd_start() {
     done
 
     pid=$(start_detached "$LOG_FILE" "$JAVA_BIN" "${jvm[@]}" \
-        -cp "$NODE_JAR:$NODE_DIR/target/lib/*" "$MAIN_CLASS" "${settings[@]}")
+        -cp "$NODE_JAR:$NODE_BUILD/lib/*" "$MAIN_CLASS" "${settings[@]}")
     printf '%s\n' "$pid" >"$PID_FILE"
     printf '%s\n' "$PORT" >"$PORT_FILE"
-    log "starting '$NAME' (pid $pid, heap $HEAP, http $PORT, transport $TRANSPORT_PORT, log $LOG_FILE)"
+    log "starting '$NAME' (OpenSearch $VERSION, pid $pid, heap $HEAP, http $PORT, transport $TRANSPORT_PORT, log $LOG_FILE)"
 
     if ! wait_healthy "$PORT" "$START_TIMEOUT" "$pid"; then
         show_log_tail "$LOG_FILE"
@@ -277,6 +338,7 @@ cmd_wait() {
 
 cmd_install() {
     ensure_built
+    log "launcher for OpenSearch $VERSION ready ($NODE_BUILD, Java: $JAVA_BIN)"
 }
 
 cmd_status() {

@@ -2,7 +2,9 @@
 # The one test command (`make test`, `.ci/run`): installs what is missing, starts
 # the real services the tests talk to (OpenSearch on 127.0.0.1:9200, moto's S3/SQS/
 # Step Functions endpoint on 127.0.0.1:5000), lints (rustfmt; clippy during the build), checks the
-# state machine and the stack, runs the whole Rust test suite, and always stops the
+# state machine and the stack, runs the whole Rust test suite (with the `services`
+# feature, which the tests that need these services or tools require; a plain
+# `cargo test --workspace` runs the others, offline), and always stops the
 # services again. Exits non-zero on any failure. At the end it prints where the
 # time went: tool installs, services, lint, the workspace build, each test binary.
 #
@@ -64,6 +66,7 @@ trap 'exit 130' INT TERM
 # ---- tools (each a no-op when already installed) ----
 step "install: moto + cfn-lint (.venv)" scripts/moto.sh install
 step "install: OpenSearch node launcher (Maven)" scripts/opensearch.sh install
+step "install: OpenSearch 3.x node launcher (Maven, Java 21+)" env OPENSEARCH_VERSION=3.9.0 scripts/opensearch.sh install
 step "install: asl-validator (npm)" scripts/lambda/validate.sh --install
 step "install: headless Chromium (Debian)" scripts/chromium.sh install
 
@@ -72,8 +75,12 @@ services_started=$(date +%s.%N)
 (
     scripts/moto.sh start &
     moto_pid=$!
+    # OpenSearch 3.x for crates/lakeship-cli/tests/opensearch3.rs (stop_services stops it with the other named nodes).
+    OPENSEARCH_VERSION=3.9.0 scripts/opensearch.sh start --name os3 --port 9201 &
+    os3_pid=$!
     scripts/opensearch.sh start
     wait "$moto_pid"
+    wait "$os3_pid"
 ) >"$LAKESHIP_ROOT/target/services-start.log" 2>&1 &
 services_pid=$!
 
@@ -81,19 +88,24 @@ if [[ $# -eq 0 ]]; then
     step "lint: cargo fmt --check &" cargo fmt --all --check
     step "check: asl-validator, cfn-lint &" scripts/lambda/validate.sh
     # Clippy lints the workspace crates while they are built for the tests, in
-    # one build: `cargo clippy` works by running clippy-driver as the workspace
-    # wrapper of a `cargo check`, which compiles every dependency a second time
-    # (about 5 of CI's minutes). The same wrapper on the test build lints the
-    # same crates with the same lints (`-D warnings`, the [lints] table) and
-    # shares the dependencies. `cargo clippy --workspace --all-targets -- -D
-    # warnings` by hand reports the same findings. The test run below keeps the
-    # wrapper, so it reuses this build.
+    # one build: clippy-driver is a drop-in rustc that adds clippy's lints
+    # (the Clippy book, https://doc.rust-lang.org/clippy/usage.html, "Using
+    # Clippy without cargo: clippy-driver"; its artifacts serve the tests only:
+    # `make package` and the benchmarks build without it), and Cargo runs
+    # RUSTC_WORKSPACE_WRAPPER in place of rustc for the workspace's own crates
+    # only (https://doc.rust-lang.org/cargo/reference/environment-variables.html).
+    # `cargo clippy` does the same over a `cargo check`, which would compile
+    # every dependency a second time (about 5 of CI's minutes). The lint levels,
+    # warnings denied, are the [workspace.lints] table of Cargo.toml, which Cargo
+    # passes to every compilation of those crates (no CLIPPY_ARGS, no RUSTFLAGS,
+    # which would rebuild the dependencies); so `cargo clippy --workspace
+    # --all-targets --features services` by hand reports the same findings. The
+    # test run below keeps the wrapper (and the feature), so it reuses this build.
     export RUSTC_WORKSPACE_WRAPPER
     RUSTC_WORKSPACE_WRAPPER=$(command -v clippy-driver) || die "clippy-driver not found: rustup component add clippy"
-    export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-    step "build + lint: cargo test --no-run, clippy -D warnings &" cargo test --workspace --all-targets --locked --no-run
+    step "build + lint: cargo test --no-run, clippy -D warnings &" cargo test --workspace --all-targets --locked --features services --no-run
 else
-    step "build: cargo test --no-run &" cargo test --workspace --locked --no-run "$@"
+    step "build: cargo test --no-run &" cargo test --workspace --locked --features services --no-run "$@"
 fi
 
 services_status=0
@@ -106,5 +118,6 @@ curl -sf http://127.0.0.1:9200/ | python3 -c 'import json,sys; v=json.load(sys.s
 
 export LAKESHIP_TEST_OPENSEARCH=${LAKESHIP_TEST_OPENSEARCH:-http://127.0.0.1:9200}
 export LAKESHIP_TEST_AWS_ENDPOINT=${LAKESHIP_TEST_AWS_ENDPOINT:-http://127.0.0.1:5000}
+export LAKESHIP_TEST_OPENSEARCH3=${LAKESHIP_TEST_OPENSEARCH3:-http://127.0.0.1:9201}
 # --no-fail-fast: every test binary runs, so one failure does not hide another.
-cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | scripts/timing.py tests "$TIMINGS"
+cargo test --workspace --locked --features services --no-fail-fast "$@" 2>&1 | scripts/timing.py tests "$TIMINGS"

@@ -26,7 +26,7 @@ Python standard library only. Stops on SIGTERM/SIGINT, ending its processes.
 usage:
   emulator.py --listen PORT --upstream http://127.0.0.1:5010 \\
       --function lakeship-worker=target/debug/lakeship-worker[:CONCURRENCY] ... \\
-      [--set lakeship-worker:NAME=VALUE ...] [--log-dir DIR] [--timeout SECONDS]
+      [--set lakeship-worker:NAME=VALUE ...] [--log-dir DIR] [--timeout SECONDS] [--deadline SECONDS]
 """
 
 import argparse
@@ -211,7 +211,7 @@ class RuntimeApiHandler(http.server.BaseHTTPRequestHandler):
         if invocation is None:
             return self.reply(410, b'{"errorMessage":"this sandbox was replaced"}')
         function = invocation.function
-        deadline_ms = int((time.time() + function.emulator.timeout) * 1000)
+        deadline_ms = int((time.time() + function.emulator.deadline) * 1000)
         self.reply(200, invocation.payload, {
             "Content-Type": "application/json",
             "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
@@ -326,6 +326,7 @@ class Emulator:
         self.upstream = options.upstream
         self.invoke_endpoint = options.invoke_endpoint
         self.timeout = options.timeout
+        self.deadline = options.timeout if options.deadline is None else options.deadline
         self.region = options.region
         self.account = options.account
         self.stopping = False
@@ -391,6 +392,8 @@ def main():
     parser.add_argument("--set", action="append", default=[], help="FUNCTION:NAME=VALUE, an environment variable of one function")
     parser.add_argument("--invoke-endpoint", help="forward Invoke of other functions here (e.g. http://127.0.0.1:9000)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds an invocation may run (default 900)")
+    parser.add_argument("--deadline", type=float, help="seconds from handing out an invocation to the deadline its function is told "
+                        "(Lambda-Runtime-Deadline-Ms; default --timeout; negative: passed already, for tests)")
     parser.add_argument("--log-dir", help="write each function's output to DIR/NAME.log")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
     parser.add_argument("--account", default="123456789012")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Lambda functions for provided.al2023 on arm64 (Graviton) with
-# `cargo lambda`, stripped, and zips each as bootstrap.zip:
+# Builds the Lambda functions (the four binaries of the lakeship-lambda crate,
+# functions/lambda) for provided.al2023 on arm64 (Graviton) with `cargo lambda`,
+# stripped, and zips each as bootstrap.zip:
 #
 #   target/lambda/lakeship-dispatcher/bootstrap.zip
 #   target/lambda/lakeship-worker/bootstrap.zip
@@ -53,13 +54,13 @@ fi
 # cargo-lambda finds zig through the venv's python (`python -m ziglang`).
 export PATH="$VENV/bin:$PATH"
 started=$(now_s)
-packages=()
+binaries=()
 for function in "${FUNCTIONS[@]}"; do
-    packages+=(--package "$function")
+    binaries+=(--bin "$function")
 done
 export CARGO_PROFILE_RELEASE_STRIP="${CARGO_PROFILE_RELEASE_STRIP:-symbols}"
 log "cargo lambda build --release --arm64, strip=$CARGO_PROFILE_RELEASE_STRIP (${FUNCTIONS[*]})"
-cargo lambda build --release --arm64 --output-format zip --lambda-dir "$OUT" "${packages[@]}"
+cargo lambda build --release --arm64 --output-format zip --lambda-dir "$OUT" --package lakeship-lambda "${binaries[@]}"
 
 for function in "${FUNCTIONS[@]}"; do
     zip="$OUT/$function/bootstrap.zip"

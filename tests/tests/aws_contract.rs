@@ -368,7 +368,7 @@ async fn the_keys_and_arns_the_code_uses_fall_under_the_grants() {
 }
 
 /// AWS SDK operations (the fluent method names) and the IAM action each needs.
-const SDK_OPERATIONS: [(&str, &str); 16] = [
+const SDK_OPERATIONS: [(&str, &str); 18] = [
     ("get_object", "s3:GetObject"),
     ("put_object", "s3:PutObject"),
     ("list_objects_v2", "s3:ListBucket"),
@@ -383,6 +383,10 @@ const SDK_OPERATIONS: [(&str, &str); 16] = [
     ("get_secret_value", "secretsmanager:GetSecretValue"),
     ("receive_message", "sqs:ReceiveMessage"),
     ("delete_message", "sqs:DeleteMessage"),
+    // The batch call needs the single call's action ("Amazon SQS API permissions: Actions and resource reference",
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html).
+    ("change_message_visibility_batch", "sqs:ChangeMessageVisibility"),
+    ("get_queue_attributes", "sqs:GetQueueAttributes"),
     ("send_message", "sqs:SendMessage"),
     ("AssumeRoleProvider", "sts:AssumeRole"),
 ];

@@ -295,3 +295,48 @@ async fn signed_and_basic_requests_reach_the_node() {
     client.json_ok(Method::GET, "_cluster/health", None).await.expect("basic GET");
     opensearch(Method::DELETE, &index, None).await;
 }
+
+/// A newer version replaces an object between two shards of its run: the
+/// old version ends `superseded` (settled, not failed), the rows it had
+/// indexed are removed, and the newer version, ingested from its own
+/// announcement, leaves the key holding its rows only.
+#[tokio::test]
+async fn a_version_replaced_while_it_is_read_is_superseded_and_its_rows_removed() {
+    use lakeship::pipeline::{check_complete, dispatch, record_run, run_shard};
+    use lakeship::plan::ShardTask;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("lake/object.parquet");
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let old = write_network_object(&path, 2_000, 500);
+    let prefix = unique_name("supersede");
+    let mut context = isolated_context(&opensearch_url(), &dir.path().join("work"), &prefix);
+    context.plan = context.plan.with_spread(2);
+    let summary = dispatch(&context, DispatchRequest::Objects { objects: vec![old], run_id: None }).await.expect("dispatch");
+    let shards: Vec<ShardTask> =
+        context.work.get_json(&context.work.run_file(&summary.run_id, "shards.json")).await.expect("read").expect("shards");
+    assert_eq!(shards.len(), 2, "4 row groups spread over 2 workers");
+    let first = run_shard(&context, &shards[0]).await.expect("the first shard reads the old version");
+    assert_eq!(first.pieces[0].counts.num_indexed, 1_000);
+
+    write_network_object(&path, 300, 300);
+    run_shard(&context, &shards[1]).await.expect("the second shard finds the newer version");
+    let report = record_run(&context, &summary.run_id).await.expect("finalize");
+    let entry = &report.objects[0];
+    assert_eq!((entry.status, entry.error_name), (Status::Superseded, Some(ErrorName::ObjectChanged)), "{entry:?}");
+    check_complete(&report).expect("a superseded version is settled");
+    assert_eq!(count(&format!("{prefix}-*")).await, 0, "the old version's rows are removed");
+
+    let newer = run_local(
+        &context,
+        DispatchRequest::Objects { objects: parquet_objects(dir.path().join("lake").as_path()), run_id: None },
+        &LocalRunOptions::default(),
+    )
+    .await
+    .expect("the newer version's run");
+    newer.check().expect("complete");
+    assert_eq!(count(&format!("{prefix}-*")).await, 300, "the key holds the newer version's rows only");
+    let statuses: Vec<Status> = context.ledger.recent(10, false).await.expect("ledger").iter().map(|entry| entry.status).collect();
+    assert_eq!(statuses.iter().filter(|status| **status == Status::Superseded).count(), 1, "{statuses:?}");
+    assert!(context.ledger.recent(10, true).await.expect("ledger").is_empty(), "nothing is listed as not complete");
+    opensearch(Method::DELETE, &format!("{prefix}-*,lakeship-ledger-{prefix}"), None).await;
+}

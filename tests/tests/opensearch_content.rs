@@ -9,6 +9,11 @@
 //! the shared node (other test files use their own prefixes). The content is
 //! indexed once, by whichever test gets there first, and the tests read it.
 //!
+//! The rows are routed by an index layout chosen from the generated lake's
+//! footers (as `lakeship estimate --days 1` chooses one) at tiny targets,
+//! so the indices mix hourly, daily and monthly suffixes and shard counts,
+//! and the dashboards are verified across them.
+//!
 //! OpenSearch Dashboards itself is not part of the test bed: the import
 //! request is checked for its shape (here and in the library's unit tests),
 //! not sent.
@@ -18,6 +23,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lakeship::convert::{IndexLayout, TimeSuffix};
 use lakeship::delivery::{ClientOptions, OpenSearchClient};
 use lakeship::errors::ErrorName;
 use lakeship::ledger::{LedgerEntry, Status};
@@ -28,7 +34,8 @@ use lakeship_ops::dashboards::import::{ImportOptions, Retry, object_keys, resolv
 use lakeship_ops::dashboards::query::TimeRange;
 use lakeship_ops::dashboards::verify::{VisReport, verify};
 use lakeship_ops::dashboards::{self, SavedObjectFile};
-use lakeship_ops::templates::{InstallKind, InstallReport, apply_plan, install_plan};
+use lakeship_ops::sizing::{SampleVolumes, SizingTargets, layout_of, size_classes};
+use lakeship_ops::templates::{InstallKind, InstallReport, apply_layout, apply_plan, install_plan};
 use lakeship_sample::{SampleOptions, generate};
 use lakeship_tests::*;
 use reqwest::Method;
@@ -41,6 +48,15 @@ const ROWS_PER_OBJECT: usize = 2_000;
 const OBJECTS_PER_CLASS: usize = 3;
 /// Rows of the object whose rows OpenSearch rejects.
 const NUM_BAD_ROWS: usize = 7;
+
+/// The tiny shard targets of the layout: shards of at most 6,000 documents
+/// and 1 MB, at most 2 per index. Over the generated day (12,000 Network and
+/// DNS Activity rows, 6,000 of each other class) they make DNS Activity daily
+/// with 2 shards and the other generated classes hourly.
+const LAYOUT_TARGETS: SizingTargets = SizingTargets { max_shard_bytes: 1_000_000, max_shard_docs: 6_000, max_shards_per_index: 2 };
+/// The ledger of the replay (apart from `lakeship-ledger`, which the
+/// pipeline-health dashboard reads).
+const REPLAY_LEDGER: &str = "lakeship-ledger-layout-replay";
 
 /// What the shared setup did.
 #[derive(Debug)]
@@ -55,6 +71,12 @@ struct Content {
     /// Ledger entries of the run over a corrupt object and one whose rows
     /// OpenSearch rejects.
     bad_run: Vec<LedgerEntry>,
+    /// The index layout chosen from the generated objects' footers.
+    layout: IndexLayout,
+    /// Ledger entries of a second run over the same objects.
+    replay_run: Vec<LedgerEntry>,
+    /// Documents before and after that replay.
+    documents_around_replay: (u64, u64),
     /// Where the generated objects were (their `lakeship.key` prefix).
     generated_root: String,
     /// The dashboards' time range: the generated window up to after the runs.
@@ -82,16 +104,10 @@ fn client() -> OpenSearchClient {
 async fn index_content() -> Content {
     let mut timings = Vec::new();
     let started = Instant::now();
-    for index in ["ocsf-*", "lakeship-ledger"] {
+    for index in ["ocsf-*", "lakeship-ledger", REPLAY_LEDGER] {
         let path = format!("{index}?expand_wildcards=all&ignore_unavailable=true&allow_no_indices=true");
         opensearch(Method::DELETE, &path, None).await;
     }
-    let plan = install_plan(&repo_root().join("templates")).expect("install plan");
-    let install = apply_plan(&client(), &plan).await.expect("every template installs");
-    let num_index_templates = plan.iter().filter(|request| request.kind == InstallKind::IndexTemplate).count();
-    timings.push(("install templates", started.elapsed()));
-
-    let started = Instant::now();
     let dir = tempfile::tempdir().expect("tempdir");
     let num_fixture_objects = copy_fixtures(&dir.path().join("samples")) as usize;
     let end = now_millis();
@@ -102,19 +118,43 @@ async fn index_content() -> Content {
         .with_end_time_millis(end);
     let generated_dir = dir.path().join("generated");
     let generated = generate(&options, &generated_dir).expect("generate sample objects");
+    let generated_objects: Vec<ObjectRef> = generated.iter().map(|object| ObjectRef::local(generated_dir.join(&object.path))).collect();
     let mut objects = parquet_objects(&dir.path().join("samples"));
-    objects.extend(generated.iter().map(|object| ObjectRef::local(generated_dir.join(&object.path))));
+    objects.extend(generated_objects.iter().cloned());
     timings.push(("generate objects", started.elapsed()));
+
+    let started = Instant::now();
+    let layout = layout_of_lake(&generated_objects).await;
+    let mut plan = install_plan(&repo_root().join("templates")).expect("install plan");
+    apply_layout(&mut plan, &layout);
+    let install = apply_plan(&client(), &plan).await.expect("every template installs");
+    let num_index_templates = plan.iter().filter(|request| request.kind == InstallKind::IndexTemplate).count();
+    timings.push(("choose the layout, install templates", started.elapsed()));
 
     let started = Instant::now();
     let mut context = pipeline_context(&opensearch_url(), &dir.path().join("work"));
     context.skip_complete = false;
-    let outcome = run_local(&context, DispatchRequest::Objects { objects, run_id: None }, &LocalRunOptions::default())
+    context.scan.convert = context.scan.convert.clone().with_layout(layout.clone());
+    let outcome = run_local(&context, DispatchRequest::Objects { objects: objects.clone(), run_id: None }, &LocalRunOptions::default())
         .await
         .expect("run over samples and generated objects");
     outcome.check().expect("every object complete");
     let clean_run = outcome.report.expect("report").objects;
     timings.push(("index samples and generated objects", started.elapsed()));
+
+    let started = Instant::now();
+    let before = count("ocsf-*").await;
+    let mut replay = pipeline_context(&opensearch_url(), &dir.path().join("work-replay"));
+    replay.skip_complete = false;
+    replay.scan.convert = context.scan.convert.clone();
+    replay.ledger = replay.ledger.with_index(REPLAY_LEDGER);
+    let outcome = run_local(&replay, DispatchRequest::Objects { objects, run_id: None }, &LocalRunOptions::default())
+        .await
+        .expect("replay over the same objects");
+    outcome.check().expect("every object complete again");
+    let replay_run = outcome.report.expect("report").objects;
+    let documents_around_replay = (before, count("ocsf-*").await);
+    timings.push(("replay the same objects", started.elapsed()));
 
     let started = Instant::now();
     let corrupt = dir.path().join("bad/corrupt.parquet");
@@ -148,10 +188,26 @@ async fn index_content() -> Content {
         num_generated_objects: generated.len(),
         clean_run,
         bad_run,
+        layout,
+        replay_run,
+        documents_around_replay,
         generated_root: generated_dir.display().to_string(),
         range,
         timings,
     }
+}
+
+/// The layout `lakeship estimate --days 1` proposes for `objects` (one
+/// generated day) at [`LAYOUT_TARGETS`], from their footers alone.
+async fn layout_of_lake(objects: &[ObjectRef]) -> IndexLayout {
+    use lakeship::object::ObjectStore;
+    use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
+    let mut footers = Vec::new();
+    for object in objects {
+        footers.push(read_footer(&ObjectStore::local_only(), object, DEFAULT_FOOTER_HINT).await.expect("footer"));
+    }
+    let volumes = SampleVolumes::from_footers(&footers);
+    layout_of(&size_classes(&volumes, 1.0, 1.0, None, &LAYOUT_TARGETS))
 }
 
 /// An OCSF 1.1.0 Network Activity object whose `src_endpoint` is a string:
@@ -352,4 +408,57 @@ fn the_saved_objects_import_as_multipart_uploads() {
         num_objects += file.objects.len();
     }
     println!("{} files, {num_objects} saved objects, every reference resolved", files.len());
+}
+
+/// Every index holds the rows the layout routes there: its first and last
+/// document by `time` name it (`index_name` of their version, class and
+/// time under the class's suffix at that time), and it has the primary
+/// shards the layout gives its class; a second run over the same objects
+/// creates nothing (every row answered 409, already present).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_land_in_the_indices_of_the_layout_chosen_from_the_lake_and_a_replay_adds_nothing() {
+    let content = content().await;
+    let layout = &content.layout;
+    let suffix_of = |class_uid| layout.entries().iter().find(|entry| entry.class_uid == Some(class_uid)).map(|entry| entry.time_suffix);
+    assert_eq!(suffix_of(4001), Some(TimeSuffix::Hour), "{layout}");
+    assert_eq!(suffix_of(4003), Some(TimeSuffix::Day), "{layout}");
+    assert_eq!(layout.num_shards(4003), Some(2), "{layout}");
+
+    let indices = opensearch(Method::GET, "_cat/indices/ocsf-*?format=json&h=index,pri,docs.count", None).await;
+    let mut suffixes = BTreeSet::new();
+    let mut num_checked = 0;
+    for row in indices.as_array().into_iter().flatten() {
+        let index = row["index"].as_str().expect("index");
+        if row["docs.count"].as_str() == Some("0") {
+            continue; // the rejected rows' index
+        }
+        for order in ["asc", "desc"] {
+            let query = json!({"size": 1, "sort": [{"time": order}], "_source": ["class_uid", "class_name", "metadata.version"]});
+            let answer = opensearch(Method::POST, &format!("{index}/_search"), Some(query)).await;
+            let hit = &answer["hits"]["hits"][0];
+            let (source, millis) = (&hit["_source"], hit["sort"][0].as_i64().expect("time"));
+            let class_uid = source["class_uid"].as_i64().expect("class_uid");
+            let suffix = layout.time_suffix(class_uid, Some(millis), TimeSuffix::Month);
+            let version = source["metadata"]["version"].as_str();
+            let expected =
+                lakeship::convert::index_name("ocsf", version, Some(class_uid), source["class_name"].as_str(), suffix, Some(millis));
+            assert_eq!(index, expected, "the {order} first row of {index}");
+            suffixes.insert(suffix);
+            let shards: u32 = row["pri"].as_str().and_then(|pri| pri.parse().ok()).expect("pri");
+            assert_eq!(shards, layout.num_shards(class_uid).unwrap_or(1), "{index}");
+        }
+        num_checked += 1;
+    }
+    assert!(suffixes.contains(&TimeSuffix::Hour) && suffixes.contains(&TimeSuffix::Day), "hourly and daily indices: {suffixes:?}");
+
+    let (before, after) = content.documents_around_replay;
+    let num_indexed: u64 = content.replay_run.iter().map(|entry| entry.num_indexed).sum();
+    let num_present: u64 = content.replay_run.iter().map(|entry| entry.num_already_present).sum();
+    let num_rows: u64 = content.clean_run.iter().map(|entry| entry.num_rows).sum();
+    assert_eq!((num_indexed, num_present), (0, num_rows), "the replay finds every row present");
+    assert_eq!(after, before, "the replay adds no document");
+    println!(
+        "layout {layout}: {num_checked} indices ({suffixes:?}) hold the rows it routes there, with its shard counts; \
+         replay: {num_present} rows already present, 0 indexed, {after} documents before and after"
+    );
 }

@@ -172,11 +172,11 @@ fn free_port() -> u16 {
 
 /// The function binaries, by name: the ones the workspace build put next to
 /// this test's own executable (`cargo test --workspace` builds them, because
-/// the function crates have integration tests), so under `make test` the test
-/// builds nothing itself. Run alone (`cargo test -p lakeship-tests --test
-/// statemachine`), cargo does not rebuild them: when one is missing or older
-/// than a source file of the workspace, the workspace's tests are built here
-/// first, as `cargo test --workspace` would.
+/// the `lakeship-lambda` crate has integration tests), so under `make test`
+/// the test builds nothing itself. Run alone (`cargo test --workspace
+/// --features services --test statemachine`), cargo does not rebuild them:
+/// when one is missing or older than a source file of the workspace, the
+/// workspace's tests are built here first, as `make test` builds them.
 fn function_binaries() -> BTreeMap<String, PathBuf> {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/statemachine-<hash> -> target/<profile>/
@@ -195,7 +195,7 @@ fn function_binaries() -> BTreeMap<String, PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let started = Instant::now();
     let mut command = Command::new(cargo);
-    command.current_dir(repo_root()).args(["test", "--workspace", "--no-run"]);
+    command.current_dir(repo_root()).args(["test", "--workspace", "--features", "services", "--no-run"]);
     if profile_dir.file_name().is_some_and(|name| name == "release") {
         command.arg("--release");
     }

@@ -112,9 +112,12 @@ impl Flags for WorkArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Index names")]
 pub struct IndexNameArgs {
-    /// Time suffix of index names: none, year, month or day [env: LAKESHIP_TIME_SUFFIX] [default: month]
+    /// Time suffix of index names: none, year, month, week, day or hour (classes the layout names none for) [env: LAKESHIP_TIME_SUFFIX] [default: month]
     #[arg(long, value_name = "GRANULARITY")]
     pub time_suffix: Option<String>,
+    /// Time suffix and primary shards per class, e.g. "4001=hour/12, 4003=day/4@2026-12-09" (docs/templates.md) [env: LAKESHIP_INDEX_LAYOUT]
+    #[arg(long, value_name = "LAYOUT")]
+    pub index_layout: Option<String>,
     /// Prefix of index names [env: LAKESHIP_INDEX_PREFIX] [default: ocsf]
     #[arg(long, value_name = "PREFIX")]
     pub index_prefix: Option<String>,
@@ -123,7 +126,23 @@ pub struct IndexNameArgs {
 impl Flags for IndexNameArgs {
     fn apply(&self, raw: &mut RawConfig) {
         raw.pipeline.time_suffix = self.time_suffix.clone();
+        raw.pipeline.index_layout = self.index_layout.clone();
         raw.pipeline.index_prefix = self.index_prefix.clone();
+    }
+}
+
+/// The index layout alone (`templates install` sets shard counts from it).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Index names")]
+pub struct IndexLayoutArgs {
+    /// Time suffix and primary shards per class, e.g. "4001=hour/12, 4003=day/4@2026-12-09" (docs/templates.md) [env: LAKESHIP_INDEX_LAYOUT]
+    #[arg(long, value_name = "LAYOUT")]
+    pub index_layout: Option<String>,
+}
+
+impl Flags for IndexLayoutArgs {
+    fn apply(&self, raw: &mut RawConfig) {
+        raw.pipeline.index_layout = self.index_layout.clone();
     }
 }
 

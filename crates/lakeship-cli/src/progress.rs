@@ -204,7 +204,7 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
     for entry in &report.objects {
         let totals = groups.entry(group_of(entry)).or_default();
         totals.objects += 1;
-        totals.not_complete += u64::from(entry.status != Status::Complete);
+        totals.not_complete += u64::from(!entry.status.is_settled());
         totals.rows += entry.num_rows_read;
         totals.indexed += entry.num_indexed;
         totals.present += entry.num_already_present;
@@ -229,6 +229,16 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
     if total.not_complete > 0 {
         println!("{} object(s) not complete:", total.not_complete);
     }
+    let superseded: Vec<&LedgerEntry> = report.objects.iter().filter(|entry| entry.status == Status::Superseded).collect();
+    if !superseded.is_empty() {
+        println!(
+            "{} object version(s) superseded while read (their rows removed; the newer version comes with its own message):",
+            superseded.len()
+        );
+        for entry in superseded {
+            println!("  {}", if entry.bucket.is_empty() { entry.key.clone() } else { format!("s3://{}/{}", entry.bucket, entry.key) });
+        }
+    }
     println!(
         "run {}: {} object(s) skipped as already complete; {:.1} s, {} rows/s",
         report.run_id,
@@ -236,7 +246,7 @@ pub fn print_summary(report: &RunReport, elapsed: Duration) {
         seconds,
         human_count((total.rows as f64 / seconds) as u64)
     );
-    for entry in report.objects.iter().filter(|entry| entry.status != Status::Complete) {
+    for entry in report.incomplete() {
         let location = if entry.bucket.is_empty() { entry.key.clone() } else { format!("s3://{}/{}", entry.bucket, entry.key) };
         let name = entry.error_name.map(|name| format!("{name}: ")).unwrap_or_default();
         println!("  {} {location}: {name}{}", entry.status, entry.reason.as_deref().unwrap_or("no reason recorded"));

@@ -355,3 +355,146 @@ async fn kept_unreadable_messages_are_listed_and_the_readable_ones_replayed() {
     assert_eq!(bodies, [readable.as_str()]);
     assert!(stdout(&env.run(&["messages", "list"])).contains("(replayed to "), "the replay is recorded");
 }
+
+/// A lake uploaded to a fresh bucket and announced on a fresh queue as
+/// Security Lake does; answers the queue URL.
+async fn announced_lake(lake: &Path) -> String {
+    let s3 = s3_client().await;
+    let bucket = unique_name("lake");
+    s3.create_bucket().bucket(&bucket).send().await.expect("bucket");
+    let sqs = sqs_client().await;
+    let queue_url = sqs.create_queue().queue_name(unique_name("lake")).send().await.expect("queue").queue_url().expect("url").to_string();
+    for (key, size, etag) in upload(&s3, &bucket, lake).await {
+        sqs.send_message()
+            .queue_url(&queue_url)
+            .message_body(security_lake_message(&bucket, &key, size, &etag))
+            .send()
+            .await
+            .expect("send");
+    }
+    queue_url
+}
+
+/// Messages on the queue, visible or in flight.
+async fn messages_on(queue_url: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName::{ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible};
+    let answer = sqs_client()
+        .await
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(ApproximateNumberOfMessages)
+        .attribute_names(ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("attributes");
+    let attributes = answer.attributes().expect("attributes");
+    [ApproximateNumberOfMessages, ApproximateNumberOfMessagesNotVisible]
+        .iter()
+        .map(|name| attributes.get(name).and_then(|value| value.parse::<u64>().ok()).unwrap_or(0))
+        .sum()
+}
+
+/// `kill -9` in the middle of a queue run: the heartbeat stops with the
+/// process, so its messages return after the short visibility timeout (not
+/// 15 minutes), and the next consumer finishes them: every row once.
+#[tokio::test]
+async fn a_killed_consumer_s_messages_return_within_the_visibility_timeout_and_finish_once() {
+    let env = Env::new("run-kill");
+    let lake = env.work.path().join("lake");
+    let (rows, num_objects) = sample_lake(&lake, "network", 30_000, 2, 6_000);
+    let queue_url = announced_lake(&lake).await;
+    let mut child = env
+        .command()
+        .args(["run", "--source", &queue_url, "--follow", "--workers", "1", "--visibility-timeout", "6", "--quiet"])
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count(&format!("{}-*", env.prefix)).await == 0 {
+        assert!(Instant::now() < deadline, "nothing was indexed");
+        assert!(child.try_wait().expect("wait").is_none(), "the consumer ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    let killed = Instant::now();
+    let before = count(&format!("{}-*", env.prefix)).await;
+    assert!(before < rows, "killed before the end ({before} of {rows})");
+
+    // A consumer without --follow ends when it finds nothing; run one until
+    // every message came back and was finished.
+    while messages_on(&queue_url).await > 0 {
+        assert!(killed.elapsed() < Duration::from_secs(120), "messages still on the queue 2 minutes after the kill");
+        let output = env.run(&["run", "--source", &queue_url, "--visibility-timeout", "6"]);
+        assert!(output.status.success(), "the next consumer failed");
+    }
+    println!("every message back and finished {:.1} s after the kill", killed.elapsed().as_secs_f64());
+    assert_eq!(count(&format!("{}-*", env.prefix)).await, rows, "every row once");
+    let statuses = env.ledger_statuses().await;
+    assert_eq!(statuses.len(), num_objects);
+    assert!(statuses.iter().all(|(_, status, _)| status == "complete"), "{statuses:?}");
+    env.cleanup().await;
+}
+
+/// Two consumers of one queue both work: each receive takes what its free
+/// workers can start, so neither holds the queue while the other idles. A
+/// heartbeat keeps a message being worked (longer than its 6 s visibility
+/// timeout) from reaching the other consumer: every message is received once.
+#[tokio::test]
+async fn two_consumers_share_a_queue_and_no_message_is_worked_twice() {
+    let env = Env::new("run-fair");
+    let lake = env.work.path().join("lake");
+    let (rows, num_objects) = sample_lake(&lake, "network,dns,api", 10_000, 3, 2_500);
+    let queue_url = announced_lake(&lake).await;
+    let consumer = || {
+        env.command()
+            .args(["run", "--source", &queue_url, "--workers", "2", "--visibility-timeout", "6", "--quiet"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (first, second) = (consumer(), consumer());
+    let outputs = [first.wait_with_output().expect("first"), second.wait_with_output().expect("second")];
+    let mut received = Vec::new();
+    for output in &outputs {
+        let text = String::from_utf8_lossy(&output.stderr);
+        println!("{}{text}", stdout(output));
+        assert!(output.status.success(), "a consumer failed");
+        let messages: usize = text
+            .lines()
+            .filter_map(|line| line.strip_suffix(&format!(" message(s) from {queue_url}")))
+            .map(|count| count.parse::<usize>().expect("a count"))
+            .sum();
+        received.push(messages);
+    }
+    println!("messages received per consumer: {received:?} of {num_objects}");
+    assert!(received.iter().all(|&messages| messages > 0), "both consumers worked: {received:?}");
+    assert_eq!(received.iter().sum::<usize>(), num_objects, "every message received once");
+    assert_eq!(count(&format!("{}-*", env.prefix)).await, rows, "every row once");
+    assert_eq!(messages_on(&queue_url).await, 0);
+    env.cleanup().await;
+}
+
+/// Ctrl-C ends a consumer waiting in a 20 s long poll at once.
+#[tokio::test]
+async fn ctrl_c_ends_a_follow_consumer_waiting_on_an_empty_queue_at_once() {
+    let env = Env::new("run-stop");
+    let empty = env.work.path().join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let queue_url = announced_lake(&empty).await;
+    let child = env
+        .command()
+        .args(["run", "--source", &queue_url, "--follow", "--quiet"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_secs(3));
+    let interrupted = Instant::now();
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill -INT");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("wait");
+    let stopped_in = interrupted.elapsed();
+    println!("{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stopped_in < Duration::from_secs(3), "stopped {:.1} s after Ctrl-C (the long poll is 20 s)", stopped_in.as_secs_f64());
+    assert!(output.status.success(), "a clean stop of an idle consumer");
+}

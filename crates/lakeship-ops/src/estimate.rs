@@ -174,22 +174,38 @@ impl Workload {
     /// Plans `footers` in groups of `model.objects_per_execution`, as the
     /// dispatcher would.
     pub fn plan(footers: &[ParquetFooter], model: &CostModel) -> Workload {
+        Self::plan_scaled(footers, model, 1)
+    }
+
+    /// Plans `factor` copies of `footers` one after another (a sample of
+    /// some accounts standing for an estate of `factor` times as many), in
+    /// groups of `model.objects_per_execution` as the dispatcher would.
+    pub fn plan_scaled(footers: &[ParquetFooter], model: &CostModel, factor: u64) -> Workload {
         let group = usize::try_from(model.objects_per_execution.max(1)).unwrap_or(usize::MAX);
         let options = PlanOptions { target_shard_bytes: model.target_shard_bytes, ..PlanOptions::default() };
-        let executions = footers
-            .chunks(group)
-            .map(|footers| {
-                let (shards, _) = plan_shards("estimate", footers, options);
-                ExecutionLoad {
-                    num_objects: footers.len() as u64,
-                    num_row_groups: footers.iter().map(|footer| footer.num_row_groups() as u64).sum(),
-                    num_rows: footers.iter().map(ParquetFooter::num_rows).sum(),
-                    num_shards: shards.len() as u64,
-                    num_pieces: shards.iter().map(|shard| shard.pieces.len() as u64).sum(),
-                }
-            })
-            .collect();
-        Workload { num_bytes: footers.iter().filter_map(|footer| footer.object.size).sum(), executions }
+        let num_objects = footers.len().saturating_mul(usize::try_from(factor).unwrap_or(usize::MAX));
+        let mut executions = Vec::with_capacity(num_objects.div_ceil(group));
+        let mut chunk = Vec::with_capacity(group.min(num_objects));
+        for index in 0..num_objects {
+            chunk.push(footers[index % footers.len()].clone());
+            if chunk.len() == group || index + 1 == num_objects {
+                executions.push(Self::execution(&chunk, options));
+                chunk.clear();
+            }
+        }
+        let num_bytes = footers.iter().filter_map(|footer| footer.object.size).sum::<u64>() * factor;
+        Workload { num_bytes, executions }
+    }
+
+    fn execution(footers: &[ParquetFooter], options: PlanOptions) -> ExecutionLoad {
+        let (shards, _) = plan_shards("estimate", footers, options);
+        ExecutionLoad {
+            num_objects: footers.len() as u64,
+            num_row_groups: footers.iter().map(|footer| footer.num_row_groups() as u64).sum(),
+            num_rows: footers.iter().map(ParquetFooter::num_rows).sum(),
+            num_shards: shards.len() as u64,
+            num_pieces: shards.iter().map(|shard| shard.pieces.len() as u64).sum(),
+        }
     }
 
     /// The sums over all executions.
@@ -231,7 +247,7 @@ pub struct Estimate {
     pub state_transitions_cost: f64,
     /// Lambda invocations (dispatcher, workers, finalizer).
     pub num_lambda_requests: u64,
-    /// Lambda GB-seconds (all three functions).
+    /// Lambda GB-seconds (dispatcher, workers, finalizer).
     pub lambda_gb_seconds: f64,
     /// Of which workers.
     pub worker_gb_seconds: f64,
@@ -315,6 +331,27 @@ pub fn estimate(workload: &Workload, model: &CostModel) -> Estimate {
 }
 
 #[cfg(test)]
+pub(crate) mod test_lake {
+    use lakeship::object::{ObjectRef, ObjectStore};
+    use lakeship::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, read_footer};
+    use lakeship_sample::{SampleOptions, generate};
+
+    /// The objects `options` generates into `dir`, and their footers.
+    pub(crate) async fn sample_footers(
+        options: &SampleOptions,
+        dir: &std::path::Path,
+    ) -> (Vec<lakeship_sample::GeneratedObject>, Vec<ParquetFooter>) {
+        let objects = generate(options, dir).expect("sample objects");
+        let mut footers = Vec::new();
+        for object in &objects {
+            let object = ObjectRef::local(dir.join(&object.path));
+            footers.push(read_footer(&ObjectStore::local_only(), &object, DEFAULT_FOOTER_HINT).await.expect("footer"));
+        }
+        (objects, footers)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -382,9 +419,7 @@ mod tests {
     /// executions, the objects of each packed into one shard.
     #[tokio::test]
     async fn plans_footers_in_executions_as_the_dispatcher_would() {
-        use lakeship::object::{ObjectRef, ObjectStore};
-        use lakeship::reader::{DEFAULT_FOOTER_HINT, read_footer};
-        use lakeship_sample::{SampleClass, SampleOptions, generate};
+        use lakeship_sample::{SampleClass, SampleOptions};
 
         let dir = tempfile::tempdir().expect("tempdir");
         let options = SampleOptions::default()
@@ -393,12 +428,7 @@ mod tests {
             .with_row_group_rows(100)
             .with_objects_per_class(5)
             .with_end_time_millis(1_710_460_800_000);
-        let objects = generate(&options, dir.path()).expect("sample objects");
-        let mut footers = Vec::new();
-        for object in &objects {
-            let object = ObjectRef::local(dir.path().join(&object.path));
-            footers.push(read_footer(&ObjectStore::local_only(), &object, DEFAULT_FOOTER_HINT).await.expect("footer"));
-        }
+        let (objects, footers) = test_lake::sample_footers(&options, dir.path()).await;
         let model = CostModel { objects_per_execution: 2, ..CostModel::default() };
         let workload = Workload::plan(&footers, &model);
         let counts: Vec<(u64, u64, u64)> = workload.executions.iter().map(|e| (e.num_objects, e.num_row_groups, e.num_shards)).collect();
@@ -411,6 +441,13 @@ mod tests {
         );
         let one_shard_each = CostModel { target_shard_bytes: 1, ..model };
         assert_eq!(Workload::plan(&footers, &one_shard_each).total().num_shards, 20, "a shard per row group");
+        // Ten objects three times over, in executions of four: 30 objects in 8 executions, the last of two.
+        let model = CostModel { objects_per_execution: 4, ..model };
+        let scaled = Workload::plan_scaled(&footers, &model, 3);
+        assert_eq!(scaled.executions.len(), 8);
+        assert_eq!(scaled.executions.last().map(|e| e.num_objects), Some(2));
+        assert_eq!(scaled.total().num_rows, 6_000);
+        assert_eq!(scaled.num_bytes, 3 * workload.num_bytes);
     }
 
     #[test]

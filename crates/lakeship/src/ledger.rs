@@ -65,8 +65,20 @@ pub enum Status {
     Complete,
     /// Shards missing, or counts that do not add up.
     Incomplete,
-    /// The object is bad (corrupt, missing, changed since planned).
+    /// The object is bad (corrupt, missing).
     Failed,
+    /// A newer version replaced the object while it was read: the rows of
+    /// this version that were indexed are removed, the newer version is
+    /// ingested from its own notification. Settled, not a failure.
+    Superseded,
+}
+
+impl Status {
+    /// True when the object needs no more work: complete, or superseded by
+    /// a newer version.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Status::Complete | Status::Superseded)
+    }
 }
 
 impl std::fmt::Display for Status {
@@ -75,6 +87,7 @@ impl std::fmt::Display for Status {
             Status::Complete => "complete",
             Status::Incomplete => "incomplete",
             Status::Failed => "failed",
+            Status::Superseded => "superseded",
         })
     }
 }
@@ -448,7 +461,7 @@ impl Ledger {
     pub async fn recent(&self, limit: usize, not_complete_only: bool) -> Result<Vec<LedgerEntry>, DeliveryError> {
         // Objects' records only: runs' records of their messages have no object id.
         let query = if not_complete_only {
-            json!({"bool": {"filter": {"exists": {"field": "object_id"}}, "must_not": {"term": {"status": "complete"}}}})
+            json!({"bool": {"filter": {"exists": {"field": "object_id"}}, "must_not": {"terms": {"status": ["complete", "superseded"]}}}})
         } else {
             json!({"bool": {"filter": {"exists": {"field": "object_id"}}}})
         };

@@ -1,11 +1,12 @@
-//! What Lakeship's three Lambda functions share, so that each `main.rs` stays
-//! a thin adapter over one core function: JSON logs, the pipeline context
-//! built from the environment once per cold start (with the OpenSearch
-//! password read from Secrets Manager when configured), the error names Step
-//! Functions sees, and the small answers the states pass on.
+//! Lakeship's Lambda functions: one binary each under `src/bin/` (dispatcher,
+//! worker, finalizer, starter), each a thin adapter over one core function,
+//! and what they share here: JSON logs, the pipeline context built from the
+//! environment once per cold start (with the OpenSearch password read from
+//! Secrets Manager when configured), the error names Step Functions sees, and
+//! the small answers the states pass on.
 //!
 //! The core library does not depend on `lambda_runtime`; this crate is the
-//! only place that does besides the functions themselves.
+//! only one that does.
 
 mod secret;
 
@@ -170,8 +171,8 @@ pub async fn context() -> Result<&'static PipelineContext, HandlerError> {
     CONTEXT.get_or_try_init(context_from_env).await.map_err(HandlerError)
 }
 
-/// Runs a Lambda function: logs, the context (built now, at cold start, and
-/// kept), and `handler` for every invocation.
+/// Runs a Lambda function of the pipeline: logs, the context (built now, at
+/// cold start, and kept), and `handler` for every invocation.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(&'static PipelineContext, Value, Invocation) -> Fut + Copy + Send + Sync + 'static,
@@ -181,12 +182,29 @@ where
     if let Err(HandlerError(error)) = context().await {
         tracing::error!(error_name = %error.name, reason = %error.message, "cannot build the context; invocations fail until it can be built");
     }
+    serve_invocations(move |payload, invocation| async move { handler(context().await?, payload, invocation).await }).await
+}
+
+/// Runs a Lambda function that needs no pipeline context (the starter): logs,
+/// and `handler` for every invocation.
+pub async fn run_without_context<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(Value, Invocation) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value, HandlerError>> + Send,
+{
+    init_tracing();
+    serve_invocations(handler).await
+}
+
+/// Hands every invocation to `handler` and logs each failure with its name.
+async fn serve_invocations<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(Value, Invocation) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value, HandlerError>> + Send,
+{
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let invocation = Invocation::from_context(&event.context);
-        let outcome = match context().await {
-            Ok(context) => handler(context, event.payload, invocation).await,
-            Err(error) => Err(error),
-        };
+        let outcome = handler(event.payload, invocation).await;
         if let Err(HandlerError(error)) = &outcome {
             tracing::error!(error_name = %error.name, reason = %error.message, request_id = %event.context.request_id, "invocation failed");
         }

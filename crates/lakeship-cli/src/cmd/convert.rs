@@ -51,7 +51,8 @@ pub async fn run(args: ConvertArgs, file: Option<&std::path::Path>) -> anyhow::R
     let options = ScanOptions {
         convert: ConvertOptions { index_prefix: config.index_prefix.clone(), ..ConvertOptions::default() }
             .with_action_lines(args.bulk)
-            .with_time_suffix(config.time_suffix),
+            .with_time_suffix(config.time_suffix)
+            .with_layout(config.index_layout.clone()),
         ..ScanOptions::default()
     };
     let mut num_failed = 0;

@@ -7,6 +7,7 @@ use lakeship::object::{Location, ObjectRef, ObjectStore};
 use lakeship::pipeline::list_prefix;
 use lakeship::reader::{DEFAULT_FOOTER_HINT, ParquetFooter, check_ocsf_shape, read_footer};
 use lakeship_ops::estimate::{Bound, CostModel, Estimate, Prices, Rates, Workload, estimate};
+use lakeship_ops::sizing::{ClassSizing, SampleVolumes, SizingTargets, layout_of, size_classes};
 
 use crate::common::{expand_inputs, human_bytes, human_count};
 use crate::config_args::ConfigArgs;
@@ -15,7 +16,8 @@ const EXAMPLES: &str = "\
 Examples:
   lakeship estimate s3://aws-security-data-lake-us-east-1-x/aws/VPC_FLOW/2.0/ --since 20240301 --until 20240331
   lakeship estimate s3://aws-security-data-lake-us-east-1-x/aws/ --since 20240314 --until 20240314 --live
-  lakeship estimate ./lake --concurrency 100 --domain-docs-per-sec 60000 --json";
+  lakeship estimate ./lake --concurrency 100 --domain-docs-per-sec 60000 --json
+  lakeship estimate s3://aws-security-data-lake-us-east-1-x/aws/ --since 20240314 --until 20240314 --live --scale 100   # 10 of 1,000 accounts";
 
 /// Estimate what a backfill (or a day of live traffic) will cost and how
 /// long it takes, from the objects' Parquet footers alone.
@@ -26,6 +28,11 @@ Examples:
 /// and the domain's ingest rate. Throughput defaults are the figures
 /// `make bench-e2e` measured (BENCHMARKS.md); prices default to the
 /// published us-east-1 prices (docs: README, "Estimating a backfill").
+///
+/// Then proposes an index layout (`pipeline.index_layout`): per class, rows
+/// and store bytes per day, and the coarsest time suffix whose indices stay
+/// within the shard targets with at most --max-shards primary shards
+/// (docs/templates.md, "Index layout").
 #[derive(Debug, Args)]
 #[command(after_long_help = EXAMPLES)]
 pub struct EstimateArgs {
@@ -74,6 +81,24 @@ pub struct EstimateArgs {
     /// USD per S3 PUT request.
     #[arg(long, default_value_t = Prices::default().s3_put, value_name = "USD", help_heading = "Prices")]
     price_s3_put: f64,
+    /// Multiply the sample by this (a sample of 10 of 1,000 accounts: 100); costs and the layout are for the whole.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    scale: u64,
+    /// Days the sample covers [default: the span of the objects' time statistics, at least an hour].
+    #[arg(long, value_name = "DAYS", help_heading = "Index layout")]
+    days: Option<f64>,
+    /// Most store GB (10^9 bytes) of one primary shard.
+    #[arg(long, default_value_t = SizingTargets::default().max_shard_bytes as f64 / 1e9, value_name = "GB", help_heading = "Index layout")]
+    shard_gb: f64,
+    /// Most documents of one primary shard.
+    #[arg(long, default_value_t = SizingTargets::default().max_shard_docs, value_name = "N", help_heading = "Index layout")]
+    shard_docs: u64,
+    /// Most primary shards of one index before a finer time suffix is chosen.
+    #[arg(long, default_value_t = SizingTargets::default().max_shards_per_index, value_name = "N", help_heading = "Index layout")]
+    max_shards: u32,
+    /// Store bytes per document for every class [default: per class, measured by make bench-index].
+    #[arg(long, value_name = "BYTES", help_heading = "Index layout")]
+    store_bytes_per_doc: Option<f64>,
     /// Print the estimate, the workload and the model as JSON.
     #[arg(long)]
     json: bool,
@@ -113,15 +138,65 @@ pub async fn run(args: EstimateArgs, file: Option<&std::path::Path>) -> anyhow::
     }
     let (footers, num_failed) = read_footers(&store, objects).await;
     let model = args.model(config.target_shard_bytes);
-    let workload = Workload::plan(&footers, &model);
+    let workload = Workload::plan_scaled(&footers, &model, args.scale);
     let estimate = estimate(&workload, &model);
+    let volumes = SampleVolumes::from_footers(&footers);
+    let targets = SizingTargets {
+        max_shard_bytes: (args.shard_gb * 1e9) as u64,
+        max_shard_docs: args.shard_docs,
+        max_shards_per_index: args.max_shards.max(1),
+    };
+    let window_days = args.days.or_else(|| volumes.window_days()).unwrap_or(1.0);
+    let sizings = size_classes(&volumes, window_days, args.scale as f64, args.store_bytes_per_doc, &targets);
+    let layout = layout_of(&sizings).to_string();
     if args.json {
-        let value = serde_json::json!({"estimate": estimate, "workload": workload, "model": model, "unreadable_objects": num_failed});
+        let value = serde_json::json!({
+            "estimate": estimate, "workload": workload, "model": model, "unreadable_objects": num_failed,
+            "layout": {"index_layout": layout, "window_days": window_days, "scale": args.scale, "targets": targets,
+                       "classes": sizings, "unclassified_objects": volumes.num_unclassified},
+        });
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_estimate(&estimate, &model, args.live, num_failed);
+        print_layout(&sizings, &layout, &targets, window_days, args.scale);
     }
     Ok(())
+}
+
+/// Decimal gigabytes (megabytes below one), as the shard targets are given.
+fn gigabytes(bytes: f64) -> String {
+    if bytes < 1e9 { format!("{:.1} MB", bytes / 1e6) } else { format!("{:.1} GB", bytes / 1e9) }
+}
+
+fn print_layout(sizings: &[ClassSizing], layout: &str, targets: &SizingTargets, window_days: f64, scale: u64) {
+    println!();
+    println!(
+        "index layout: the sample's {:.2} days x {scale}; at most {} GB and {} docs per primary shard, {} shards per index",
+        window_days,
+        targets.max_shard_bytes as f64 / 1e9,
+        human_count(targets.max_shard_docs),
+        targets.max_shards_per_index
+    );
+    println!(
+        "{:>9} {:>14} {:>12}  {:<6} {:>6} {:>12} {:>12}",
+        "class_uid", "rows/day", "store/day", "suffix", "shards", "docs/shard", "store/shard"
+    );
+    for sizing in sizings {
+        println!(
+            "{:>9} {:>14} {:>12}  {:<6} {:>6} {:>12} {:>12}{}",
+            sizing.class_uid,
+            human_count(sizing.rows_per_day.round() as u64),
+            gigabytes(sizing.store_bytes_per_day),
+            sizing.time_suffix.to_string(),
+            sizing.num_shards,
+            human_count(sizing.docs_per_shard.round() as u64),
+            gigabytes(sizing.bytes_per_shard),
+            if sizing.over_cap { "  (over --max-shards even hourly)" } else { "" }
+        );
+    }
+    println!(
+        "[pipeline]\nindex_layout = \"{layout}\"   # or LAKESHIP_INDEX_LAYOUT, the stack's IndexLayout; then lakeship templates install"
+    );
 }
 
 async fn list_inputs(store: &ObjectStore, args: &EstimateArgs) -> anyhow::Result<Vec<ObjectRef>> {

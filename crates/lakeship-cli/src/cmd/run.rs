@@ -1,7 +1,7 @@
 //! `lakeship run`: the whole pipeline on one machine.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -9,6 +9,7 @@ use clap::Args;
 use lakeship::config::Config;
 use lakeship::notification::sqs::SqsQueue;
 use lakeship::object::Location;
+use lakeship::pipeline::consumer::{Batch, BatchObserver, ConsumerOptions, consume};
 use lakeship::pipeline::local::{LocalOutcome, LocalRunOptions, resume_local, run_local};
 use lakeship::pipeline::payload::{DispatchRequest, RunSummary};
 use lakeship::pipeline::{PipelineContext, list_prefix};
@@ -29,10 +30,14 @@ Examples:
 ///
 /// SOURCE is a local directory (or file), an s3://bucket/prefix, or an SQS
 /// queue URL (https://sqs.<region>.amazonaws.com/<account>/<queue>, or a
-/// local endpoint's queue URL). From a queue, messages are long-polled and
-/// deleted only after every object they name reconciles; with --follow the
-/// queue is polled until Ctrl-C. Ctrl-C stops cleanly: shards in flight
-/// finish, the rest is left for `--resume`.
+/// local endpoint's queue URL). From a queue, each receive takes as many
+/// messages as workers are free (so several consumers share a queue); each
+/// batch runs while the next is received, its messages are kept invisible by
+/// a heartbeat while they are worked, and deleted only after every object
+/// they name reconciles. A killed consumer's messages return after the
+/// visibility timeout (30 s). With --follow the queue is polled until
+/// Ctrl-C. Ctrl-C stops cleanly: shards in flight finish, the rest is left
+/// for `--resume` (or, from a queue, returns to the queue).
 ///
 /// The run id is printed when the run starts (for `--resume` and `lakeship
 /// status --run`). Exits 3 when rows were rejected into the dead-letter
@@ -57,11 +62,11 @@ pub struct RunArgs {
     /// Re-run only the shards of an earlier local run that have no result, then finalize.
     #[arg(long, value_name = "RUN_ID", conflicts_with = "source")]
     resume: Option<String>,
-    /// Messages taken from the queue per run.
+    /// Most messages in one batch (one receive takes at most as many as workers are free, and SQS answers at most 10).
     #[arg(long, default_value_t = 100, value_name = "N")]
     max_messages: usize,
-    /// Seconds a received message stays invisible to other consumers.
-    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    /// Seconds a received message stays invisible to other consumers; renewed every third of it while its work runs, so a stopped or killed consumer's messages return within this time.
+    #[arg(long, default_value_t = lakeship::pipeline::consumer::DEFAULT_VISIBILITY_TIMEOUT_SECONDS, value_name = "SECONDS", value_parser = clap::value_parser!(i32).range(3..=43_200))]
     visibility_timeout: i32,
     /// No progress bars (they are off anyway when stderr is not a terminal).
     #[arg(long, short)]
@@ -141,7 +146,7 @@ where
 {
     let started = Instant::now();
     let bars = Bars::new(context.live.clone(), quiet);
-    let options = LocalRunOptions { workers: config.workers, stop: stop.clone(), progress: bars.clone() };
+    let options = LocalRunOptions { workers: config.workers, stop: stop.clone(), progress: bars.clone(), slots: None };
     let outcome = work(options).await;
     bars.finish();
     let outcome = outcome?;
@@ -182,61 +187,125 @@ async fn run_queue(
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let queue = SqsQueue::new(lakeship::aws::sqs_client(&config.aws.own_identity()).await, queue_url);
-    let mut failures = Vec::new();
-    let mut unreadable = Vec::new();
-    let mut rejected_runs = Vec::new();
-    let mut num_runs = 0;
-    // Messages this run left on the queue (unreadable, or naming objects
-    // that did not settle): without --follow, one that comes back after its
-    // visibility timeout is not worked again, so the run ends.
-    let mut left = std::collections::HashSet::new();
-    while !stop.load(Ordering::Relaxed) {
-        let wait = if args.follow { 20 } else { 2 };
-        let mut records = queue.receive(args.max_messages.max(1), wait, args.visibility_timeout).await?;
-        if !args.follow {
-            records.retain(|record| !left.contains(&record.message_id));
+    let bars = Bars::new(context.live.clone(), args.quiet);
+    let options = ConsumerOptions {
+        workers: config.workers,
+        max_messages: args.max_messages,
+        visibility_timeout: args.visibility_timeout,
+        follow: args.follow,
+        stop: stop.clone(),
+        progress: bars.clone(),
+    };
+    let started = Instant::now();
+    let observer = Arc::new(QueueObserver {
+        queue_url: queue_url.to_string(),
+        work: context.work.clone(),
+        follow: args.follow,
+        state: Mutex::default(),
+    });
+    let consumed = consume(context, &queue, &options, observer.clone()).await;
+    bars.finish();
+    let num_batches = consumed?;
+    if num_batches == 0 {
+        match queue.num_in_flight().await {
+            Ok(0) | Err(_) => eprintln!("the queue {queue_url} is empty"),
+            Ok(num_in_flight) => eprintln!(
+                "the queue {queue_url} has no message to receive now; about {num_in_flight} are in flight \
+                 (being worked by another consumer, or returning after their visibility timeout: run again, or use --follow)"
+            ),
         }
-        if records.is_empty() {
-            if args.follow {
-                continue;
-            }
-            break;
+    }
+    let mut state = std::mem::take(&mut *observer.state.lock().map_err(|_| anyhow::anyhow!("a batch panicked"))?);
+    // Without --follow, the batches are one run to the user: one summary, one verdict.
+    if let Some(merged) = state.merged.take() {
+        if let Some(report) = &merged.report {
+            print_summary(report, started.elapsed());
         }
-        eprintln!("{} message(s) from {queue_url}", records.len());
-        num_runs += 1;
-        let request = DispatchRequest::Records(records.clone());
-        let outcome =
-            execute(context, config, stop, args.quiet, |options| async move { run_local(context, request, &options).await }).await?;
-        let done = lakeship::pipeline::settled_records(&records, outcome.report.as_ref());
-        queue.delete(&done).await?;
-        let settled: std::collections::HashSet<&str> = done.iter().map(|record| record.message_id.as_str()).collect();
-        left.extend(records.iter().filter(|record| !settled.contains(record.message_id.as_str())).map(|record| record.message_id.clone()));
-        eprintln!(
-            "deleted {} of {} message(s); the others stay on the queue and come back after the visibility timeout",
-            done.len(),
-            records.len()
-        );
+        state.judge(&merged, &context.work);
+    }
+    if state.unreadable > 0 && args.follow {
+        eprintln!("{} batch(es) held unreadable messages; they were left on the queue (see above for each reason)", state.unreadable);
+    }
+    match state.failures.into_iter().chain(state.first_unreadable).chain(state.rejected).next() {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// Follows the batches as they end: with --follow, prints each and judges
+/// it; otherwise merges them into one outcome. Keeps the errors for the exit
+/// status: failures (1) before unreadable messages (4) before rejected rows (3).
+struct QueueObserver {
+    queue_url: String,
+    work: lakeship::pipeline::WorkArea,
+    follow: bool,
+    state: Mutex<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    merged: Option<LocalOutcome>,
+    failures: Vec<anyhow::Error>,
+    first_unreadable: Option<anyhow::Error>,
+    unreadable: usize,
+    rejected: Option<anyhow::Error>,
+}
+
+impl QueueState {
+    /// Keeps the error of `outcome`, if any, for the exit status.
+    fn judge(&mut self, outcome: &LocalOutcome, work: &lakeship::pipeline::WorkArea) {
         if let Err(error) = outcome.check() {
             let error = anyhow::Error::from(error);
             if crate::common::is_unreadable_messages(&error) {
-                unreadable.push(error);
+                self.unreadable += 1;
+                self.first_unreadable.get_or_insert(error);
             } else {
-                failures.push(error);
+                self.failures.push(error);
             }
         } else if let Some(report) = &outcome.report
-            && let Err(rejected) = check_rejected(report, &context.work)
+            && let Err(rejected) = check_rejected(report, work)
         {
-            rejected_runs.push(rejected);
+            self.rejected.get_or_insert(rejected);
         }
     }
-    if num_runs == 0 {
-        eprintln!("the queue {queue_url} is empty");
+}
+
+impl BatchObserver for QueueObserver {
+    fn received(&self, num_messages: usize) {
+        eprintln!("{num_messages} message(s) from {}", self.queue_url);
     }
-    if !unreadable.is_empty() && args.follow {
-        eprintln!("{} batch(es) held unreadable messages; they were left on the queue (see above for each reason)", unreadable.len());
-    }
-    match failures.into_iter().chain(unreadable).chain(rejected_runs).next() {
-        Some(error) => Err(error),
-        None => Ok(()),
+
+    fn finished(&self, batch: Batch) {
+        // One batch's lines together, also when batches end at once.
+        let Ok(mut state) = self.state.lock() else { return };
+        if let Some(error) = batch.delete_error {
+            state.failures.push(error.into());
+        }
+        let outcome = match batch.outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                eprintln!("a batch of {} message(s) failed: {error}; they stay on the queue", batch.num_messages);
+                state.failures.push(error.into());
+                return;
+            }
+        };
+        eprintln!(
+            "run {}: deleted {} of {} message(s) in {:.1} s; the others stay on the queue and come back after the visibility timeout",
+            outcome.summary.run_id,
+            batch.num_deleted,
+            batch.num_messages,
+            batch.elapsed.as_secs_f64()
+        );
+        if self.follow {
+            if let Some(report) = &outcome.report {
+                print_summary(report, batch.elapsed);
+            }
+            state.judge(&outcome, &self.work);
+            return;
+        }
+        state.merged = Some(match state.merged.take() {
+            Some(merged) => merged.followed_by(outcome),
+            None => outcome,
+        });
     }
 }

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use lakeship_ops::templates::{self, GenerateOptions, Generated, InstallKind, SchemaSource};
 
 use crate::common::check_opensearch;
-use crate::config_args::{OpenSearchArgs, RegionArgs, load};
+use crate::config_args::{IndexLayoutArgs, OpenSearchArgs, RegionArgs, load};
 
 /// Generate OpenSearch index templates from the OCSF schema, or install them.
 #[derive(Debug, Args)]
@@ -54,12 +54,19 @@ struct GenerateArgs {
 
 /// Install the OCSF index templates (and the ledger's) into OpenSearch,
 /// idempotently: the templates built into lakeship, or those of a folder.
+/// The primary shards of the index layout (`pipeline.index_layout`) replace
+/// the templates' own, for indices created from then on.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  lakeship templates install --endpoint http://127.0.0.1:9200")]
+#[command(after_help = "Example:\n  lakeship templates install --endpoint http://127.0.0.1:9200 --index-layout '4001=hour/12, 4003=day/4'")]
 struct InstallArgs {
     /// Templates folder (as `lakeship templates generate` writes it) [default: the templates built into lakeship]
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// How soon an indexed row is searchable (index.refresh_interval of the OCSF index templates), e.g. 1s, 30s, or -1 for never on a timer [default: as generated, 1s]. Longer intervals index somewhat faster (BENCHMARKS.md); a change applies to indices created afterwards.
+    #[arg(long, value_name = "INTERVAL")]
+    refresh_interval: Option<String>,
+    #[command(flatten)]
+    layout: IndexLayoutArgs,
     #[command(flatten)]
     opensearch: OpenSearchArgs,
     #[command(flatten)]
@@ -67,13 +74,16 @@ struct InstallArgs {
 }
 
 /// Print the install plan of a templates folder: one JSON request per line
-/// (method, path, body, condition, kind), in install order.
+/// (method, path, body, condition, kind), in install order, with the index
+/// layout's primary shards applied.
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  lakeship templates plan --dir templates")]
 struct PlanArgs {
     /// Templates folder [default: the templates built into lakeship]
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    #[command(flatten)]
+    layout: IndexLayoutArgs,
 }
 
 /// Reduce OCSF schema source trees to the compact files the generator reads.
@@ -92,7 +102,7 @@ pub async fn run(args: TemplatesArgs, file: Option<&std::path::Path>) -> anyhow:
     match args.command {
         TemplatesCommand::Generate(args) => generate(&args),
         TemplatesCommand::Install(args) => install(&args, file).await,
-        TemplatesCommand::Plan(args) => plan(&args),
+        TemplatesCommand::Plan(args) => plan(&args, file),
         TemplatesCommand::ImportSchema(args) => import_schema(&args),
     }
 }
@@ -162,8 +172,10 @@ fn install_plan(dir: Option<&Path>) -> anyhow::Result<Vec<templates::InstallRequ
     }
 }
 
-fn plan(args: &PlanArgs) -> anyhow::Result<()> {
-    let plan = install_plan(args.dir.as_deref())?;
+fn plan(args: &PlanArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = load(file, &[&args.layout])?;
+    let mut plan = install_plan(args.dir.as_deref())?;
+    templates::apply_layout(&mut plan, &config.index_layout);
     let mut stdout = std::io::stdout().lock();
     for request in &plan {
         serde_json::to_writer(&mut stdout, request)?;
@@ -173,8 +185,12 @@ fn plan(args: &PlanArgs) -> anyhow::Result<()> {
 }
 
 async fn install(args: &InstallArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = load(file, &[&args.opensearch, &args.region])?;
-    let plan = install_plan(args.dir.as_deref())?;
+    let config = load(file, &[&args.layout, &args.opensearch, &args.region])?;
+    let mut plan = install_plan(args.dir.as_deref())?;
+    let num_sized = templates::apply_layout(&mut plan, &config.index_layout);
+    if let Some(interval) = &args.refresh_interval {
+        templates::set_refresh_interval(&mut plan, interval)?;
+    }
     let client = config.client().await?;
     check_opensearch(&client).await?;
     let count = |kind: InstallKind| plan.iter().filter(|request| request.kind == kind).count();
@@ -188,6 +204,9 @@ async fn install(args: &InstallArgs, file: Option<&std::path::Path>) -> anyhow::
         count(InstallKind::IsmPolicy),
         plan.iter().filter(|request| request.condition.is_some()).count(),
     );
+    if !config.index_layout.is_empty() {
+        println!("index layout {}: {num_sized} index templates take their primary shards from it", config.index_layout);
+    }
     let report = templates::apply_plan(&client, &plan).await?;
     println!(
         "{} requests acknowledged, {} already present, {} skipped (their plugin is not installed)",

@@ -300,10 +300,10 @@ pub fn pipeline_health() -> Dashboard {
     let statuses = Vis::new("lakeship-health-status", "Pipeline: objects by status", Chart::Pie)
         .query("NOT record:run")
         .metric(Metric::count().label("Objects"))
-        .x(Bucket::terms("status", 3).label("Status"));
+        .x(Bucket::terms("status", 4).label("Status"));
     let attention = Vis::new("lakeship-health-incomplete", "Pipeline: incomplete and failed objects", Chart::Table)
         .describe("Objects whose rows are not all accounted for; re-run them with lakeship run --resume or redrive.")
-        .query("NOT status:complete AND NOT record:run")
+        .query("NOT status:complete AND NOT status:superseded AND NOT record:run")
         .metric(Metric::count().label("Records"))
         .metric(Metric::of("max", "ended_at").label("Last recorded"))
         .rows(Bucket::terms("key", 50).label("Object"))

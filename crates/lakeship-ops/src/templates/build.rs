@@ -71,7 +71,12 @@ pub struct GenerateOptions {
     /// second data node exists, none on a single node (which stays green).
     /// `1-1` is a fixed single replica.
     pub auto_expand_replicas: String,
-    /// `index.refresh_interval`. Default `10s`.
+    /// `index.refresh_interval`. Default `1s`: a row is searchable about a
+    /// second after it is indexed (freshness is the point of near-real-time
+    /// analysis); set explicitly, because an index without it stops
+    /// refreshing while no one searches it ("search idle"). Its cost in
+    /// indexing throughput is measured in BENCHMARKS.md; `lakeship templates
+    /// install --refresh-interval` changes it at install.
     pub refresh_interval: String,
     /// `index.codec`. Default `best_compression` (DEFLATE for stored fields:
     /// about 55% smaller `_source` than `default`'s LZ4, see BENCHMARKS.md).
@@ -93,7 +98,7 @@ impl Default for GenerateOptions {
             index_prefix: "ocsf".to_string(),
             number_of_shards: 1,
             auto_expand_replicas: "0-1".to_string(),
-            refresh_interval: "10s".to_string(),
+            refresh_interval: "1s".to_string(),
             codec: "best_compression".to_string(),
             priority: 100,
             warm_after_days: 35,

@@ -109,6 +109,40 @@ pub fn install_plan_from(files: &[(String, String)]) -> Result<Vec<InstallReques
     Ok(plan)
 }
 
+/// Sets `index.refresh_interval` in every OCSF index template of `plan`
+/// (not the ledger's): how soon an indexed row is searchable, traded against
+/// indexing cost (BENCHMARKS.md, "Index cost"). `interval` is an OpenSearch
+/// time value (`500ms`, `1s`, `30s`, `1m`) or `-1` (never refresh on a
+/// timer: rows are searchable only after an explicit refresh).
+pub fn set_refresh_interval(plan: &mut [InstallRequest], interval: &str) -> Result<()> {
+    if !is_time_value(interval) {
+        return Err(TemplateError::InvalidOptions(format!(
+            "refresh interval {interval:?}: expected an OpenSearch time value such as 500ms, 1s, 30s or 1m, or -1"
+        )));
+    }
+    for request in plan.iter_mut().filter(|request| request.kind == InstallKind::IndexTemplate && is_ocsf_index_template(request)) {
+        if let Some(settings) = request.body.pointer_mut("/template/settings").and_then(Value::as_object_mut) {
+            settings.insert("index.refresh_interval".to_string(), Value::String(interval.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// True for the index templates of OCSF classes (those under `INDEX_DIR`).
+fn is_ocsf_index_template(request: &InstallRequest) -> bool {
+    request.body.pointer("/composed_of").and_then(Value::as_array).is_some_and(|composed| !composed.is_empty())
+}
+
+/// `-1` or digits followed by one of OpenSearch's time units.
+/// <https://docs.opensearch.org/latest/api-reference/common-parameters/#time-units>
+fn is_time_value(text: &str) -> bool {
+    if text == "-1" {
+        return true;
+    }
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    digits > 0 && ["d", "h", "m", "s", "ms", "micros", "nanos"].contains(&&text[digits..])
+}
+
 fn is_json(name: &str) -> bool {
     name.ends_with(".json")
 }

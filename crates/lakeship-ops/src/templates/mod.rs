@@ -23,6 +23,7 @@ pub mod aliases;
 pub mod build;
 pub mod embedded;
 pub mod install;
+pub mod layout;
 pub mod mapping;
 pub mod output;
 pub mod resolve;
@@ -37,7 +38,9 @@ pub use aliases::{AliasFile, AliasSpec};
 pub use build::{ClassReport, ComponentReport, DEFAULT_DEPTH, GenerateOptions, Generated};
 pub use install::{
     InstallCondition, InstallKind, InstallReport, InstallRequest, apply_plan, embedded_install_plan, install_plan, install_plan_from,
+    set_refresh_interval,
 };
+pub use layout::apply_layout;
 pub use output::{GeneratedFile, WriteSummary};
 pub use source::{SchemaSource, load_schemas};
 

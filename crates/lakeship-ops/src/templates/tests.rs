@@ -425,3 +425,23 @@ fn security_lake_samples_fit_the_templates() {
     check_document(&composed_properties(&templates_dir, &template), &wrong, "", &mut problems);
     assert_eq!(problems.len(), 3, "{problems:#?}");
 }
+
+#[test]
+fn the_refresh_interval_is_set_in_the_ocsf_index_templates_only() {
+    let mut plan = embedded_install_plan().unwrap();
+    set_refresh_interval(&mut plan, "30s").unwrap();
+    let index_templates: Vec<&InstallRequest> = plan.iter().filter(|request| request.kind == InstallKind::IndexTemplate).collect();
+    let ledger = index_templates.iter().find(|request| request.path.contains("lakeship-ledger")).expect("the ledger's template");
+    assert_ne!(ledger.body.pointer("/template/settings/index.refresh_interval"), Some(&serde_json::json!("30s")));
+    let ocsf: Vec<_> = index_templates.iter().filter(|request| !request.path.contains("lakeship-ledger")).collect();
+    assert!(!ocsf.is_empty());
+    for request in ocsf {
+        assert_eq!(request.body["template"]["settings"]["index.refresh_interval"], "30s", "{}", request.path);
+    }
+    for bad in ["", "1", "fast", "1 s", "s"] {
+        assert!(set_refresh_interval(&mut plan, bad).is_err(), "{bad:?}");
+    }
+    for good in ["-1", "500ms", "1s", "2m"] {
+        set_refresh_interval(&mut plan, good).unwrap();
+    }
+}

@@ -470,6 +470,20 @@ const OWN: &[AwsCall] = &[
         Always,
         "lakeship run --source <queue URL>: deletes what it ingested (notification/sqs.rs)",
     ),
+    call(
+        Operator,
+        "sqs:ChangeMessageVisibility",
+        "{queue}",
+        Always,
+        "lakeship run --source <queue URL>: ChangeMessageVisibilityBatch, the heartbeat of messages being worked (notification/sqs.rs)",
+    ),
+    call(
+        Operator,
+        "sqs:GetQueueAttributes",
+        "{queue}",
+        Always,
+        "lakeship run --source <queue URL>: how many messages are in flight when it finds none (notification/sqs.rs)",
+    ),
 ];
 
 /// Every AWS call, with the IAM action and resource it needs.

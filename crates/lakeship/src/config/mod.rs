@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::keys::{KEYS, Key};
 use crate::aws::AwsOptions;
-use crate::convert::TimeSuffix;
+use crate::convert::{IndexLayout, TimeSuffix};
 pub use crate::delivery::AuthConfig;
 use crate::delivery::{ClientOptions, DeliveryOptions, OpenSearchClient, RetryPolicy};
 use crate::object::{Location, ObjectStore};
@@ -103,8 +103,10 @@ pub struct RawPipeline {
     pub workers: Option<usize>,
     /// Target compressed size of a shard.
     pub target_shard_mb: Option<u64>,
-    /// `none`, `year`, `month` or `day`.
+    /// `none`, `year`, `month`, `week`, `day` or `hour`.
     pub time_suffix: Option<String>,
+    /// Time suffix and primary shards per class (`crate::convert::layout`).
+    pub index_layout: Option<String>,
     /// Prefix of index names.
     pub index_prefix: Option<String>,
     /// Upper bound of a bulk request body.
@@ -199,8 +201,10 @@ pub struct Config {
     pub workers: usize,
     /// Target shard size in bytes.
     pub target_shard_bytes: u64,
-    /// Time suffix of index names.
+    /// Time suffix of index names (of classes the layout names none for).
     pub time_suffix: TimeSuffix,
+    /// Time suffix and primary shards per class.
+    pub index_layout: IndexLayout,
     /// Index name prefix.
     pub index_prefix: String,
     /// Delivery.
@@ -254,6 +258,12 @@ impl TryFrom<RawConfig> for Config {
             .unwrap_or(text("pipeline.time_suffix"))
             .parse()
             .map_err(|message: String| invalid("pipeline.time_suffix", message))?;
+        let index_layout = pipeline
+            .index_layout
+            .as_deref()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|message: String| invalid("pipeline.index_layout", message))?;
         let index_prefix = pipeline.index_prefix.unwrap_or_else(|| text("pipeline.index_prefix").to_string());
         if index_prefix.is_empty() || index_prefix != index_prefix.to_lowercase() || index_prefix.starts_with(['_', '-', '+']) {
             return Err(invalid("pipeline.index_prefix", "must be lower case and not start with _, - or +"));
@@ -297,6 +307,7 @@ impl TryFrom<RawConfig> for Config {
             workers: positive("pipeline.workers", Some(pipeline.workers.unwrap_or(cores)))?,
             target_shard_bytes: positive("pipeline.target_shard_mb", pipeline.target_shard_mb.map(|v| v as usize))? as u64 * 1024 * 1024,
             time_suffix,
+            index_layout,
             index_prefix,
             delivery,
             ledger_index: pipeline.ledger_index.unwrap_or_else(|| text("pipeline.ledger_index").to_string()),
@@ -336,6 +347,7 @@ impl Config {
                 workers: Some(self.workers),
                 target_shard_mb: Some(self.target_shard_bytes / (1024 * 1024)),
                 time_suffix: Some(self.time_suffix.to_string()),
+                index_layout: (!self.index_layout.is_empty()).then(|| self.index_layout.to_string()),
                 index_prefix: Some(self.index_prefix.clone()),
                 max_request_mb: Some(self.delivery.max_chunk_bytes / (1024 * 1024)),
                 max_request_docs: Some(self.delivery.max_chunk_docs),
@@ -515,7 +527,8 @@ mod tests {
         assert!(bad("[opensearch]\nauth = \"kerberos\"\n").contains("opensearch.auth"));
         assert!(bad("[opensearch]\nauth = \"basic\"\nusername = \"u\"\n").contains("needs a password"));
         assert!(bad("[opensearch]\nendpoint = \"search.example\"\n").contains("http://"));
-        assert!(bad("[pipeline]\ntime_suffix = \"week\"\n").contains("time_suffix"));
+        assert!(bad("[pipeline]\ntime_suffix = \"fortnight\"\n").contains("time_suffix"));
+        assert!(bad("[pipeline]\nindex_layout = \"4001=hour/0\"\n").contains("pipeline.index_layout"));
         assert!(bad("[pipeline]\nworkers = 0\n").contains("at least 1"));
         assert!(RawConfig::from_env(|name| (name == "LAKESHIP_WORKERS").then(|| "many".to_string())).is_err());
     }

@@ -9,12 +9,14 @@
 
 mod encoder;
 pub mod json;
+pub mod layout;
 pub mod routing;
 
 use arrow_array::RecordBatch;
 
 use crate::object::ObjectRef;
 use encoder::{Compiler, DictionaryCache, StructEnc};
+pub use layout::{IndexLayout, LayoutEntry};
 pub use routing::{TimeSuffix, index_name};
 
 /// Errors of conversion.
@@ -38,8 +40,11 @@ pub type Result<T, E = ConvertError> = std::result::Result<T, E>;
 pub struct ConvertOptions {
     /// Prefix of index names (default `ocsf`).
     pub index_prefix: String,
-    /// Granularity of the time suffix of index names (default month).
+    /// Granularity of the time suffix of index names (default month), where
+    /// the layout names none.
     pub time_suffix: TimeSuffix,
+    /// Time suffix per class (default empty: `time_suffix` for every class).
+    pub layout: IndexLayout,
     /// Write a `_bulk` action line (`create` with `_index` and `_id`) before
     /// each document (default true).
     pub action_lines: bool,
@@ -47,7 +52,12 @@ pub struct ConvertOptions {
 
 impl Default for ConvertOptions {
     fn default() -> Self {
-        ConvertOptions { index_prefix: "ocsf".to_string(), time_suffix: TimeSuffix::Month, action_lines: true }
+        ConvertOptions {
+            index_prefix: "ocsf".to_string(),
+            time_suffix: TimeSuffix::Month,
+            layout: IndexLayout::default(),
+            action_lines: true,
+        }
     }
 }
 
@@ -55,6 +65,12 @@ impl ConvertOptions {
     /// Sets the time suffix granularity.
     pub fn with_time_suffix(mut self, time_suffix: TimeSuffix) -> Self {
         self.time_suffix = time_suffix;
+        self
+    }
+
+    /// Sets the index layout.
+    pub fn with_layout(mut self, layout: IndexLayout) -> Self {
+        self.layout = layout;
         self
     }
 
@@ -219,7 +235,7 @@ impl Converter {
                 self.newly_dropped.push(column);
             }
         }
-        let mut router = routing::Router::new(batch, &self.options.index_prefix, self.options.time_suffix);
+        let mut router = routing::Router::new(batch, &self.options.index_prefix, self.options.time_suffix, &self.options.layout);
         let average = out.bytes.len().checked_div(out.docs.len()).unwrap_or(1024);
         out.bytes.reserve(average * num_rows);
         out.docs.reserve(num_rows);

@@ -24,10 +24,11 @@ use arrow_array::{Array, RecordBatch, StructArray};
 use arrow_schema::{DataType, TimeUnit};
 use serde::{Deserialize, Serialize};
 
+use super::layout::IndexLayout;
 use crate::time::civil_from_millis;
 
-/// The granularity of the time suffix of index names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The granularity of the time suffix of index names, coarsest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TimeSuffix {
     /// No suffix: one index per version and class.
@@ -37,8 +38,13 @@ pub enum TimeSuffix {
     /// `-YYYY.MM` (the default).
     #[default]
     Month,
+    /// `-GGGG.wWW`: the ISO 8601 week (Monday to Sunday, UTC) and its
+    /// week-numbering year, e.g. `-2026.w01` for 2025-12-29 … 2026-01-04.
+    Week,
     /// `-YYYY.MM.DD`.
     Day,
+    /// `-YYYY.MM.DD.HH` (UTC).
+    Hour,
 }
 
 impl FromStr for TimeSuffix {
@@ -49,8 +55,10 @@ impl FromStr for TimeSuffix {
             "none" => Ok(TimeSuffix::None),
             "year" => Ok(TimeSuffix::Year),
             "month" => Ok(TimeSuffix::Month),
+            "week" => Ok(TimeSuffix::Week),
             "day" => Ok(TimeSuffix::Day),
-            _ => Err(format!("unknown time suffix {text:?}: expected none, year, month or day")),
+            "hour" => Ok(TimeSuffix::Hour),
+            _ => Err(format!("unknown time suffix {text:?}: expected none, year, month, week, day or hour")),
         }
     }
 }
@@ -61,24 +69,49 @@ impl fmt::Display for TimeSuffix {
             TimeSuffix::None => "none",
             TimeSuffix::Year => "year",
             TimeSuffix::Month => "month",
+            TimeSuffix::Week => "week",
             TimeSuffix::Day => "day",
+            TimeSuffix::Hour => "hour",
         })
     }
 }
 
+const MILLIS_PER_HOUR: i64 = 3_600_000;
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// The Monday (days since 1970-01-01, a Thursday) of the ISO week of `day`.
+fn monday_of(day: i64) -> i64 {
+    day - (day + 3).rem_euclid(7)
+}
+
+/// The ISO 8601 week-numbering year and week of `day` (days since the epoch):
+/// the week belongs to the year of its Thursday.
+fn iso_week(day: i64) -> (i64, i64) {
+    let thursday = monday_of(day) + 3;
+    let (year, _, _) = crate::time::civil_from_days(thursday);
+    (year, (thursday - crate::time::days_from_civil(year, 1, 1)) / 7 + 1)
+}
+
 impl TimeSuffix {
+    /// Every suffix, coarsest first.
+    pub const ALL: [TimeSuffix; 6] =
+        [TimeSuffix::None, TimeSuffix::Year, TimeSuffix::Month, TimeSuffix::Week, TimeSuffix::Day, TimeSuffix::Hour];
+
     /// The period a time falls in, as a number that changes exactly when the
     /// suffix changes (0 for no suffix).
     fn period(self, millis: i64) -> i64 {
-        if self == TimeSuffix::None {
-            return 0;
-        }
-        let (year, month, day) = civil_from_millis(millis);
         match self {
             TimeSuffix::None => 0,
-            TimeSuffix::Year => year,
-            TimeSuffix::Month => year * 100 + i64::from(month),
-            TimeSuffix::Day => (year * 100 + i64::from(month)) * 100 + i64::from(day),
+            TimeSuffix::Hour => millis.div_euclid(MILLIS_PER_HOUR),
+            TimeSuffix::Week => monday_of(millis.div_euclid(MILLIS_PER_DAY)),
+            TimeSuffix::Year | TimeSuffix::Month | TimeSuffix::Day => {
+                let (year, month, day) = civil_from_millis(millis);
+                match self {
+                    TimeSuffix::Year => year,
+                    TimeSuffix::Month => year * 100 + i64::from(month),
+                    _ => (year * 100 + i64::from(month)) * 100 + i64::from(day),
+                }
+            }
         }
     }
 
@@ -88,7 +121,28 @@ impl TimeSuffix {
             TimeSuffix::None => String::new(),
             TimeSuffix::Year => format!("-{year:04}"),
             TimeSuffix::Month => format!("-{year:04}.{month:02}"),
+            TimeSuffix::Week => {
+                let (week_year, week) = iso_week(millis.div_euclid(MILLIS_PER_DAY));
+                format!("-{week_year:04}.w{week:02}")
+            }
             TimeSuffix::Day => format!("-{year:04}.{month:02}.{day:02}"),
+            TimeSuffix::Hour => {
+                let hour = millis.rem_euclid(MILLIS_PER_DAY) / MILLIS_PER_HOUR;
+                format!("-{year:04}.{month:02}.{day:02}.{hour:02}")
+            }
+        }
+    }
+
+    /// The length of one period in milliseconds, for sizing (a month as
+    /// 31 days, a year as 366); `None` for no suffix.
+    pub fn max_period_millis(self) -> Option<i64> {
+        match self {
+            TimeSuffix::None => None,
+            TimeSuffix::Year => Some(366 * MILLIS_PER_DAY),
+            TimeSuffix::Month => Some(31 * MILLIS_PER_DAY),
+            TimeSuffix::Week => Some(7 * MILLIS_PER_DAY),
+            TimeSuffix::Day => Some(MILLIS_PER_DAY),
+            TimeSuffix::Hour => Some(MILLIS_PER_HOUR),
         }
     }
 }
@@ -252,14 +306,17 @@ fn same_text(cached: Option<&str>, current: Option<&str>) -> bool {
     }
 }
 
-/// What an index name depends on: version, class uid, class name, period.
-type RouteKey<'a> = (Option<&'a str>, Option<i64>, Option<&'a str>, Option<i64>);
+/// What an index name depends on: version, class uid, class name, suffix, period.
+type RouteKey<'a> = (Option<&'a str>, Option<i64>, Option<&'a str>, TimeSuffix, Option<i64>);
 
 /// Computes the index name of each row of a batch, reusing the previous
 /// row's name when version, class and period are unchanged (the common case).
+/// The suffix of a row is its class's in the layout at the row's time
+/// ([`IndexLayout::time_suffix`]), `suffix` where the layout has none.
 pub(crate) struct Router<'a> {
     prefix: &'a str,
     suffix: TimeSuffix,
+    layout: &'a IndexLayout,
     version: Option<StrColumn<'a>>,
     class_uid: Option<IntColumn<'a>>,
     class_name: Option<StrColumn<'a>>,
@@ -269,10 +326,11 @@ pub(crate) struct Router<'a> {
 }
 
 impl<'a> Router<'a> {
-    pub(crate) fn new(batch: &'a RecordBatch, prefix: &'a str, suffix: TimeSuffix) -> Self {
+    pub(crate) fn new(batch: &'a RecordBatch, prefix: &'a str, suffix: TimeSuffix, layout: &'a IndexLayout) -> Self {
         Router {
             prefix,
             suffix,
+            layout,
             version: column(batch, &["metadata", "version"]).and_then(StrColumn::new),
             class_uid: column(batch, &["class_uid"]).and_then(IntColumn::new),
             class_name: column(batch, &["class_name"]).and_then(StrColumn::new),
@@ -289,17 +347,20 @@ impl<'a> Router<'a> {
         let class_uid = self.class_uid.as_ref().and_then(|column| column.get(index));
         let class_name = self.class_name.as_ref().and_then(|column| column.get(index));
         let millis = self.time.as_ref().and_then(|column| column.get(index));
-        let period = millis.map(|millis| self.suffix.period(millis));
-        let unchanged = self
-            .last_key
-            .as_ref()
-            .is_some_and(|(v, u, n, p)| *u == class_uid && *p == period && same_text(*v, version) && same_text(*n, class_name));
+        let suffix = match class_uid {
+            Some(class_uid) => self.layout.time_suffix(class_uid, millis, self.suffix),
+            None => self.suffix,
+        };
+        let period = millis.map(|millis| suffix.period(millis));
+        let unchanged = self.last_key.as_ref().is_some_and(|(v, u, n, s, p)| {
+            *u == class_uid && *s == suffix && *p == period && same_text(*v, version) && same_text(*n, class_name)
+        });
         if !unchanged {
-            if let Some(reason) = unroutable(version, class_uid, millis, self.suffix) {
+            if let Some(reason) = unroutable(version, class_uid, millis, suffix) {
                 return Err(reason);
             }
-            self.last_name = index_name(self.prefix, version, class_uid, class_name, self.suffix, millis);
-            self.last_key = Some((version, class_uid, class_name, period));
+            self.last_name = index_name(self.prefix, version, class_uid, class_name, suffix, millis);
+            self.last_key = Some((version, class_uid, class_name, suffix, period));
         }
         Ok(&self.last_name)
     }
@@ -317,6 +378,8 @@ mod tests {
         assert_eq!(name(TimeSuffix::Day), "ocsf-1.1.0-4001-network_activity-2022.04.12");
         assert_eq!(name(TimeSuffix::Year), "ocsf-1.1.0-4001-network_activity-2022");
         assert_eq!(name(TimeSuffix::None), "ocsf-1.1.0-4001-network_activity");
+        assert_eq!(name(TimeSuffix::Hour), "ocsf-1.1.0-4001-network_activity-2022.04.12.00");
+        assert_eq!(name(TimeSuffix::Week), "ocsf-1.1.0-4001-network_activity-2022.w15");
         assert_eq!(
             index_name("ocsf", Some("1.0.0-rc.2"), Some(3005), Some("API Activity"), TimeSuffix::None, None),
             "ocsf-1.0.0-rc.2-3005-api_activity"
@@ -329,5 +392,23 @@ mod tests {
         let feb = jan + 31 * 86_400_000;
         assert_eq!(TimeSuffix::Year.period(jan), TimeSuffix::Year.period(feb));
         assert_ne!(TimeSuffix::Month.period(jan), TimeSuffix::Month.period(feb));
+        assert_eq!(TimeSuffix::Hour.period(jan + 3_599_999), TimeSuffix::Hour.period(jan));
+        assert_ne!(TimeSuffix::Hour.period(jan + 3_600_000), TimeSuffix::Hour.period(jan));
+    }
+
+    #[test]
+    fn weeks_are_iso_weeks() {
+        let day = |year, month, day| crate::time::days_from_civil(year, month, day) * 86_400_000;
+        let week = |millis| TimeSuffix::Week.format(millis);
+        // 2025-12-29 (a Monday) is in week 1 of 2026; 2021-01-03 (a Sunday) in week 53 of 2020.
+        assert_eq!(week(day(2025, 12, 29)), "-2026.w01");
+        assert_eq!(week(day(2021, 1, 3)), "-2020.w53");
+        assert_eq!(week(day(2021, 1, 4)), "-2021.w01");
+        assert_eq!(TimeSuffix::Week.period(day(2021, 1, 3)), TimeSuffix::Week.period(day(2020, 12, 28)));
+        assert_ne!(TimeSuffix::Week.period(day(2021, 1, 3)), TimeSuffix::Week.period(day(2021, 1, 4)));
+        assert_eq!(TimeSuffix::Hour.format(day(2021, 1, 3) + 23 * 3_600_000 + 1), "-2021.01.03.23");
+        for suffix in TimeSuffix::ALL {
+            assert_eq!(suffix.to_string().parse::<TimeSuffix>(), Ok(suffix));
+        }
     }
 }

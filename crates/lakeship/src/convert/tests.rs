@@ -60,6 +60,16 @@ fn writes_action_lines_with_routing_and_ids() {
 }
 
 #[test]
+fn routes_by_the_layout_of_the_class_at_the_row_time_with_the_same_ids() {
+    let layout = "4001=day, 4001=hour/2@2022-05-01, *=year".parse().unwrap();
+    let (_, text) = documents(&ocsf_batch(), ConvertOptions::default().with_layout(layout));
+    let lines: Vec<&str> = text.lines().collect();
+    let id = object_id(&ObjectRef::s3("lake", "a/b.parquet").with_etag(Some("e")));
+    assert_eq!(lines[0], format!(r#"{{"create":{{"_index":"ocsf-1.1.0-4001-network_activity-2022.04.12","_id":"{id}-3-100"}}}}"#));
+    assert_eq!(lines[2], format!(r#"{{"create":{{"_index":"ocsf-1.1.0-4001-network_activity-2022.05.01.00","_id":"{id}-3-101"}}}}"#));
+}
+
+#[test]
 fn writes_documents_only_without_action_lines() {
     let (docs, text) = documents(&ocsf_batch(), ConvertOptions::default().with_action_lines(false));
     assert_eq!(text.lines().count(), 2);

@@ -32,35 +32,87 @@ impl SqsQueue {
         &self.queue_url
     }
 
-    /// Long-polls up to `max` messages, waiting `wait` seconds for the first
-    /// (later requests of the batch do not wait); a received message stays
-    /// invisible to other consumers for `visibility_timeout` seconds.
+    /// One `ReceiveMessage`: up to `max` messages (at most
+    /// [`RECEIVE_MAX_MESSAGES`]), waiting up to `wait` seconds for the first;
+    /// a received message stays invisible to other consumers for
+    /// `visibility_timeout` seconds (kept longer by [`SqsQueue::keep_invisible`]
+    /// while its work runs). One request, not a loop filling `max`: a
+    /// consumer takes what its workers can start now and leaves the rest to
+    /// other consumers.
     pub async fn receive(&self, max: usize, wait: i32, visibility_timeout: i32) -> Result<Vec<SqsRecord>, NamedError> {
-        let mut records = Vec::new();
-        let mut wait = wait;
-        while records.len() < max {
-            let answer = self
-                .client
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(next_receive_size(max, records.len()))
-                .wait_time_seconds(wait)
-                .visibility_timeout(visibility_timeout)
-                .send()
-                .await
-                .map_err(|error| queue_error(&error, &format!("receiving from {} failed", self.queue_url)))?;
-            let messages = answer.messages();
-            if messages.is_empty() {
-                break;
-            }
-            records.extend(messages.iter().map(|message| SqsRecord {
+        let answer = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(max.clamp(1, RECEIVE_MAX_MESSAGES) as i32)
+            .wait_time_seconds(wait)
+            .visibility_timeout(visibility_timeout)
+            .send()
+            .await
+            .map_err(|error| queue_error(&error, &format!("receiving from {} failed", self.queue_url)))?;
+        Ok(answer
+            .messages()
+            .iter()
+            .map(|message| SqsRecord {
                 message_id: message.message_id().unwrap_or_default().to_string(),
                 receipt_handle: message.receipt_handle().map(str::to_string),
                 body: message.body().unwrap_or_default().to_string(),
-            }));
-            wait = 0;
+            })
+            .collect())
+    }
+
+    /// Keeps `records` invisible for another `visibility_timeout` seconds from
+    /// now (the heartbeat of work in progress), ten per
+    /// `ChangeMessageVisibilityBatch`. Answers how many could not be extended
+    /// (a receipt handle that expired, or the 12 hours SQS allows a message
+    /// to stay invisible in all):
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibilityBatch.html>,
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html>.
+    pub async fn keep_invisible(&self, records: &[SqsRecord], visibility_timeout: i32) -> Result<usize, NamedError> {
+        use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
+        let mut num_refused = 0;
+        let handles: Vec<&str> = records.iter().filter_map(|record| record.receipt_handle.as_deref()).collect();
+        for chunk in handles.chunks(RECEIVE_MAX_MESSAGES) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(index, handle)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .receipt_handle(*handle)
+                        .visibility_timeout(visibility_timeout)
+                        .build()
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| NamedError::new(ErrorName::Transient, format!("building a visibility change failed: {error}")))?;
+            let answer =
+                self.client
+                    .change_message_visibility_batch()
+                    .queue_url(&self.queue_url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|error| queue_error(&error, &format!("extending the visibility of messages of {} failed", self.queue_url)))?;
+            num_refused += answer.failed().len();
         }
-        Ok(records)
+        Ok(num_refused)
+    }
+
+    /// Messages received by a consumer and not yet deleted or returned
+    /// (`ApproximateNumberOfMessagesNotVisible`, approximate as its name says:
+    /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html>).
+    pub async fn num_in_flight(&self) -> Result<u64, NamedError> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let answer = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .map_err(|error| queue_error(&error, &format!("reading the attributes of {} failed", self.queue_url)))?;
+        let value = answer.attributes().and_then(|attributes| attributes.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible));
+        Ok(value.and_then(|value| value.parse().ok()).unwrap_or(0))
     }
 
     /// Sends one message (a replay of a kept message) and returns its new id.
@@ -90,11 +142,6 @@ impl SqsQueue {
         }
         Ok(())
     }
-}
-
-/// `MaxNumberOfMessages` of the next request when `received` of `max` are in.
-fn next_receive_size(max: usize, received: usize) -> i32 {
-    max.saturating_sub(received).clamp(1, RECEIVE_MAX_MESSAGES) as i32
 }
 
 /// A named error of an SQS request: a problem a person must fix (no
@@ -168,14 +215,5 @@ mod tests {
         let records = vec![announcement("one", &["a.parquet"]), announcement("two", &["b.parquet"])];
         assert!(settled_messages(&records, |_| false).is_empty());
         assert!(settled_messages(&[], |_| true).is_empty());
-    }
-
-    #[test]
-    fn receives_ask_for_at_most_ten_and_at_least_one() {
-        assert_eq!(next_receive_size(100, 0), 10);
-        assert_eq!(next_receive_size(100, 95), 5);
-        assert_eq!(next_receive_size(3, 0), 3);
-        assert_eq!(next_receive_size(1, 0), 1);
-        assert_eq!(next_receive_size(10, 10), 1, "never 0, which SQS refuses (the loop stops before)");
     }
 }

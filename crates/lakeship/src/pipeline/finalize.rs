@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use futures::stream::{self, StreamExt};
 
 use crate::errors::{ErrorName, NamedError};
+use crate::ids::object_id;
 use crate::ledger::{LedgerEntry, Status};
 use crate::plan::PlannedObject;
 
@@ -38,9 +39,9 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// Objects that are not complete.
+    /// Objects that are not settled (neither complete nor superseded).
     pub fn incomplete(&self) -> impl Iterator<Item = &LedgerEntry> {
-        self.objects.iter().filter(|entry| entry.status != Status::Complete)
+        self.objects.iter().filter(|entry| !entry.status.is_settled())
     }
 }
 
@@ -91,7 +92,10 @@ pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap
     entry.dropped_columns.sort();
     entry.dropped_columns.dedup();
     let accounted = entry.counts().total();
-    let (status, name, reason) = if let Some(error) = piece_error {
+    let (status, name, reason) = if let Some(error) = piece_error.as_ref().filter(|error| error.name == ErrorName::ObjectChanged) {
+        let reason = format!("{}; the rows of this version were removed", error.message);
+        (Status::Superseded, Some(error.name), Some(reason))
+    } else if let Some(error) = piece_error {
         let kept = if entry.failed_row_groups.is_empty() {
             String::new()
         } else {
@@ -132,7 +136,15 @@ pub async fn finalize(context: &PipelineContext, run_id: &str) -> Result<RunRepo
 /// Reconciles a run and writes the ledger and the report, whatever the
 /// outcome.
 pub async fn record_run(context: &PipelineContext, run_id: &str) -> Result<RunReport, NamedError> {
-    let report = reconcile_run(context, run_id).await?;
+    let (report, manifest) = reconcile(context, run_id).await?;
+    let superseded: Vec<&PlannedObject> = manifest
+        .objects
+        .iter()
+        .filter(|planned| {
+            report.objects.iter().any(|entry| entry.status == Status::Superseded && entry.object_id == object_id(&planned.object))
+        })
+        .collect();
+    super::supersede::remove_rows(context, &superseded).await?;
     context.ledger.write(&report.objects).await.map_err(NamedError::from)?;
     let record = super::messages::RunRecord::of(&report, now_millis());
     if record.has_messages() {
@@ -163,6 +175,11 @@ pub fn check_complete(report: &RunReport) -> Result<(), NamedError> {
 
 /// Reconciles a run without writing anything.
 pub async fn reconcile_run(context: &PipelineContext, run_id: &str) -> Result<RunReport, NamedError> {
+    Ok(reconcile(context, run_id).await?.0)
+}
+
+/// Reconciles a run; answers the report and the run's manifest.
+async fn reconcile(context: &PipelineContext, run_id: &str) -> Result<(RunReport, RunManifest), NamedError> {
     let manifest: RunManifest = context
         .work
         .get_json(&context.work.run_file(run_id, "manifest.json"))
@@ -178,15 +195,16 @@ pub async fn reconcile_run(context: &PipelineContext, run_id: &str) -> Result<Ru
     for entry in &mut objects {
         entry.run_started_at = manifest.created_at;
     }
-    Ok(RunReport {
+    let report = RunReport {
         run_id: run_id.to_string(),
         objects,
         skipped: manifest.skipped.clone(),
-        bad_messages: manifest.bad_messages,
-        ignored_messages: manifest.ignored_messages,
-        unreadable_messages: manifest.unreadable_messages,
+        bad_messages: manifest.bad_messages.clone(),
+        ignored_messages: manifest.ignored_messages.clone(),
+        unreadable_messages: manifest.unreadable_messages.clone(),
         missing_shards,
-    })
+    };
+    Ok((report, manifest))
 }
 
 /// Shard results read at once by the finalizer: a run of thousands of
@@ -223,10 +241,12 @@ async fn read_results(
 }
 
 fn failed_entry(run_id: &str, at: i64, failed: &super::payload::FailedObject) -> LedgerEntry {
+    // A key that moved on before planning: nothing of this version was read.
+    let status = if failed.error.name == ErrorName::ObjectChanged { Status::Superseded } else { Status::Failed };
     LedgerEntry {
         error_name: Some(failed.error.name),
         reason: Some(failed.error.message.clone()),
-        ..LedgerEntry::new(run_id, &failed.object, Status::Failed, at)
+        ..LedgerEntry::new(run_id, &failed.object, status, at)
     }
 }
 

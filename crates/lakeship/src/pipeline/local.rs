@@ -38,6 +38,9 @@ pub struct LocalRunOptions {
     pub stop: Arc<AtomicBool>,
     /// Progress reporting.
     pub progress: Arc<dyn Progress>,
+    /// Worker slots shared with other runs in the same process (a queue
+    /// consumer's concurrent batches): a shard starts only with a permit.
+    pub slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl std::fmt::Debug for LocalRunOptions {
@@ -49,7 +52,7 @@ impl std::fmt::Debug for LocalRunOptions {
 impl Default for LocalRunOptions {
     fn default() -> Self {
         let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        LocalRunOptions { workers, stop: Arc::default(), progress: Arc::new(NoProgress) }
+        LocalRunOptions { workers, stop: Arc::default(), progress: Arc::new(NoProgress), slots: None }
     }
 }
 
@@ -73,9 +76,10 @@ pub struct LocalOutcome {
 }
 
 impl LocalOutcome {
-    /// This outcome and that of the next page of the backfill, as one: the
-    /// first page's summary, every page's objects, failures and stops.
-    fn followed_by(mut self, later: LocalOutcome) -> LocalOutcome {
+    /// This outcome and that of a later run (the next page of a backfill, or
+    /// the next batch of a queue), as one: the first run's summary, every
+    /// run's objects, messages, failures and stops.
+    pub fn followed_by(mut self, later: LocalOutcome) -> LocalOutcome {
         self.report = match (self.report, later.report) {
             (Some(mut report), Some(later)) => {
                 report.objects.extend(later.objects);
@@ -233,7 +237,16 @@ async fn run_shards(context: &PipelineContext, shards: Vec<ShardTask>, options: 
             let Some(shard) = queue.next() else { break };
             let context = context.clone();
             let stop = options.stop.clone();
+            let slots = options.slots.clone();
             tasks.spawn(async move {
+                let _permit = match &slots {
+                    Some(slots) => Some(slots.clone().acquire_owned().await),
+                    None => None,
+                };
+                if stop.load(Ordering::Relaxed) {
+                    let error = NamedError::new(ErrorName::Transient, "stopped before it started");
+                    return (shard, Err(error));
+                }
                 let result = run_shard_retrying_throttled(&context, &shard, &stop).await;
                 (shard, result)
             });

@@ -4,6 +4,7 @@
 
 pub mod backfill;
 pub mod checkpoint;
+pub mod consumer;
 pub(crate) mod dispatch;
 pub mod doc_stream;
 mod finalize;
@@ -14,6 +15,7 @@ pub mod quotas;
 pub mod replay;
 mod settle;
 mod shard;
+mod supersede;
 mod work_area;
 
 pub use dispatch::{dispatch, list_prefix, resolve_request};
@@ -68,7 +70,7 @@ impl PipelineContext {
         let client = config.client().await?;
         let work_store = ObjectStore::from_options(config.aws.own_identity());
         let mut scan = ScanOptions::default();
-        scan.convert = scan.convert.with_time_suffix(config.time_suffix);
+        scan.convert = scan.convert.with_time_suffix(config.time_suffix).with_layout(config.index_layout.clone());
         scan.convert.index_prefix = config.index_prefix.clone();
         Ok(PipelineContext {
             source: config.source_store(),
@@ -77,7 +79,7 @@ impl PipelineContext {
             client,
             scan,
             delivery: config.delivery.clone(),
-            plan: PlanOptions::default().with_target_shard_bytes(config.target_shard_bytes),
+            plan: PlanOptions::default().with_target_shard_bytes(config.target_shard_bytes).with_spread(config.workers),
             footer_concurrency: 16,
             skip_complete: true,
             live: Default::default(),

@@ -2,7 +2,6 @@
 //! stay on the queue and come back (and, if they keep failing, reach the
 //! queue's dead-letter queue).
 
-use crate::errors::ErrorName;
 use crate::ledger::Status;
 use crate::notification::SqsRecord;
 use crate::notification::sqs::settled_messages;
@@ -11,20 +10,18 @@ use crate::object::ObjectRef;
 use super::RunReport;
 
 /// The records of a batch that need no further work after `report` (none
-/// when the run has no report): every object they name is complete or
-/// skipped as complete, or was superseded — announced with an etag the key
-/// no longer holds (`Lakeship.ObjectChanged`; the newer bytes have a
-/// notification of their own) — and messages that name no object. A message
-/// that could not be parsed, or that names an object that failed or is
-/// incomplete, is not settled.
+/// when the run has no report): every object they name is settled —
+/// complete, skipped as complete, or superseded (a newer version replaced it
+/// while it was read; the newer bytes have a notification of their own) —
+/// and messages that name no object. A message that could not be parsed, or
+/// that names an object that failed or is incomplete, is not settled.
 pub fn settled_records(records: &[SqsRecord], report: Option<&RunReport>) -> Vec<SqsRecord> {
     let Some(report) = report else { return Vec::new() };
     let done = |object: &ObjectRef| {
         let same_key = |bucket: &str, key: &str| bucket == object.bucket && key == object.key;
         report.objects.iter().any(|entry| {
             same_key(&entry.bucket, &entry.key)
-                && (entry.status == Status::Complete
-                    || (entry.error_name == Some(ErrorName::ObjectChanged) && entry.etag == object.etag && object.version_id.is_none()))
+                && (entry.status == Status::Complete || (entry.status == Status::Superseded && entry.etag == object.etag))
         }) || report.skipped.iter().any(|skipped| same_key(&skipped.bucket, &skipped.key))
     };
     settled_messages(records, done)
@@ -33,6 +30,7 @@ pub fn settled_records(records: &[SqsRecord], report: Option<&RunReport>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::errors::ErrorName;
     use crate::ledger::LedgerEntry;
 
     fn entry(key: &str, etag: &str, status: Status, error_name: Option<ErrorName>) -> LedgerEntry {
@@ -60,7 +58,7 @@ mod tests {
             objects: vec![
                 entry("good.parquet", "e1", Status::Complete, None),
                 entry("bad.parquet", "e1", Status::Failed, Some(ErrorName::InvalidObject)),
-                entry("moved.parquet", "old", Status::Failed, Some(ErrorName::ObjectChanged)),
+                entry("moved.parquet", "old", Status::Superseded, Some(ErrorName::ObjectChanged)),
             ],
             skipped: vec![ObjectRef::s3("b", "done.parquet")],
             bad_messages: Vec::new(),

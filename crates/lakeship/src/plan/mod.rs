@@ -46,6 +46,12 @@ pub struct PlanOptions {
     pub max_shard_json_bytes: usize,
     /// Upper bound of pieces in a shard.
     pub max_shard_pieces: usize,
+    /// Workers that can start a shard at once (local workers, or the Map's
+    /// concurrency): a run smaller than `spread` target shards is cut into
+    /// about `spread` shards (whole row groups each), so one large object
+    /// does not wait on one worker while the others idle. 1 = pack to the
+    /// target only.
+    pub spread: usize,
 }
 
 impl Default for PlanOptions {
@@ -54,6 +60,7 @@ impl Default for PlanOptions {
             target_shard_bytes: DEFAULT_TARGET_SHARD_BYTES,
             max_shard_json_bytes: DEFAULT_MAX_SHARD_JSON_BYTES,
             max_shard_pieces: DEFAULT_MAX_SHARD_PIECES,
+            spread: 1,
         }
     }
 }
@@ -63,6 +70,21 @@ impl PlanOptions {
     pub fn with_target_shard_bytes(mut self, target_shard_bytes: u64) -> Self {
         self.target_shard_bytes = target_shard_bytes;
         self
+    }
+
+    /// These options spreading a run over `workers` (see [`PlanOptions::spread`]).
+    pub fn with_spread(mut self, workers: usize) -> Self {
+        self.spread = workers.max(1);
+        self
+    }
+
+    /// The target size of a run of `total_bytes` in row groups of at most
+    /// `largest_row_group` bytes: the configured target, or less so that the
+    /// run makes about `spread` shards (half a row group of slack, so row
+    /// groups of slightly different sizes do not spill into one more shard).
+    fn target_for(&self, total_bytes: u64, largest_row_group: u64) -> u64 {
+        let spread = self.spread.max(1) as u64;
+        self.target_shard_bytes.min(total_bytes.div_ceil(spread) + largest_row_group / 2).max(1)
     }
 }
 
@@ -205,9 +227,10 @@ pub fn plan_shards(run_id: &str, footers: &[ParquetFooter], options: PlanOptions
 /// Packs the row groups of `objects` (from [`PlannedObject::from_footer`]),
 /// in order, into shards; answers the objects with their shards.
 pub(crate) fn plan_objects(run_id: &str, objects: Vec<PlannedObject>, options: PlanOptions) -> (Vec<ShardTask>, Vec<PlannedObject>) {
+    let row_group_bytes = || objects.iter().flat_map(|object| &object.row_groups).map(|row_group| row_group.num_bytes);
     let mut builder = ShardBuilder {
         run_id,
-        target: options.target_shard_bytes.max(1),
+        target: options.target_for(row_group_bytes().sum(), row_group_bytes().max().unwrap_or(0)),
         caps: JsonCaps::new(run_id, options),
         shards: Vec::new(),
         open: Vec::new(),

@@ -177,3 +177,20 @@ async fn row_groups_of_one_object_extend_its_piece_without_counting_as_new_piece
     assert_eq!(shards.len(), 1, "one piece of 10 row groups: the caps count pieces, not row groups");
     assert_eq!(shards[0].pieces[0].num_row_groups, 10);
 }
+
+#[tokio::test]
+async fn a_run_smaller_than_its_workers_is_spread_over_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let object = write_file(dir.path(), "large.parquet", 10_000, 1_000);
+    let footers = footers(&[object]).await;
+    let (packed, _) = plan_shards("run", &footers, PlanOptions::default());
+    assert_eq!(packed.len(), 1, "10 row groups fit one 64 MiB shard");
+    for workers in [2, 4, 10] {
+        let (spread, planned) = plan_shards("run", &footers, PlanOptions::default().with_spread(workers));
+        assert!((workers..=workers + 1).contains(&spread.len()), "{workers} workers: {} shards", spread.len());
+        assert_covers_every_row_group_once(&spread, &footers);
+        assert_eq!(planned[0].shard_ids.len(), spread.len());
+    }
+    let (one_per_row_group, _) = plan_shards("run", &footers, PlanOptions::default().with_spread(64));
+    assert_eq!(one_per_row_group.len(), 10, "never less than a row group per shard");
+}

@@ -5,7 +5,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
@@ -16,18 +15,12 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.config.Configurator;
-import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.logging.LogConfigurator;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
-import org.opensearch.index.mapper.MapperExtrasPlugin;
-import org.opensearch.index.reindex.ReindexPlugin;
-import org.opensearch.ingest.common.IngestCommonPlugin;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
-import org.opensearch.painless.PainlessPlugin;
 import org.opensearch.plugins.Plugin;
-import org.opensearch.transport.Netty4Plugin;
 
 /**
  * Starts a single, real OpenSearch node for Lakeship's tests, from jars on the classpath.
@@ -35,7 +28,7 @@ import org.opensearch.transport.Netty4Plugin;
  * <p>The distribution's {@code bin/opensearch} goes through {@code Bootstrap}, which loads
  * modules from {@code $OPENSEARCH_HOME/modules}, installs a security manager and runs jar-hell and
  * production bootstrap checks. Here, instead, the modules the tests need are handed to the
- * {@link Node} as classpath plugins, the way OpenSearch's own test framework ({@code MockNode})
+ * {@link Node} as classpath plugins ({@link OpenSearchLine}), the way OpenSearch's own test framework ({@code MockNode})
  * does, and none of those production checks run. Everything else (REST layer, cluster state,
  * mappings, Lucene) is the unmodified server.
  *
@@ -45,24 +38,13 @@ import org.opensearch.transport.Netty4Plugin;
  */
 public final class Main {
 
-    /** The modules that {@code bin/opensearch} would load from {@code modules/}, as classpath plugins. */
-    static final List<Class<? extends Plugin>> PLUGINS = List.of(
-        Netty4Plugin.class,          // transport-netty4: HTTP + transport
-        CommonAnalysisPlugin.class,  // analysis-common
-        MapperExtrasPlugin.class,    // mapper-extras: scaled_float, token_count, rank_feature, ...
-        PainlessPlugin.class,        // lang-painless
-        ReindexPlugin.class,         // reindex: _reindex, _update_by_query, _delete_by_query
-        IngestCommonPlugin.class     // ingest-common: pipeline processors
-    );
+    /**
+     * The modules that {@code bin/opensearch} would load from {@code modules/}, as classpath plugins
+     * ({@link OpenSearchLine} is compiled from src/main/opensearch2 or src/main/opensearch3).
+     */
+    static final List<Class<? extends Plugin>> PLUGINS = OpenSearchLine.MODULES;
 
     private Main() {}
-
-    /** A {@link Node} built with classpath plugins (the constructor the test framework's MockNode uses). */
-    static final class TestNode extends Node {
-        TestNode(Environment environment, Collection<Class<? extends Plugin>> classpathPlugins) {
-            super(environment, classpathPlugins, true);
-        }
-    }
 
     public static void main(String[] args) throws Exception {
         final Settings.Builder builder = defaults();
@@ -99,9 +81,9 @@ public final class Main {
         });
 
         final CountDownLatch stopped = new CountDownLatch(1);
-        final TestNode node;
+        final Node node;
         try {
-            node = new TestNode(environment, PLUGINS);
+            node = OpenSearchLine.newNode(environment);
         } catch (Throwable t) {
             fail(logger, "node could not be created", t);
             return;
