@@ -200,7 +200,7 @@ where
     R: std::fmt::Debug,
 {
     let code = error.code().unwrap_or_default().to_string();
-    let detail = crate::aws::errors::describe(error);
+    let detail = crate::aws::problem::describe(error);
     let name_of_error = match code.as_str() {
         "AccessDeniedException"
         | "StateMachineDoesNotExist"

@@ -22,14 +22,14 @@ where
         }
         _ => None,
     };
-    if let Some(problem) = crate::aws::errors::problem(error).filter(crate::aws::errors::Problem::is_configuration) {
+    if let Some(problem) = crate::aws::problem::problem(error).filter(crate::aws::problem::Problem::is_configuration) {
         return ObjectError::Configuration { location, message: problem.describe() };
     }
     let code = error.code().unwrap_or("").to_string();
     let message = match error.message() {
         Some(message) => format!("{code}: {message}"),
         None if !code.is_empty() => code.clone(),
-        None => crate::aws::errors::describe(error),
+        None => crate::aws::problem::describe(error),
     };
     match (&error, status, code.as_str()) {
         (_, Some(404), _) | (_, _, "NoSuchKey" | "NotFound" | "NoSuchBucket") => ObjectError::NotFound { location },
