@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 
 use crate::aws::{AwsOptions, s3_client};
+use crate::errors::{ErrorName, NamedError};
 pub use location::{Location, ObjectRef};
 
 /// Errors of object access. Every variant names the object.
@@ -81,6 +82,27 @@ pub enum ObjectError {
 
 /// Result alias of this module.
 pub type Result<T, E = ObjectError> = std::result::Result<T, E>;
+
+impl ObjectError {
+    /// The name Step Functions sees for this error.
+    pub fn name(&self) -> ErrorName {
+        match self {
+            ObjectError::NotFound { .. } => ErrorName::ObjectNotFound,
+            ObjectError::Changed { .. } => ErrorName::ObjectChanged,
+            ObjectError::AccessDenied { .. } | ObjectError::Configuration { .. } | ObjectError::InvalidLocation { .. } => {
+                ErrorName::Configuration
+            }
+            ObjectError::Transient { .. } => ErrorName::Transient,
+            ObjectError::Other { .. } => ErrorName::Transient,
+        }
+    }
+}
+
+impl From<ObjectError> for NamedError {
+    fn from(error: ObjectError) -> Self {
+        NamedError::new(error.name(), error.to_string())
+    }
+}
 
 /// The tail of an object: its last bytes and the object's total size.
 #[derive(Debug, Clone)]
