@@ -133,6 +133,24 @@ pub fn write_timestamp(out: &mut Vec<u8>, value: i64, unit: TimeUnit) {
     out.push(b'Z');
 }
 
+/// An instant as people read it in tables and reports, to the second:
+/// `2024-03-14 18:02:11` (UTC).
+pub fn format_utc(millis: i64) -> String {
+    let (days, second_of_day, _, _) = split(millis, TimeUnit::Millisecond);
+    let mut out = Vec::with_capacity(19);
+    write_date(&mut out, days);
+    out.push(b' ');
+    write_clock(&mut out, second_of_day, 0, 0);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`format_utc`] to the minute: `2024-03-14 18:02`.
+pub fn format_utc_minutes(millis: i64) -> String {
+    let mut text = format_utc(millis);
+    text.truncate(text.len() - 3);
+    text
+}
+
 /// Appends a time of day (`HH:MM:SS[.fff]`) from a value of `unit` since
 /// midnight.
 pub(crate) fn write_time_of_day(out: &mut Vec<u8>, value: i64, unit: TimeUnit) {

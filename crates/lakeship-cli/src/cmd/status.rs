@@ -31,12 +31,6 @@ pub struct StatusArgs {
     aws: AwsArgs,
 }
 
-fn when(millis: i64) -> String {
-    let mut out = Vec::new();
-    lakeship::time::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
-    String::from_utf8_lossy(&out[..19]).replace('T', " ")
-}
-
 fn location(entry: &LedgerEntry) -> String {
     if entry.bucket.is_empty() { entry.key.clone() } else { format!("s3://{}/{}", entry.bucket, entry.key) }
 }
@@ -49,7 +43,7 @@ fn print_entries(entries: &[LedgerEntry]) {
     for entry in entries {
         println!(
             "{:<19} {:<10} {:>11} {:>11} {:>11} {:>9} {:>8.1}  {}",
-            when(entry.ended_at),
+            lakeship::time::format_utc(entry.ended_at),
             entry.status.to_string(),
             human_count(entry.num_rows),
             human_count(entry.num_indexed),
