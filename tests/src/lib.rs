@@ -106,6 +106,23 @@ pub async fn count(index_pattern: &str) -> u64 {
     answer["count"].as_u64().unwrap_or_else(|| panic!("no count in {answer}"))
 }
 
+/// The Parquet files under `dir` and its folders, in path order (none for a
+/// folder that cannot be read).
+pub fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    let mut entries: Vec<std::path::PathBuf> = entries.map(|entry| entry.expect("entry").path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            found.extend(parquet_files(&path));
+        } else if path.extension().is_some_and(|extension| extension == "parquet") {
+            found.push(path);
+        }
+    }
+    found
+}
+
 /// The repository's root directory.
 pub fn repo_root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(|path| path.to_path_buf()).unwrap_or_default()

@@ -5,7 +5,7 @@ use lakeship::ledger::{LedgerEntry, Status};
 use lakeship::pipeline::RunReport;
 
 use crate::common::human_count;
-use crate::config_args::{AwsArgs, LedgerArgs, OpenSearchArgs, RegionArgs, WorkArgs, load};
+use crate::config_args::{LedgerArgs, OpenSearchArgs, WorkPlaceArgs, load};
 use crate::progress::print_summary;
 
 /// Show recent objects from the ledger, and the incomplete ones with why;
@@ -24,11 +24,7 @@ pub struct StatusArgs {
     #[command(flatten)]
     ledger: LedgerArgs,
     #[command(flatten)]
-    work: WorkArgs,
-    #[command(flatten)]
-    region: RegionArgs,
-    #[command(flatten)]
-    aws: AwsArgs,
+    place: WorkPlaceArgs,
 }
 
 fn location(entry: &LedgerEntry) -> String {
@@ -56,7 +52,7 @@ fn print_entries(entries: &[LedgerEntry]) {
 }
 
 pub async fn run(args: StatusArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = load(file, &[&args.opensearch, &args.ledger, &args.work, &args.region, &args.aws])?;
+    let config = load(file, &[&args.opensearch, &args.ledger, &args.place])?;
     let context = lakeship::pipeline::PipelineContext::from_config(&config).await?;
     crate::common::check_opensearch(&context.client).await?;
     if let Some(run_id) = &args.run {

@@ -128,19 +128,12 @@ pub(super) async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(
 }
 
 pub(super) async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<ObjectRef>> {
-    let location = format!("s3://{bucket}/{prefix}");
     let mut objects = Vec::new();
-    let mut pages = client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| classify(location.clone(), &error))?;
-        for entry in page.contents() {
-            let Some(key) = entry.key() else { continue };
-            if key.ends_with('/') {
-                continue;
-            }
-            objects.push(ObjectRef::s3(bucket, key).with_etag(entry.e_tag()).with_size(entry.size().map(|size| size as u64)));
-        }
-    }
+    let mut collect = |object: ObjectRef| {
+        objects.push(object);
+        true
+    };
+    list_after(client, bucket, prefix, None, &mut collect).await?;
     objects.sort();
     Ok(objects)
 }
