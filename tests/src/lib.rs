@@ -6,6 +6,8 @@
 //! addresses come from the environment and default to loopback.
 
 pub mod cfn;
+#[cfg(test)]
+mod import_circles;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
