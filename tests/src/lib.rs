@@ -6,6 +6,8 @@
 //! addresses come from the environment and default to loopback.
 
 pub mod cfn;
+#[cfg(test)]
+mod import_circles;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -104,6 +106,23 @@ pub async fn count(index_pattern: &str) -> u64 {
     opensearch(reqwest::Method::POST, &format!("{index_pattern}/_refresh"), None).await;
     let answer = opensearch(reqwest::Method::GET, &format!("{index_pattern}/_count"), None).await;
     answer["count"].as_u64().unwrap_or_else(|| panic!("no count in {answer}"))
+}
+
+/// The Parquet files under `dir` and its folders, in path order (none for a
+/// folder that cannot be read).
+pub fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    let mut entries: Vec<std::path::PathBuf> = entries.map(|entry| entry.expect("entry").path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            found.extend(parquet_files(&path));
+        } else if path.extension().is_some_and(|extension| extension == "parquet") {
+            found.push(path);
+        }
+    }
+    found
 }
 
 /// The repository's root directory.

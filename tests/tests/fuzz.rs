@@ -11,7 +11,7 @@
 //! `LAKESHIP_FUZZ_ITERATIONS` (default below) choose the run; a finding is
 //! written to `target/fuzz-findings/` and printed with how to replay it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use lakeship::fuzzing::{NotificationOutcome, ObjectOutcome, run_notification, run_object};
@@ -19,24 +19,10 @@ use lakeship::fuzzing::{NotificationOutcome, ObjectOutcome, run_notification, ru
 /// Iterations in `make test`: 30 to 90 s on the 2-core CI machine, depending on its load.
 const DEFAULT_ITERATIONS: u64 = 25_000;
 
-fn parquet_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<PathBuf> = entries.map(|entry| entry.expect("entry").path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            parquet_files(&path, found);
-        } else if path.extension().is_some_and(|extension| extension == "parquet") {
-            found.push(path);
-        }
-    }
-}
-
 fn seeds() -> Vec<(PathBuf, Vec<u8>)> {
     let root = lakeship_tests::repo_root().join("tests/fixtures");
-    let mut paths = Vec::new();
-    parquet_files(&root.join("security-lake-samples"), &mut paths);
-    parquet_files(&root.join("poison"), &mut paths);
+    let mut paths = lakeship_tests::parquet_files(&root.join("security-lake-samples"));
+    paths.extend(lakeship_tests::parquet_files(&root.join("poison")));
     paths.into_iter().map(|path| (path.clone(), std::fs::read(&path).expect("read seed"))).collect()
 }
 
@@ -276,8 +262,7 @@ fn replace_json_string(rng: &mut fastrand::Rng, input: &mut Vec<u8>) -> String {
 /// cleanly, its panic (if any) contained and known.
 #[test]
 fn past_findings_fail_cleanly() {
-    let mut paths = Vec::new();
-    parquet_files(&lakeship_tests::repo_root().join("tests/fixtures/fuzz-findings"), &mut paths);
+    let paths = lakeship_tests::parquet_files(&lakeship_tests::repo_root().join("tests/fixtures/fuzz-findings"));
     assert!(!paths.is_empty(), "tests/fixtures/fuzz-findings holds the findings");
     for path in paths {
         let outcome = run_object(&std::fs::read(&path).expect("read"));

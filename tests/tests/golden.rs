@@ -20,18 +20,6 @@ fn fixtures_root() -> PathBuf {
     lakeship_tests::repo_root().join("tests/fixtures/security-lake-samples")
 }
 
-fn parquet_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).expect("fixtures folder").map(|e| e.expect("entry").path()).collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            parquet_files(&path, found);
-        } else if path.extension().is_some_and(|extension| extension == "parquet") {
-            found.push(path);
-        }
-    }
-}
-
 /// Converts one file into `{"index", "document"}` records.
 async fn convert(path: &Path) -> Result<Vec<Value>, Failed> {
     let store = ObjectStore::local_only();
@@ -82,8 +70,7 @@ fn check(path: &Path) -> Result<(), Failed> {
 fn main() {
     let arguments = Arguments::from_args();
     let root = fixtures_root();
-    let mut files = Vec::new();
-    parquet_files(&root, &mut files);
+    let files = lakeship_tests::parquet_files(&root);
     assert!(files.len() >= 51, "expected the 51 Security Lake samples, found {}", files.len());
     let trials = files
         .into_iter()

@@ -108,6 +108,26 @@ impl Flags for WorkArgs {
     }
 }
 
+/// The work area and how AWS is reached for it: the groups of the commands
+/// that read a run's files.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WorkPlaceArgs {
+    #[command(flatten)]
+    pub work: WorkArgs,
+    #[command(flatten)]
+    pub region: RegionArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+impl Flags for WorkPlaceArgs {
+    fn apply(&self, raw: &mut RawConfig) {
+        self.work.apply(raw);
+        self.region.apply(raw);
+        self.aws.apply(raw);
+    }
+}
+
 /// How index names are made.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Index names")]

@@ -130,18 +130,16 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The error name of a failure whose message does not carry one already.
+/// The error name of a failure whose message does not carry one already (a
+/// [`NamedError`](lakeship::errors::NamedError) prints its name itself).
 fn error_name(error: &anyhow::Error) -> Option<lakeship::errors::ErrorName> {
     use lakeship::errors::ErrorName;
-    if error.to_string().starts_with("Lakeship.") {
+    if error.chain().any(|cause| cause.is::<lakeship::errors::NamedError>()) {
         return None;
     }
     error.chain().find_map(|cause| {
-        if let Some(named) = cause.downcast_ref::<lakeship::errors::NamedError>() {
-            return (!format!("{error:#}").contains(named.name.as_str())).then_some(named.name);
-        }
         if let Some(object) = cause.downcast_ref::<lakeship::object::ObjectError>() {
-            return Some(object.error_name());
+            return Some(object.name());
         }
         if let Some(delivery) = cause.downcast_ref::<lakeship::delivery::DeliveryError>() {
             return Some(delivery.name());

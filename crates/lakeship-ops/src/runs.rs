@@ -273,9 +273,7 @@ impl Runs {
 
 /// `2024-03-14 18:02:11Z` for epoch milliseconds.
 pub fn format_utc(millis: i64) -> String {
-    let (year, month, day) = lakeship::time::civil_from_millis(millis);
-    let second = millis.div_euclid(1000).rem_euclid(86_400);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z", second / 3600, second / 60 % 60, second % 60)
+    format!("{}Z", lakeship::time::format_utc(millis))
 }
 
 /// `1h02m`, `3m05s` or `12s` for a duration in milliseconds.

@@ -1,7 +1,7 @@
 //! Time values of the generator's options: RFC 3339 instants, durations such
 //! as `24h` or `1h30m`, and Security Lake's `eventDay=YYYYMMDD`.
 
-use lakeship::time::{civil_from_days, civil_from_millis, days_from_civil};
+use lakeship_calendar::{civil_from_days, civil_from_millis, days_from_civil};
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 

@@ -3,6 +3,9 @@
 //!
 //! The state machine's `Retry`/`Catch` match these names; a test keeps the
 //! names the handlers emit and the names in the definition the same set.
+//! Each module's error enum says its own name next to its variants, under
+//! one method name, `name()` (`ObjectError`, `ReadError`, `DeliveryError`),
+//! and converts into a [`NamedError`] with it.
 
 use std::fmt;
 
@@ -59,24 +62,8 @@ pub enum ErrorName {
 }
 
 impl ErrorName {
-    /// Every name.
-    pub const ALL: [ErrorName; 12] = [
-        ErrorName::Transient,
-        ErrorName::Throttled,
-        ErrorName::OutOfTime,
-        ErrorName::AtCapacity,
-        ErrorName::InvalidInput,
-        ErrorName::Configuration,
-        ErrorName::ObjectsIncomplete,
-        ErrorName::InvalidObject,
-        ErrorName::ObjectNotFound,
-        ErrorName::ObjectChanged,
-        ErrorName::BadMessage,
-        ErrorName::UnreadableMessages,
-    ];
-
-    /// The names a handler may fail with (the others are recorded per object
-    /// or per message and never end an invocation).
+    /// The names a handler may fail with (the others, [`RECORDED`](Self::RECORDED),
+    /// never end an invocation).
     pub const RAISED: [ErrorName; 8] = [
         ErrorName::Transient,
         ErrorName::Throttled,
@@ -87,6 +74,11 @@ impl ErrorName {
         ErrorName::ObjectsIncomplete,
         ErrorName::UnreadableMessages,
     ];
+
+    /// The names recorded per object or per message (in results, the ledger
+    /// and run reports), never raised.
+    pub const RECORDED: [ErrorName; 4] =
+        [ErrorName::InvalidObject, ErrorName::ObjectNotFound, ErrorName::ObjectChanged, ErrorName::BadMessage];
 
     /// The name as Step Functions sees it, e.g. `Lakeship.Transient`.
     pub fn as_str(self) -> &'static str {
@@ -136,46 +128,13 @@ impl NamedError {
     }
 }
 
-impl crate::object::ObjectError {
-    /// The name of this failure.
-    pub fn error_name(&self) -> ErrorName {
-        use crate::object::ObjectError;
-        match self {
-            ObjectError::NotFound { .. } => ErrorName::ObjectNotFound,
-            ObjectError::Changed { .. } => ErrorName::ObjectChanged,
-            ObjectError::AccessDenied { .. } | ObjectError::Configuration { .. } | ObjectError::InvalidLocation { .. } => {
-                ErrorName::Configuration
-            }
-            ObjectError::Transient { .. } => ErrorName::Transient,
-            ObjectError::Other { .. } => ErrorName::Transient,
-        }
-    }
-}
-
-impl From<crate::object::ObjectError> for NamedError {
-    fn from(error: crate::object::ObjectError) -> Self {
-        NamedError::new(error.error_name(), error.to_string())
-    }
-}
-
-impl From<crate::reader::ReadError> for NamedError {
-    fn from(error: crate::reader::ReadError) -> Self {
-        match error {
-            crate::reader::ReadError::Object(error) => error.into(),
-            invalid @ (crate::reader::ReadError::InvalidObject { .. } | crate::reader::ReadError::RowGroup { .. }) => {
-                NamedError::new(ErrorName::InvalidObject, invalid.to_string())
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn names_serialize_as_step_functions_sees_them() {
-        for name in ErrorName::ALL {
+        for name in ErrorName::RAISED.into_iter().chain(ErrorName::RECORDED) {
             assert_eq!(serde_json::to_value(name).unwrap(), name.as_str());
             assert_eq!(serde_json::from_value::<ErrorName>(name.as_str().into()).unwrap(), name);
         }

@@ -310,12 +310,6 @@ impl Ledger {
         self
     }
 
-    /// Sets the backoff of retried requests.
-    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry.policy = policy;
-        self
-    }
-
     /// The ledger in another index (tests).
     pub fn with_index(mut self, index: impl Into<String>) -> Self {
         self.index = index.into();

@@ -15,6 +15,7 @@ pub mod convert;
 pub mod delivery;
 pub mod dlq;
 pub mod errors;
+#[cfg(feature = "test-support")]
 pub mod fuzzing;
 pub mod guard;
 pub mod ids;

@@ -12,6 +12,7 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, RowGroupMe
 use parquet::file::reader::{ChunkReader, Length};
 use sha2::{Digest, Sha256};
 
+use crate::errors::{ErrorName, NamedError};
 use crate::guard::{MAX_FOOTER_BYTES, MAX_SCHEMA_DEPTH, check_footer_numbers, check_schema_shapes, contain_panics, schema_depth};
 use crate::object::{ObjectError, ObjectRef, ObjectStore};
 
@@ -53,6 +54,22 @@ impl ReadError {
 
 /// Result alias of this module.
 pub type Result<T, E = ReadError> = std::result::Result<T, E>;
+
+impl ReadError {
+    /// The name Step Functions sees for this error.
+    pub fn name(&self) -> ErrorName {
+        match self {
+            ReadError::Object(error) => error.name(),
+            ReadError::InvalidObject { .. } | ReadError::RowGroup { .. } => ErrorName::InvalidObject,
+        }
+    }
+}
+
+impl From<ReadError> for NamedError {
+    fn from(error: ReadError) -> Self {
+        NamedError::new(error.name(), error.to_string())
+    }
+}
 
 /// An object's Parquet footer, and the object with its size and etag filled in.
 #[derive(Debug, Clone)]

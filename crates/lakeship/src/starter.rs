@@ -25,15 +25,13 @@ use sha2::{Digest, Sha256};
 use crate::aws::AwsOptions;
 use crate::errors::{ErrorName, NamedError};
 use crate::notification::SqsRecord;
+use crate::pipeline::quotas::STATE_PAYLOAD_MAX_BYTES;
 use crate::stepfunctions::{STATE_MACHINE_VARIABLE, StepFunctions};
 
-/// StartExecution's input limit: 256 KiB of UTF-8 ("Step Functions service
-/// quotas", maximum input or output size for a task, state, or execution).
-pub const MAX_EXECUTION_INPUT_BYTES: usize = 256 * 1024;
-
-/// What one execution's input may take: the limit less a margin, so the
-/// limit is never met by a rounding of ours.
-pub const EXECUTION_INPUT_BUDGET: usize = MAX_EXECUTION_INPUT_BYTES - 4 * 1024;
+/// What one execution's input may take: StartExecution's input limit
+/// ([`STATE_PAYLOAD_MAX_BYTES`], 256 KiB) less a margin, so the limit is
+/// never met by a rounding of ours.
+pub const EXECUTION_INPUT_BUDGET: usize = STATE_PAYLOAD_MAX_BYTES - 4 * 1024;
 
 /// The event an SQS event source mapping invokes a function with.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -200,7 +198,7 @@ where
     R: std::fmt::Debug,
 {
     let code = error.code().unwrap_or_default().to_string();
-    let detail = crate::aws::errors::describe(error);
+    let detail = crate::aws::problem::describe(error);
     let name_of_error = match code.as_str() {
         "AccessDeniedException"
         | "StateMachineDoesNotExist"
@@ -245,12 +243,12 @@ mod tests {
         assert_eq!(planned.iter().map(|execution| execution.message_ids.len()).collect::<Vec<_>>(), [2, 2, 1]);
         assert!(planned.iter().all(|execution| execution.input.len() <= EXECUTION_INPUT_BUDGET));
 
-        let huge = [record("m-huge", &"y".repeat(MAX_EXECUTION_INPUT_BYTES)), record("m-next", "{}")];
+        let huge = [record("m-huge", &"y".repeat(STATE_PAYLOAD_MAX_BYTES)), record("m-next", "{}")];
         let planned = plan_executions(&huge);
         assert_eq!(planned.len(), 1);
         let input: serde_json::Value = serde_json::from_str(&planned[0].input).unwrap();
         let stand_in: serde_json::Value = serde_json::from_str(input[0]["body"].as_str().unwrap()).unwrap();
-        assert_eq!(stand_in["lakeship_oversize_message"]["bytes"], MAX_EXECUTION_INPUT_BYTES);
+        assert_eq!(stand_in["lakeship_oversize_message"]["bytes"], STATE_PAYLOAD_MAX_BYTES);
         assert_eq!(input[1]["messageId"], "m-next");
     }
 

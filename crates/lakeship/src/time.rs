@@ -1,6 +1,7 @@
-//! Time: the clock (`now_millis`), calendar arithmetic and ISO-8601
+//! Time: the clock (`now_millis`), calendar arithmetic (from
+//! `lakeship-calendar`, which the sample generator shares) and ISO-8601
 //! formatting without allocation. Used by conversion, routing, run ids, the
-//! sample generator and the operations crate.
+//! operations crate and the CLI.
 //!
 //! Time values are written as `YYYY-MM-DDTHH:MM:SS.fffZ` (UTC), which the
 //! index templates map as `date` (`strict_date_optional_time`).
@@ -8,45 +9,11 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow_schema::TimeUnit;
-
-const MILLIS_PER_DAY: i64 = 86_400_000;
+pub use lakeship_calendar::{civil_from_days, civil_from_millis, days_from_civil};
 
 /// Milliseconds since the epoch.
 pub fn now_millis() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_millis() as i64).unwrap_or(0)
-}
-
-/// Year, month (1-12) and day (1-31) of a day number counted from 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-#[inline]
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Days from 1970-01-01 to the given civil date (`days_from_civil`).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// Year, month and day of an epoch-millisecond instant.
-#[inline]
-pub fn civil_from_millis(millis: i64) -> (i64, u32, u32) {
-    civil_from_days(millis.div_euclid(MILLIS_PER_DAY))
 }
 
 #[inline]
@@ -131,6 +98,24 @@ pub fn write_timestamp(out: &mut Vec<u8>, value: i64, unit: TimeUnit) {
     out.push(b'T');
     write_clock(out, second_of_day, fraction, digits);
     out.push(b'Z');
+}
+
+/// An instant as people read it in tables and reports, to the second:
+/// `2024-03-14 18:02:11` (UTC).
+pub fn format_utc(millis: i64) -> String {
+    let (days, second_of_day, _, _) = split(millis, TimeUnit::Millisecond);
+    let mut out = Vec::with_capacity(19);
+    write_date(&mut out, days);
+    out.push(b' ');
+    write_clock(&mut out, second_of_day, 0, 0);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`format_utc`] to the minute: `2024-03-14 18:02`.
+pub fn format_utc_minutes(millis: i64) -> String {
+    let mut text = format_utc(millis);
+    text.truncate(text.len() - 3);
+    text
 }
 
 /// Appends a time of day (`HH:MM:SS[.fff]`) from a value of `unit` since

@@ -86,7 +86,7 @@ where
     R: std::fmt::Debug,
 {
     let code = error.code().unwrap_or_default().to_string();
-    let detail = lakeship::aws::errors::describe(error);
+    let detail = lakeship::aws::problem::describe(error);
     let transient = matches!(error, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_))
         || matches!(code.as_str(), "ThrottlingException" | "InternalServiceError" | "InternalFailure" | "ServiceUnavailable");
     let name = if transient { ErrorName::Transient } else { ErrorName::Configuration };

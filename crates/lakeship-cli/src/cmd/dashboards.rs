@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use lakeship::config::Config;
-use lakeship::time::now_millis;
+use lakeship::time::{format_utc_minutes, now_millis};
 use lakeship_ops::dashboards::import::{DashboardsClient, ImportOptions};
 use lakeship_ops::dashboards::query::TimeRange;
 use lakeship_ops::dashboards::render::{RenderContext, render_dashboard, render_index};
@@ -283,8 +283,8 @@ async fn render(args: &RenderArgs, file: Option<&Path>) -> anyhow::Result<()> {
     let checked = check(&config, &args.check.inputs, Some(range)).await?;
     let context = RenderContext {
         source: config.endpoint.as_deref().map(lakeship::config::mask_url).unwrap_or_default(),
-        range: format!("{} to {} UTC", utc(range.from), utc(range.to)),
-        generated_at: format!("{} UTC", utc(now_millis())),
+        range: format!("{} to {} UTC", format_utc_minutes(range.from), format_utc_minutes(range.to)),
+        generated_at: format!("{} UTC", format_utc_minutes(now_millis())),
     };
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut pages = Vec::new();
@@ -312,12 +312,6 @@ async fn render(args: &RenderArgs, file: Option<&Path>) -> anyhow::Result<()> {
 fn last(millis: i64) -> TimeRange {
     let now = now_millis();
     TimeRange { from: now - millis, to: now }
-}
-
-fn utc(millis: i64) -> String {
-    let mut out = Vec::new();
-    lakeship::time::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
-    String::from_utf8_lossy(&out[..16.min(out.len())]).replace('T', " ")
 }
 
 fn time_range(args: &RangeArgs) -> anyhow::Result<Option<TimeRange>> {

@@ -8,7 +8,7 @@ use lakeship::object::ObjectStore;
 use lakeship::pipeline::WorkArea;
 use lakeship::pipeline::messages::{Replayed, UnreadableMessage, find_kept, read_kept, replayed_file, why_unreadable};
 
-use crate::config_args::{AwsArgs, RegionArgs, WorkArgs, load};
+use crate::config_args::{WorkPlaceArgs, load};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -45,7 +45,7 @@ enum MessagesCommand {
         #[arg(long)]
         body: bool,
         #[command(flatten)]
-        place: WorkPlace,
+        place: WorkPlaceArgs,
     },
     /// Send a run's kept messages that can be read now to a queue (the
     /// subscriber queue, for the deployed pipeline; or any queue for `lakeship
@@ -61,38 +61,25 @@ enum MessagesCommand {
         #[arg(long, value_name = "QUEUE_URL")]
         to_queue: String,
         #[command(flatten)]
-        place: WorkPlace,
+        place: WorkPlaceArgs,
     },
 }
 
-/// Where the work area is, and how to reach it.
-#[derive(Debug, Args)]
-struct WorkPlace {
-    #[command(flatten)]
-    work: WorkArgs,
-    #[command(flatten)]
-    region: RegionArgs,
-    #[command(flatten)]
-    aws: AwsArgs,
-}
-
-impl WorkPlace {
-    /// The work area and the AWS options of the configuration.
-    fn open(&self, file: Option<&std::path::Path>) -> anyhow::Result<(WorkArea, lakeship::aws::AwsOptions)> {
-        let config = load(file, &[&self.work, &self.region, &self.aws])?;
-        let aws = config.aws.own_identity();
-        Ok((WorkArea::new(ObjectStore::from_options(aws.clone()), config.work.clone()), aws))
-    }
+/// The work area and the AWS options of the configuration.
+fn open(place: &WorkPlaceArgs, file: Option<&std::path::Path>) -> anyhow::Result<(WorkArea, lakeship::aws::AwsOptions)> {
+    let config = load(file, &[place])?;
+    let aws = config.aws.own_identity();
+    Ok((WorkArea::new(ObjectStore::from_options(aws.clone()), config.work.clone()), aws))
 }
 
 pub async fn run(args: MessagesArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
     match args.command {
         MessagesCommand::List { run, body, place } => {
-            let (work, _) = place.open(file)?;
+            let (work, _) = open(&place, file)?;
             list(&work, run.as_deref(), body).await
         }
         MessagesCommand::Replay { run, to_queue, place } => {
-            let (work, aws) = place.open(file)?;
+            let (work, aws) = open(&place, file)?;
             let queue = SqsQueue::new(lakeship::aws::sqs_client(&aws).await, to_queue);
             replay(&work, &run, &queue).await
         }

@@ -6,7 +6,7 @@ use lakeship::object::Location;
 use lakeship::pipeline::replay::replay;
 
 use crate::common::human_count;
-use crate::config_args::{AwsArgs, DeliveryArgs, OpenSearchArgs, RegionArgs, WorkArgs, load};
+use crate::config_args::{DeliveryArgs, OpenSearchArgs, WorkPlaceArgs, load};
 
 /// Send dead letters again (for example after fixing a template), with their
 /// original index and id, and report what still fails.
@@ -28,15 +28,11 @@ pub struct ReplayArgs {
     #[command(flatten)]
     delivery: DeliveryArgs,
     #[command(flatten)]
-    work: WorkArgs,
-    #[command(flatten)]
-    region: RegionArgs,
-    #[command(flatten)]
-    aws: AwsArgs,
+    place: WorkPlaceArgs,
 }
 
 pub async fn run(args: ReplayArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = load(file, &[&args.opensearch, &args.delivery, &args.work, &args.region, &args.aws])?;
+    let config = load(file, &[&args.opensearch, &args.delivery, &args.place])?;
     let context = lakeship::pipeline::PipelineContext::from_config(&config).await?;
     crate::common::check_opensearch(&context.client).await?;
     let store = context.work.store().clone();

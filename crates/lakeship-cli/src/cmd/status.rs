@@ -5,7 +5,7 @@ use lakeship::ledger::{LedgerEntry, Status};
 use lakeship::pipeline::RunReport;
 
 use crate::common::human_count;
-use crate::config_args::{AwsArgs, LedgerArgs, OpenSearchArgs, RegionArgs, WorkArgs, load};
+use crate::config_args::{LedgerArgs, OpenSearchArgs, WorkPlaceArgs, load};
 use crate::progress::print_summary;
 
 /// Show recent objects from the ledger, and the incomplete ones with why;
@@ -24,17 +24,7 @@ pub struct StatusArgs {
     #[command(flatten)]
     ledger: LedgerArgs,
     #[command(flatten)]
-    work: WorkArgs,
-    #[command(flatten)]
-    region: RegionArgs,
-    #[command(flatten)]
-    aws: AwsArgs,
-}
-
-fn when(millis: i64) -> String {
-    let mut out = Vec::new();
-    lakeship::time::write_timestamp(&mut out, millis, arrow_schema::TimeUnit::Millisecond);
-    String::from_utf8_lossy(&out[..19]).replace('T', " ")
+    place: WorkPlaceArgs,
 }
 
 fn location(entry: &LedgerEntry) -> String {
@@ -49,7 +39,7 @@ fn print_entries(entries: &[LedgerEntry]) {
     for entry in entries {
         println!(
             "{:<19} {:<10} {:>11} {:>11} {:>11} {:>9} {:>8.1}  {}",
-            when(entry.ended_at),
+            lakeship::time::format_utc(entry.ended_at),
             entry.status.to_string(),
             human_count(entry.num_rows),
             human_count(entry.num_indexed),
@@ -62,7 +52,7 @@ fn print_entries(entries: &[LedgerEntry]) {
 }
 
 pub async fn run(args: StatusArgs, file: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = load(file, &[&args.opensearch, &args.ledger, &args.work, &args.region, &args.aws])?;
+    let config = load(file, &[&args.opensearch, &args.ledger, &args.place])?;
     let context = lakeship::pipeline::PipelineContext::from_config(&config).await?;
     crate::common::check_opensearch(&context.client).await?;
     if let Some(run_id) = &args.run {

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::source::sorted_entries;
 use super::{Result, TemplateError};
 
 /// One generated file.
@@ -32,6 +31,17 @@ pub fn render_json(value: &Value) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(&sorted).unwrap_or_default();
     bytes.push(b'\n');
     bytes
+}
+
+/// The entries of a directory, sorted by name.
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|error| TemplateError::io(dir, error))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        paths.push(entry.map_err(|error| TemplateError::io(dir, error))?.path());
+    }
+    paths.sort();
+    Ok(paths)
 }
 
 /// Writes `value` to `path` as [`render_json`] does.

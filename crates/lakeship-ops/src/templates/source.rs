@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::output::write_json_file;
+// Read as `source::sorted_entries` by `install` and `templates::mod`.
+pub(crate) use super::output::sorted_entries;
 use super::{Result, TemplateError};
 
 /// Attribution written into every compact schema file.
@@ -145,7 +148,7 @@ impl SchemaSource {
     pub fn write_into(&self, dir: &Path) -> Result<PathBuf> {
         let path = dir.join(self.file_name());
         let value = serde_json::to_value(self).map_err(|error| TemplateError::invalid_schema(&path, error.to_string()))?;
-        super::output::write_json_file(&path, &value)?;
+        write_json_file(&path, &value)?;
         Ok(path)
     }
 }
@@ -176,17 +179,6 @@ pub fn load_schemas(dir: &Path) -> Result<Vec<SchemaSource>> {
         }
     }
     Ok(schemas)
-}
-
-/// The entries of a directory, sorted by name.
-pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|error| TemplateError::io(dir, error))?;
-    let mut paths = Vec::new();
-    for entry in entries {
-        paths.push(entry.map_err(|error| TemplateError::io(dir, error))?.path());
-    }
-    paths.sort();
-    Ok(paths)
 }
 
 fn read_json(path: &Path) -> Result<Value> {

@@ -391,7 +391,7 @@ fn security_lake_samples_fit_the_templates() {
     let mut golden_files = Vec::new();
     let mut folders = vec![root.join("tests/fixtures/security-lake-samples")];
     while let Some(folder) = folders.pop() {
-        for path in source::sorted_entries(&folder).expect("fixtures") {
+        for path in output::sorted_entries(&folder).expect("fixtures") {
             if path.is_dir() {
                 folders.push(path);
             } else if path.to_string_lossy().ends_with(".expected.ndjson") {

@@ -1,11 +1,12 @@
 //! AWS access: the options that configure every AWS client (S3, SQS, Step
 //! Functions, Secrets Manager), the SDK configuration they share, one
 //! "client with endpoint override" builder per service, the table of every
-//! AWS call the deployed parts make ([`calls`]) and AWS errors as one line a
-//! person can act on ([`errors`]).
+//! AWS call the deployed parts make (`calls`, with the `test-support`
+//! feature) and AWS errors as one line a person can act on ([`problem`]).
 
+#[cfg(feature = "test-support")]
 pub mod calls;
-pub mod errors;
+pub mod problem;
 
 use aws_config::BehaviorVersion;
 

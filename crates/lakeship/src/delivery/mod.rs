@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bulk;
 pub mod client;
 pub mod concurrency;
+pub mod counts;
 pub mod retry;
 pub mod sink;
 pub mod transport;
@@ -14,8 +15,9 @@ use crate::errors::{ErrorName, NamedError};
 pub use auth::{Auth, AuthConfig, SigV4Service};
 pub use client::{ClientOptions, OpenSearchClient, Response};
 pub use concurrency::{Concurrency, ConcurrencyController, RequestOutcome};
+pub use counts::{DeliveryStats, ItemCounts};
 pub use retry::{ControlRetry, RetryPolicy};
-pub use sink::{BulkSink, DeliveryOptions, DeliveryStats, ItemCounts, SinkReport};
+pub use sink::{BulkSink, DeliveryOptions, SinkReport};
 pub use transport::{BulkTransport, DeliveryObserver, RejectSink};
 
 /// Errors of delivery.

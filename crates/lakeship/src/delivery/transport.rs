@@ -12,7 +12,7 @@ use bytes::Bytes;
 use super::DeliveryError;
 use super::bulk::BULK_PATH;
 use super::client::{OpenSearchClient, Response};
-use super::sink::ItemCounts;
+use super::counts::ItemCounts;
 
 /// A boxed future that may move between threads.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -151,11 +151,11 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let name = match crate::aws::errors::problem(error) {
+    let name = match crate::aws::problem::problem(error) {
         Some(problem) if problem.is_configuration() => ErrorName::Configuration,
         _ => ErrorName::Transient,
     };
-    NamedError::new(name, format!("{what}: {}", crate::aws::errors::describe(error)))
+    NamedError::new(name, format!("{what}: {}", crate::aws::problem::describe(error)))
 }
 
 /// The settlement rule of messages: a message is settled when it names no

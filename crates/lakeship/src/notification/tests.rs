@@ -124,7 +124,7 @@ fn every_native_and_custom_source_key_is_parsed_dated_and_attributed() {
             "request-id": "r", "requester": "securitylake.amazonaws.com"}});
         let found = objects(parse_message("k", &body.to_string()).unwrap());
         assert_eq!(found[0].key, key);
-        assert_eq!(crate::pipeline::dispatch::partition_day(&key), Some("20240314"), "{key}");
+        assert_eq!(crate::pipeline::listing::partition_day(&key), Some("20240314"), "{key}");
         assert_eq!(crate::ledger::source_of_key(&key).as_deref(), Some(source.as_str()), "{key}");
         // The same key in an S3 event notification, URL-encoded as S3 does.
         let encoded = key.replace('=', "%3D");

@@ -62,11 +62,6 @@ impl Location {
         }
     }
 
-    /// True for S3 locations.
-    pub fn is_s3(&self) -> bool {
-        matches!(self, Location::S3 { .. })
-    }
-
     /// True for local paths.
     pub fn is_local(&self) -> bool {
         matches!(self, Location::Local { .. })

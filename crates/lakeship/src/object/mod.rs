@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 
 use crate::aws::{AwsOptions, s3_client};
+use crate::errors::{ErrorName, NamedError};
 pub use location::{Location, ObjectRef};
 
 /// Errors of object access. Every variant names the object.
@@ -83,9 +84,23 @@ pub enum ObjectError {
 pub type Result<T, E = ObjectError> = std::result::Result<T, E>;
 
 impl ObjectError {
-    /// True where trying again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, ObjectError::Transient { .. })
+    /// The name Step Functions sees for this error.
+    pub fn name(&self) -> ErrorName {
+        match self {
+            ObjectError::NotFound { .. } => ErrorName::ObjectNotFound,
+            ObjectError::Changed { .. } => ErrorName::ObjectChanged,
+            ObjectError::AccessDenied { .. } | ObjectError::Configuration { .. } | ObjectError::InvalidLocation { .. } => {
+                ErrorName::Configuration
+            }
+            ObjectError::Transient { .. } => ErrorName::Transient,
+            ObjectError::Other { .. } => ErrorName::Transient,
+        }
+    }
+}
+
+impl From<ObjectError> for NamedError {
+    fn from(error: ObjectError) -> Self {
+        NamedError::new(error.name(), error.to_string())
     }
 }
 
@@ -102,13 +117,12 @@ pub(crate) struct ObjectTail {
     pub version_id: Option<String>,
 }
 
-/// Counts of requests made through a store, for tests and shard results.
+/// Counts of the reads made through a store, for shard results (bytes
+/// read) and the test that a row group is one ranged request.
 #[derive(Debug, Default)]
 pub struct RequestCounters {
     num_range_requests: AtomicU64,
     num_bytes_read: AtomicU64,
-    num_put_requests: AtomicU64,
-    num_list_requests: AtomicU64,
 }
 
 impl RequestCounters {
@@ -125,16 +139,6 @@ impl RequestCounters {
     /// Number of bytes received by GET requests.
     pub(crate) fn num_bytes_read(&self) -> u64 {
         self.num_bytes_read.load(Ordering::Relaxed)
-    }
-
-    /// Number of PUT requests made.
-    pub fn num_put_requests(&self) -> u64 {
-        self.num_put_requests.load(Ordering::Relaxed)
-    }
-
-    /// Number of LIST requests made.
-    pub fn num_list_requests(&self) -> u64 {
-        self.num_list_requests.load(Ordering::Relaxed)
     }
 }
 
@@ -242,7 +246,6 @@ impl ObjectStore {
 
     /// Writes a whole object, replacing any previous one.
     pub async fn put(&self, location: &Location, body: Bytes) -> Result<()> {
-        self.counters.num_put_requests.fetch_add(1, Ordering::Relaxed);
         match location {
             Location::S3 { bucket, key } => s3::put(self.s3_client(&location.to_string()).await?, bucket, key, body).await,
             Location::Local { path } => local::put(path, body).await,
@@ -252,7 +255,6 @@ impl ObjectStore {
     /// Lists the objects under a prefix (S3) or the files under a directory
     /// (recursively), in lexicographic order, with their sizes and etags.
     pub async fn list(&self, prefix: &Location) -> Result<Vec<ObjectRef>> {
-        self.counters.num_list_requests.fetch_add(1, Ordering::Relaxed);
         match prefix {
             Location::S3 { bucket, key } => s3::list(self.s3_client(&prefix.to_string()).await?, bucket, key).await,
             Location::Local { path } => local::list(path).await,
@@ -269,7 +271,6 @@ impl ObjectStore {
         start_after: Option<&str>,
         visit: &mut (dyn FnMut(ObjectRef) -> bool + Send),
     ) -> Result<()> {
-        self.counters.num_list_requests.fetch_add(1, Ordering::Relaxed);
         match prefix {
             Location::S3 { bucket, key } => {
                 s3::list_after(self.s3_client(&prefix.to_string()).await?, bucket, key, start_after, visit).await

@@ -22,14 +22,14 @@ where
         }
         _ => None,
     };
-    if let Some(problem) = crate::aws::errors::problem(error).filter(crate::aws::errors::Problem::is_configuration) {
+    if let Some(problem) = crate::aws::problem::problem(error).filter(crate::aws::problem::Problem::is_configuration) {
         return ObjectError::Configuration { location, message: problem.describe() };
     }
     let code = error.code().unwrap_or("").to_string();
     let message = match error.message() {
         Some(message) => format!("{code}: {message}"),
         None if !code.is_empty() => code.clone(),
-        None => crate::aws::errors::describe(error),
+        None => crate::aws::problem::describe(error),
     };
     match (&error, status, code.as_str()) {
         (_, Some(404), _) | (_, _, "NoSuchKey" | "NotFound" | "NoSuchBucket") => ObjectError::NotFound { location },
@@ -128,19 +128,12 @@ pub(super) async fn delete(client: &Client, bucket: &str, key: &str) -> Result<(
 }
 
 pub(super) async fn list(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<ObjectRef>> {
-    let location = format!("s3://{bucket}/{prefix}");
     let mut objects = Vec::new();
-    let mut pages = client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| classify(location.clone(), &error))?;
-        for entry in page.contents() {
-            let Some(key) = entry.key() else { continue };
-            if key.ends_with('/') {
-                continue;
-            }
-            objects.push(ObjectRef::s3(bucket, key).with_etag(entry.e_tag()).with_size(entry.size().map(|size| size as u64)));
-        }
-    }
+    let mut collect = |object: ObjectRef| {
+        objects.push(object);
+        true
+    };
+    list_after(client, bucket, prefix, None, &mut collect).await?;
     objects.sort();
     Ok(objects)
 }

@@ -35,7 +35,7 @@ use crate::object::{Location, ObjectRef};
 use crate::stepfunctions::{StartedExecution, StepFunctions};
 
 use super::PipelineContext;
-use super::dispatch::{check_days, is_wanted};
+use super::listing::{check_days, is_wanted};
 use super::payload::{Continuation, DispatchRequest, NextPage};
 use super::quotas::EXECUTION_NAME_MAX_CHARS;
 use crate::ids::{new_run_id, valid_run_id};
@@ -114,10 +114,12 @@ pub(super) async fn page_of(
     context: &PipelineContext,
     request: DispatchRequest,
 ) -> Result<(DispatchRequest, Option<BackfillPage>), NamedError> {
-    let (outer_run_id, inner) = match request {
-        DispatchRequest::WithRunId { run_id, request } => (Some(run_id), *request),
-        other => (None, other),
-    };
+    // The outermost run id wins, as in `dispatch::resolve_request`.
+    let (mut outer_run_id, mut inner) = (None, request);
+    while let DispatchRequest::WithRunId { run_id, request } = inner {
+        outer_run_id = outer_run_id.or(Some(run_id));
+        inner = *request;
+    }
     let DispatchRequest::Prefix { prefix, since, until, run_id, continuation } = inner else {
         let request = match outer_run_id {
             Some(run_id) => DispatchRequest::WithRunId { run_id, request: Box::new(inner) },

@@ -396,11 +396,6 @@ impl AttemptUnits {
         }
     }
 
-    /// The piece a tag belongs to.
-    pub fn piece_of(&self, tag: usize) -> Option<usize> {
-        self.units.get(tag).map(|unit| unit.piece)
-    }
-
     fn is_complete(&self, tag: usize, counts: &BTreeMap<usize, ItemCounts>) -> bool {
         let unit = &self.units[tag];
         unit.scanned && counts.get(&tag).map_or(0, ItemCounts::total) == unit.num_docs_sent

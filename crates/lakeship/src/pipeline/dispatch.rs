@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt};
 use crate::errors::{ErrorName, NamedError};
 use crate::notification::{IgnoredMessage, NotificationError, SqsRecord, parse_batch};
 use crate::object::{Location, ObjectRef};
-use crate::plan::{PlannedObject, plan_objects};
+use crate::plan::{PlannedObject, ShardTask, plan_objects};
 use crate::reader::{DEFAULT_FOOTER_HINT, check_ocsf_shape, read_footer};
 
 use super::payload::{DispatchRequest, FailedObject, RunManifest, RunSummary};
@@ -21,7 +21,7 @@ use crate::time::now_millis;
 
 /// What a request resolves to: objects to consider, and what was skipped.
 #[derive(Debug, Default)]
-pub struct Resolved {
+struct Resolved {
     /// Run id asked for, if any.
     pub run_id: Option<String>,
     /// Objects, in order, without duplicates.
@@ -34,9 +34,8 @@ pub struct Resolved {
     pub records: Vec<SqsRecord>,
 }
 
-/// Turns a dispatch request into the objects it names (listing a prefix if
-/// asked to).
-pub async fn resolve_request(context: &PipelineContext, request: DispatchRequest) -> Result<Resolved, NamedError> {
+/// Turns a dispatch request into the objects it names.
+async fn resolve_request(context: &PipelineContext, request: DispatchRequest) -> Result<Resolved, NamedError> {
     match request {
         DispatchRequest::Records(records) => {
             let batch = parse_batch(&records);
@@ -55,10 +54,9 @@ pub async fn resolve_request(context: &PipelineContext, request: DispatchRequest
             })
         }
         DispatchRequest::Objects { objects, run_id } => Ok(Resolved { run_id, objects, ..Resolved::default() }),
-        DispatchRequest::Prefix { prefix, since, until, run_id, .. } => {
-            let location = Location::parse(&prefix).map_err(|e| NamedError::new(ErrorName::InvalidInput, e.to_string()))?;
-            let objects = list_prefix(&context.source, &location, since.as_deref(), until.as_deref()).await?;
-            Ok(Resolved { run_id, objects, ..Resolved::default() })
+        // `backfill::page_of` has turned a prefix into this page's objects.
+        DispatchRequest::Prefix { .. } => {
+            Err(NamedError::new(ErrorName::InvalidInput, "a prefix request is dispatched one page at a time (backfill::page_of)"))
         }
         DispatchRequest::WithRunId { run_id, request } => {
             let mut resolved = Box::pin(resolve_request(context, *request)).await?;
@@ -68,49 +66,19 @@ pub async fn resolve_request(context: &PipelineContext, request: DispatchRequest
     }
 }
 
-/// The day (`YYYYMMDD`) of a Security Lake partition in a key
-/// (`eventDay=20240314` or `eventHour=2024031418`), if any.
-pub(crate) fn partition_day(key: &str) -> Option<&str> {
-    key.split('/')
-        .find_map(|part| part.strip_prefix("eventDay=").or_else(|| part.strip_prefix("eventHour=")).and_then(|value| value.get(..8)))
-}
-
-/// Lists the Parquet objects under a prefix, keeping only the partitions
-/// between `since` and `until` (inclusive, `YYYYMMDD`) when given.
-pub async fn list_prefix(
-    store: &crate::object::ObjectStore,
-    prefix: &Location,
-    since: Option<&str>,
-    until: Option<&str>,
-) -> Result<Vec<ObjectRef>, NamedError> {
-    check_days(since, until)?;
-    let listed = store.list(prefix).await.map_err(NamedError::from)?;
-    Ok(listed.into_iter().filter(|object| is_wanted(object, since, until)).collect())
-}
-
-/// `Lakeship.InvalidInput` unless `since` and `until` are `YYYYMMDD`.
-pub(super) fn check_days(since: Option<&str>, until: Option<&str>) -> Result<(), NamedError> {
-    for day in [since, until].into_iter().flatten() {
-        if day.len() != 8 || !day.bytes().all(|byte| byte.is_ascii_digit()) {
-            return Err(NamedError::new(ErrorName::InvalidInput, format!("day {day:?} is not YYYYMMDD")));
-        }
-    }
-    Ok(())
-}
-
-/// True for a Parquet object in a partition between `since` and `until`.
-pub(super) fn is_wanted(object: &ObjectRef, since: Option<&str>, until: Option<&str>) -> bool {
-    if !object.key.ends_with(".parquet") {
-        return false;
-    }
-    let Some(day) = partition_day(&object.key) else { return since.is_none() && until.is_none() };
-    since.is_none_or(|since| day >= since) && until.is_none_or(|until| day <= until)
-}
-
 /// Plans a run and writes its manifest and shard list. A prefix backfill is
 /// planned one page at a time (see `backfill`); deployed, the next page is
 /// started here.
 pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Result<RunSummary, NamedError> {
+    Ok(dispatch_planned(context, request).await?.0)
+}
+
+/// [`dispatch`], also answering with the shard list it planned (and wrote),
+/// for a caller that works the shards itself (`local`).
+pub(super) async fn dispatch_planned(
+    context: &PipelineContext,
+    request: DispatchRequest,
+) -> Result<(RunSummary, Vec<ShardTask>), NamedError> {
     let (request, page) = Box::pin(backfill::page_of(context, request)).await?;
     let resolved = resolve_request(context, request).await?;
     let run_id = resolved.run_id.clone().unwrap_or_else(new_run_id);
@@ -179,7 +147,7 @@ pub async fn dispatch(context: &PipelineContext, request: DispatchRequest) -> Re
     }
     context.work.put_json(&context.work.run_file(&summary.run_id, "summary.json"), &summary).await?;
     tracing::info!(run_id = %summary.run_id, num_objects = summary.num_objects, num_shards = summary.num_shards, num_rows = summary.num_rows, "dispatched");
-    Ok(summary)
+    Ok((summary, shards))
 }
 
 /// Keeps the first of each object identity: the same local file named
@@ -240,16 +208,4 @@ async fn read_footers(context: &PipelineContext, objects: &[ObjectRef]) -> Resul
         }
     }
     Ok((footers, failed))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_partition_days() {
-        assert_eq!(partition_day("aws/VPC_FLOW/2.0/region=us-east-1/accountId=1/eventDay=20240314/x.parquet"), Some("20240314"));
-        assert_eq!(partition_day("aws/ROUTE53/1.0/region=us-east-1/accountId=1/eventHour=2024031418/x.parquet"), Some("20240314"));
-        assert_eq!(partition_day("plain/x.parquet"), None);
-    }
 }

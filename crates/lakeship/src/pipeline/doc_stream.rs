@@ -181,3 +181,45 @@ pub fn convert_row_group(
     })
     .map_err(|reason| ReadError::RowGroup { object: footer.object.to_string(), row_group, reason })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    use super::*;
+    use crate::object::ObjectRef;
+    use crate::reader::{DEFAULT_FOOTER_HINT, read_footer, row_group_byte_range};
+
+    /// The scan reads each row group it is asked for with one ranged
+    /// request of exactly that row group's bytes, and never the whole object.
+    #[tokio::test]
+    async fn one_ranged_request_per_row_group_never_the_whole_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("groups.parquet");
+        let times: ArrayRef = Arc::new(Int64Array::from_iter_values((0..4_000).map(|i| 1_700_000_000_000 + i)));
+        let classes: ArrayRef = Arc::new(Int32Array::from_iter_values((0..4_000).map(|_| 4001)));
+        let batch = RecordBatch::try_from_iter([("time", times), ("class_uid", classes)]).unwrap();
+        let properties = WriterProperties::builder().set_max_row_group_row_count(Some(1_000)).build();
+        let mut writer = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+
+        let footer = read_footer(&ObjectStore::local_only(), &ObjectRef::local(&path), DEFAULT_FOOTER_HINT).await.unwrap();
+        assert_eq!(footer.num_row_groups(), 4);
+        let wanted = vec![1, 3];
+        let expected_bytes: u64 =
+            wanted.iter().map(|&index| row_group_byte_range(footer.metadata.row_group(index))).map(|range| range.end - range.start).sum();
+        let store = ObjectStore::local_only();
+        let (mut batches, task) = spawn_scan(store.clone(), footer.clone(), wanted.clone(), ScanOptions::default());
+        while batches.recv().await.is_some() {}
+        task.await.unwrap();
+
+        assert_eq!(store.counters().num_range_requests(), wanted.len() as u64);
+        assert_eq!(store.counters().num_bytes_read(), expected_bytes);
+        assert!(expected_bytes < footer.object.size.unwrap(), "{expected_bytes} bytes of {:?}", footer.object.size);
+    }
+}

@@ -12,38 +12,8 @@ use crate::ledger::{LedgerEntry, Status};
 use crate::plan::PlannedObject;
 
 use super::PipelineContext;
-use super::payload::{RunManifest, ShardResult};
+use super::payload::{RunManifest, RunReport, ShardResult};
 use crate::time::now_millis;
-
-/// The finalizer's report, also stored as `runs/<run_id>/report.json`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RunReport {
-    /// The run.
-    pub run_id: String,
-    /// One entry per object (also in the ledger).
-    pub objects: Vec<LedgerEntry>,
-    /// Objects skipped as already complete.
-    #[serde(default)]
-    pub skipped: Vec<crate::object::ObjectRef>,
-    /// Messages not understood (with their ids and reasons).
-    pub bad_messages: Vec<crate::notification::NotificationError>,
-    /// Messages that named no work, with their kind and reason.
-    #[serde(default)]
-    pub ignored_messages: Vec<crate::notification::IgnoredMessage>,
-    /// Where the unreadable messages are kept (deployed runs; locally the
-    /// queue keeps them).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unreadable_messages: Option<String>,
-    /// Shards without a result.
-    pub missing_shards: Vec<String>,
-}
-
-impl RunReport {
-    /// Objects that are not settled (neither complete nor superseded).
-    pub fn incomplete(&self) -> impl Iterator<Item = &LedgerEntry> {
-        self.objects.iter().filter(|entry| !entry.status.is_settled())
-    }
-}
 
 /// Reconciles one object from the results of its shards.
 pub fn reconcile_object(run_id: &str, planned: &PlannedObject, results: &HashMap<String, ShardResult>) -> LedgerEntry {

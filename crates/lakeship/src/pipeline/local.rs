@@ -9,9 +9,10 @@ use tokio::task::JoinSet;
 use crate::errors::{ErrorName, NamedError};
 use crate::plan::ShardTask;
 
-use super::finalize::RunReport;
+use super::dispatch::dispatch_planned;
+use super::payload::RunReport;
 use super::payload::{DispatchRequest, RunSummary, ShardResult};
-use super::{PipelineContext, dispatch, record_run, run_shard};
+use super::{PipelineContext, record_run, run_shard};
 
 /// What the executor reports while it runs.
 pub trait Progress: Send + Sync {
@@ -136,8 +137,8 @@ impl LocalOutcome {
 /// Dispatches, works every shard, and finalizes; a prefix backfill page by
 /// page, one after another.
 pub async fn run_local(context: &PipelineContext, request: DispatchRequest, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
-    let summary = dispatch(context, request).await?;
-    resume_local(context, summary, options).await
+    let (summary, shards) = dispatch_planned(context, request).await?;
+    Box::pin(resume_pages(context, summary, Some(shards), options)).await
 }
 
 /// Works the shards of a dispatched run that have no result yet, then
@@ -145,39 +146,55 @@ pub async fn run_local(context: &PipelineContext, request: DispatchRequest, opti
 /// backfill that follow it, dispatching those not dispatched yet. The
 /// outcome covers every page, under the first page's run id.
 pub async fn resume_local(context: &PipelineContext, summary: RunSummary, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
-    Box::pin(resume_pages(context, summary, options)).await
+    Box::pin(resume_pages(context, summary, None, options)).await
 }
 
-async fn resume_pages(context: &PipelineContext, summary: RunSummary, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
+/// [`resume_local`] from a run whose shard list is known (just planned) or
+/// read from the work area (`None`).
+async fn resume_pages(
+    context: &PipelineContext,
+    summary: RunSummary,
+    shards: Option<Vec<ShardTask>>,
+    options: &LocalRunOptions,
+) -> Result<LocalOutcome, NamedError> {
     let mut next = summary.next.clone();
-    let mut outcome = Box::pin(resume_page(context, summary, options)).await?;
+    let mut outcome = Box::pin(resume_page(context, summary, shards, options)).await?;
     while let Some(page) = next.take() {
         if options.stop.load(Ordering::Relaxed) {
             outcome.stopped = true;
             break;
         }
         let recorded = context.work.get_json::<RunSummary>(&context.work.run_file(&page.run_id, "summary.json")).await?;
-        let summary = match recorded {
-            Some(summary) => summary,
+        let (summary, shards) = match recorded {
+            Some(summary) => (summary, None),
             None => {
                 let request = DispatchRequest::WithRunId { run_id: page.run_id, request: Box::new(page.request) };
-                Box::pin(dispatch(context, request)).await?
+                let (summary, shards) = Box::pin(dispatch_planned(context, request)).await?;
+                (summary, Some(shards))
             }
         };
         next = summary.next.clone();
-        outcome = outcome.followed_by(Box::pin(resume_page(context, summary, options)).await?);
+        outcome = outcome.followed_by(Box::pin(resume_page(context, summary, shards, options)).await?);
     }
     Ok(outcome)
 }
 
 /// Works the shards of one dispatched run that have no result yet, then
-/// finalizes.
-async fn resume_page(context: &PipelineContext, summary: RunSummary, options: &LocalRunOptions) -> Result<LocalOutcome, NamedError> {
+/// finalizes. `shards` is the shard list the caller just planned; without
+/// it (a resume) the list is read back from the work area.
+async fn resume_page(
+    context: &PipelineContext,
+    summary: RunSummary,
+    shards: Option<Vec<ShardTask>>,
+    options: &LocalRunOptions,
+) -> Result<LocalOutcome, NamedError> {
     let run_id = summary.run_id.clone();
-    let shards: Vec<ShardTask> =
-        context.work.get_json(&context.work.run_file(&run_id, "shards.json")).await?.ok_or_else(|| {
+    let shards: Vec<ShardTask> = match shards {
+        Some(shards) => shards,
+        None => context.work.get_json(&context.work.run_file(&run_id, "shards.json")).await?.ok_or_else(|| {
             NamedError::new(ErrorName::InvalidInput, format!("run {run_id} has no shard list in {}", context.work.root()))
-        })?;
+        })?,
+    };
     let mut pending = Vec::new();
     for shard in &shards {
         let done: Option<ShardResult> = context.work.get_json(&context.work.result_file(&run_id, &shard.shard_id)).await?;

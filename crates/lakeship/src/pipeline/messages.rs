@@ -21,7 +21,7 @@ use crate::errors::{ErrorName, NamedError};
 use crate::notification::{IgnoreKind, IgnoredMessage, NotificationError, SqsRecord};
 use crate::object::Location;
 
-use super::finalize::RunReport;
+use super::payload::RunReport;
 use super::work_area::WorkArea;
 
 /// The file of a run's unreadable messages in the work area.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::delivery::{DeliveryStats, ItemCounts};
 use crate::errors::NamedError;
+use crate::ledger::LedgerEntry;
 use crate::notification::{IgnoredMessage, NotificationError, SqsRecord};
 use crate::object::ObjectRef;
 use crate::plan::PlannedObject;
@@ -262,6 +263,36 @@ impl ShardResult {
 pub struct FinalizeRequest {
     /// The run to reconcile.
     pub run_id: String,
+}
+
+/// The finalizer's report, also stored as `runs/<run_id>/report.json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RunReport {
+    /// The run.
+    pub run_id: String,
+    /// One entry per object (also in the ledger).
+    pub objects: Vec<LedgerEntry>,
+    /// Objects skipped as already complete.
+    #[serde(default)]
+    pub skipped: Vec<ObjectRef>,
+    /// Messages not understood (with their ids and reasons).
+    pub bad_messages: Vec<NotificationError>,
+    /// Messages that named no work, with their kind and reason.
+    #[serde(default)]
+    pub ignored_messages: Vec<IgnoredMessage>,
+    /// Where the unreadable messages are kept (deployed runs; locally the
+    /// queue keeps them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable_messages: Option<String>,
+    /// Shards without a result.
+    pub missing_shards: Vec<String>,
+}
+
+impl RunReport {
+    /// Objects that are not settled (neither complete nor superseded).
+    pub fn incomplete(&self) -> impl Iterator<Item = &LedgerEntry> {
+        self.objects.iter().filter(|entry| !entry.status.is_settled())
+    }
 }
 
 #[cfg(test)]

@@ -25,11 +25,10 @@ use crate::reader::{ParquetFooter, row_group_byte_range};
 pub(crate) const DEFAULT_TARGET_SHARD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Default upper bound of a shard task's JSON: a quarter of the 256 KiB
-/// (262,144 bytes of UTF-8) that Step Functions accepts as a state's input
-/// ("Maximum input or output size for a task, state, or execution",
-/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>),
+/// that Step Functions accepts as a state's input
+/// ([`STATE_PAYLOAD_MAX_BYTES`](crate::pipeline::quotas::STATE_PAYLOAD_MAX_BYTES)),
 /// leaving room for anything the state machine adds around the item.
-pub(crate) const DEFAULT_MAX_SHARD_JSON_BYTES: usize = 64 * 1024;
+pub(crate) const DEFAULT_MAX_SHARD_JSON_BYTES: usize = crate::pipeline::quotas::STATE_PAYLOAD_MAX_BYTES / 4;
 
 /// Default upper bound of pieces in a shard: each piece costs the worker a
 /// footer read and a scan of its own, so a shard of 100 small objects stays a
