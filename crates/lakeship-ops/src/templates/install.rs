@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::build::{COMPONENT_DIR, INDEX_DIR, ISM_DIR, ISM_PLUGIN};
+use super::generate::{COMPONENT_DIR, INDEX_DIR, ISM_DIR, ISM_PLUGIN};
 use super::source::sorted_entries;
 use super::{Result, TemplateError};
 

@@ -20,8 +20,8 @@
 //! ```
 
 pub mod aliases;
-pub mod build;
 pub mod embedded;
+pub mod generate;
 pub mod install;
 pub mod layout;
 pub mod mapping;
@@ -35,7 +35,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 pub use aliases::{AliasFile, AliasSpec};
-pub use build::{ClassReport, ComponentReport, DEFAULT_DEPTH, GenerateOptions, Generated};
+pub use generate::{ClassReport, ComponentReport, DEFAULT_DEPTH, GenerateOptions, Generated};
 pub use install::{
     InstallCondition, InstallKind, InstallReport, InstallRequest, apply_plan, embedded_install_plan, install_plan, install_plan_from,
     set_refresh_interval,
@@ -116,10 +116,10 @@ pub fn generate(schemas: &[SchemaSource], aliases: &[AliasSpec], options: &Gener
     let mut generated = Generated::default();
     for source in schemas {
         let schema = resolve::resolve(source)?;
-        build::generate_version(&schema, aliases, options, &mut generated)?;
+        generate::generate_version(&schema, aliases, options, &mut generated)?;
     }
-    generated.files.push(build::ism_policy(options));
-    generated.files.push(build::report_markdown(&generated, options));
+    generated.files.push(generate::ism_policy(options));
+    generated.files.push(generate::report_markdown(&generated, options));
     generated.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(generated)
 }
@@ -149,7 +149,7 @@ pub fn generate_embedded(options: &GenerateOptions) -> Result<Generated> {
 /// The paths of `out_dir` (relative) that the generator owns: every
 /// `ocsf-*` folder, the ISM folder and the report.
 pub fn owned_paths(out_dir: &Path) -> Result<Vec<String>> {
-    let mut owned = vec![build::ISM_DIR.to_string(), build::REPORT_FILE.to_string()];
+    let mut owned = vec![generate::ISM_DIR.to_string(), generate::REPORT_FILE.to_string()];
     if out_dir.is_dir() {
         for path in source::sorted_entries(out_dir)? {
             let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();

@@ -218,10 +218,10 @@ fn aliases_must_not_collide() {
 
 #[test]
 fn total_fields_limit_has_headroom() {
-    assert_eq!(build::total_fields_limit(0), 100);
-    assert_eq!(build::total_fields_limit(450), 600);
-    assert_eq!(build::total_fields_limit(1665), 1900);
-    assert_eq!(build::total_fields_limit(5000), 5500);
+    assert_eq!(generate::total_fields_limit(0), 100);
+    assert_eq!(generate::total_fields_limit(450), 600);
+    assert_eq!(generate::total_fields_limit(1665), 1900);
+    assert_eq!(generate::total_fields_limit(5000), 5500);
 }
 
 #[test]
