@@ -289,8 +289,13 @@ impl BatchObserver for QueueObserver {
                 return;
             }
         };
+        let left = if batch.num_deleted < batch.num_messages {
+            "; the others stay on the queue and come back after the visibility timeout"
+        } else {
+            ""
+        };
         eprintln!(
-            "run {}: deleted {} of {} message(s) in {:.1} s; the others stay on the queue and come back after the visibility timeout",
+            "run {}: deleted {} of {} message(s) in {:.1} s{left}",
             outcome.summary.run_id,
             batch.num_deleted,
             batch.num_messages,
